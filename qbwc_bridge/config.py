@@ -1,0 +1,158 @@
+"""Settings: the only place that reads the environment (``QBWC_BRIDGE_*``).
+
+Every value is validated here so that a bad deployment fails at start with one line
+naming the variable, instead of somewhere deep inside a Web Connector session.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+PREFIX = "QBWC_BRIDGE_"
+DEFAULT_DATA_DIR = Path("var")
+DEFAULT_SECRET_FILE = "secret_key"
+
+
+def _find_shared_dir() -> Path | None:
+    """The project's ``shared/`` folder beside a checkout (reference data, Intuit's XSDs).
+
+    Only tests, the simulator and schema validation use it; the service runs without it.
+    """
+    here = Path(__file__).resolve()
+    for base in (Path.cwd(), *Path.cwd().parents, *here.parents):
+        candidate = base / "shared"
+        if (candidate / "PROTOCOL.md").is_file():
+            return candidate
+        sibling = base.parent / "shared"
+        if (sibling / "PROTOCOL.md").is_file():
+            return sibling
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment settings. Build with :meth:`from_env`; tests use :meth:`replace`."""
+
+    database_url: str
+    public_url: str
+    secret_key: str
+    run_every_minutes: int = 2
+    log_level: str = "INFO"
+    data_dir: Path = DEFAULT_DATA_DIR
+    max_body_bytes: int = 16 * 1024 * 1024
+    ticket_idle_seconds: int = 30 * 60
+    busy_window_seconds: int = 15
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    shared_dir: Path | None = field(default=None)
+    secure_cookies: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read ``QBWC_BRIDGE_*`` variables.
+
+        Raises:
+            ConfigurationError: a value is invalid; the message names the variable.
+        """
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(PREFIX + name)
+            return default if value is None or value.strip() == "" else value.strip()
+
+        data_dir = Path(get("DATA_DIR", str(DEFAULT_DATA_DIR)))
+        database_url = get("DATABASE_URL") or f"sqlite:///{(data_dir / 'qbwc_bridge.sqlite3').as_posix()}"
+        if "://" not in database_url:
+            raise ConfigurationError(
+                f"{PREFIX}DATABASE_URL={database_url!r} is not a database URL "
+                "(expected e.g. sqlite:///var/qbwc_bridge.sqlite3 or postgresql+psycopg://user@host/db)"
+            )
+        public_url = (get("PUBLIC_URL") or "http://localhost:8080").rstrip("/")
+        _check_public_url(public_url)
+        secret_key = get("SECRET_KEY") or _load_or_create_secret(data_dir)
+        if len(secret_key) < 32:
+            raise ConfigurationError(f"{PREFIX}SECRET_KEY is too short: use at least 32 random characters")
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in logging.getLevelNamesMapping():
+            raise ConfigurationError(f"{PREFIX}LOG_LEVEL={log_level!r} is not a logging level (DEBUG, INFO, WARNING, ERROR)")
+        shared = get("SHARED_DIR")
+        shared_dir = Path(shared) if shared else _find_shared_dir()
+        if shared and not shared_dir.is_dir():
+            raise ConfigurationError(f"{PREFIX}SHARED_DIR={shared!r} is not a directory")
+        return cls(
+            database_url=database_url,
+            public_url=public_url,
+            secret_key=secret_key,
+            run_every_minutes=_int(get, "RUN_EVERY_MINUTES", 2, 1, 24 * 60),
+            log_level=log_level,
+            data_dir=data_dir,
+            max_body_bytes=_int(get, "MAX_BODY_BYTES", 16 * 1024 * 1024, 64 * 1024, 1024**3),
+            ticket_idle_seconds=_int(get, "TICKET_IDLE_SECONDS", 30 * 60, 60, 24 * 3600),
+            busy_window_seconds=_int(get, "BUSY_WINDOW_SECONDS", 15, 1, 3600),
+            shared_dir=shared_dir,
+            secure_cookies=_bool(get, "SECURE_COOKIES", urlsplit(public_url).scheme == "https"),
+        )
+
+    def replace(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _int(get, name: str, default: int, low: int, high: int) -> int:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{PREFIX}{name}={value} is out of range ({low}..{high})")
+    return value
+
+
+def _bool(get, name: str, default: bool) -> bool:
+    raw = get(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{PREFIX}{name}={raw!r} is not a boolean (true/false)")
+
+
+def _check_public_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigurationError(f"{PREFIX}PUBLIC_URL={url!r} must be an http(s) URL such as https://bridge.example.com")
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"{PREFIX}PUBLIC_URL={url!r} must not carry a query or fragment")
+
+
+def _load_or_create_secret(data_dir: Path) -> str:
+    """A development secret kept in the data dir, so a laptop run needs no setup.
+
+    Production deployments with several processes set QBWC_BRIDGE_SECRET_KEY instead.
+    """
+    import secrets
+
+    path = data_dir / DEFAULT_SECRET_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
