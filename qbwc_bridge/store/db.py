@@ -1,0 +1,77 @@
+"""Engine and unit-of-work factory. Nothing connects at import time.
+
+One unit of work per SOAP call, HTTP request or CLI command (``with store.begin() as s``).
+SQLite is made to behave like a server database for concurrent writers: WAL, a busy
+timeout, foreign keys on, and ``BEGIN IMMEDIATE`` so that two writers queue instead of
+failing half-way through with "database is locked".
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..config import Settings
+
+
+class Store:
+    """The database of one deployment: an engine plus a session factory."""
+
+    def __init__(self, database_url: str, *, echo: bool = False):
+        self.url = make_url(database_url)
+        self.engine = _create_engine(database_url, echo=echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Store":
+        return cls(settings.database_url)
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any exception."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _create_engine(database_url: str, *, echo: bool) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def check_connection(store: Store) -> None:
+    """Raise if the database cannot answer a trivial query (used by /healthz)."""
+    with store.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

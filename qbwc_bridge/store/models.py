@@ -1,0 +1,293 @@
+"""Typed SQLAlchemy 2.0 models: the one store both backends, the API and the admin share.
+
+Everything the service knows lives here, never in process memory, so several server
+processes behind a load balancer can serve alternate calls of one Web Connector session.
+Timestamps are stored as naive UTC (SQLite has no time zones) and come back aware.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (stored naive, in UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: use aware UTC datetimes")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JsonType}
+
+
+class AccountKind(str, enum.Enum):
+    DESKTOP = "desktop"
+    ONLINE = "online"
+
+
+class ConnectionStatus(str, enum.Enum):
+    NOT_CONNECTED = "not_connected"  # created, no Web Connector contact yet
+    CONNECTING = "connecting"  # initial sync under way
+    CONNECTED = "connected"
+    ERROR = "error"  # the last session failed; status_message says why
+
+
+class Installation(Base):
+    """Facts about this deployment: one row. OwnerID identifies our app to QuickBooks."""
+
+    __tablename__ = "installation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(38))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Account(Base):
+    """One BlueTrace account linked to one QuickBooks company, with its General-tab settings."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    api_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_id: Mapped[str] = mapped_column(String(38), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    status: Mapped[str] = mapped_column(String(20), default=ConnectionStatus.NOT_CONNECTED.value)
+    status_message: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_at: Mapped[dt.datetime | None]
+    last_contact_at: Mapped[dt.datetime | None]
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    company_file_name: Mapped[str | None] = mapped_column(Text)
+    qbxml_version: Mapped[str | None] = mapped_column(String(10))
+
+    # General, Items and Customers tab settings (ListIDs of the mirrored QuickBooks lists).
+    default_terms_id: Mapped[str | None] = mapped_column(String(40))
+    ar_account_id: Mapped[str | None] = mapped_column(String(40))
+    ap_account_id: Mapped[str | None] = mapped_column(String(40))
+    invoice_creation: Mapped[bool] = mapped_column(Boolean, default=False)
+    items_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    customers_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    item_match_field: Mapped[str] = mapped_column(String(40), default="name")
+
+    credential: Mapped["WebConnectorCredential | None"] = relationship(back_populates="account", uselist=False)
+
+
+class WebConnectorCredential(Base):
+    """The username in the .qwc and the password the bookkeeper types into QBWC (hashed)."""
+
+    __tablename__ = "wc_credentials"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    password_set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+
+    account: Mapped[Account] = relationship(back_populates="credential")
+
+
+class SessionState(str, enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+    SUPERSEDED = "superseded"  # the Web Connector authenticated again: this one was abandoned
+    EXPIRED = "expired"
+
+
+class WebConnectorSession(Base):
+    """One Web Connector session. The ticket itself is never stored, only its SHA-256."""
+
+    __tablename__ = "wc_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default=SessionState.OPEN.value)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    company_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    company_file_name: Mapped[str | None] = mapped_column(Text)
+    qbxml_version: Mapped[str | None] = mapped_column(String(10))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    fatal_error: Mapped[bool] = mapped_column(Boolean, default=False)
+    round_trips: Mapped[int] = mapped_column(Integer, default=0)
+    noops: Mapped[int] = mapped_column(Integer, default=0)
+    operations_done: Mapped[int] = mapped_column(Integer, default=0)
+    operations_failed: Mapped[int] = mapped_column(Integer, default=0)
+    in_flight: Mapped[dict[str, Any] | None]  # {"request_ids": {...}} of the message set QBWC holds
+
+
+class OperationState(str, enum.Enum):
+    PENDING = "pending"  # waiting for the next session (or for not_before)
+    SENT = "sent"  # inside a message set QBWC holds now
+    UNCONFIRMED = "unconfirmed"  # sent, but the response never came: look before resending
+    DONE = "done"
+    FAILED = "failed"  # a person or a developer must act; not retried
+
+
+class OutboxOperation(Base):
+    """One thing QuickBooks must be asked to do, durable before anyone is told 'accepted'."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("account_id", "dedupe_key"),
+        Index("ix_outbox_ready", "account_id", "state", "priority", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16), default=OperationState.PENDING.value)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    depends_on_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    request_id: Mapped[str | None] = mapped_column(String(50))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("wc_sessions.id", ondelete="SET NULL"))
+    not_before: Mapped[dt.datetime | None]
+    send_alone: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[dict[str, Any] | None]
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Mapping(Base):
+    """BlueTrace id ↔ QuickBooks ListID/TxnID (or QBO Id) with the edit marker we last saw."""
+
+    __tablename__ = "mappings"
+    __table_args__ = (
+        UniqueConstraint("account_id", "entity", "bluetrace_id"),
+        Index("ix_mappings_qb", "account_id", "entity", "quickbooks_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    entity: Mapped[str] = mapped_column(String(20))  # item | customer | invoice
+    bluetrace_id: Mapped[str] = mapped_column(String(100))
+    quickbooks_id: Mapped[str] = mapped_column(String(40))
+    edit_sequence: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class _QbListRecord:
+    """Columns every mirrored QuickBooks list record has."""
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    list_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(400))
+    edit_sequence: Mapped[str | None] = mapped_column(String(20))
+    time_modified: Mapped[dt.datetime | None]
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class QbTerms(_QbListRecord, Base):
+    __tablename__ = "qb_terms"
+    days_due: Mapped[int | None] = mapped_column(Integer)
+
+
+class QbAccount(_QbListRecord, Base):
+    __tablename__ = "qb_accounts"
+    account_type: Mapped[str | None] = mapped_column(String(40))
+
+
+class QbItem(_QbListRecord, Base):
+    __tablename__ = "qb_items"
+    __table_args__ = (
+        Index("ix_qb_items_name", "account_id", "name"),
+        Index("ix_qb_items_mpn", "account_id", "manufacturer_part_number"),
+        Index("ix_qb_items_barcode", "account_id", "barcode"),
+    )
+    item_type: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    manufacturer_part_number: Mapped[str | None] = mapped_column(String(100))
+    barcode: Mapped[str | None] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class QbCustomer(_QbListRecord, Base):
+    __tablename__ = "qb_customers"
+    __table_args__ = (Index("ix_qb_customers_name", "account_id", "full_name"),)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(1100))
+    terms_list_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class ExchangeLogEntry(Base):
+    """What crossed the wire in a session, secrets redacted, for support staff."""
+
+    __tablename__ = "exchange_log"
+    __table_args__ = (Index("ix_exchange_log_session", "account_id", "session_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("wc_sessions.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    operation: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(4))  # "in" from QBWC, "out" to QBWC
+    summary: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+
+
+class UserRole(str, enum.Enum):
+    BOOKKEEPER = "bookkeeper"
+    SUPPORT = "support"
+
+
+class User(Base):
+    """A person who logs into the admin: a bookkeeper of one account, or support staff."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
