@@ -1,0 +1,108 @@
+"""Accounts, their API tokens and their Web Connector credentials."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import security
+from ..errors import Conflict, NotFound
+from ..store.models import Account, AccountKind, Installation, WebConnectorCredential, utcnow
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """What is shown once when an account is created; secrets are never shown again."""
+
+    account_id: int
+    name: str
+    kind: str
+    api_token: str
+    file_id: str
+    wc_username: str | None
+    wc_password: str | None
+
+
+def installation(session: Session) -> Installation:
+    """The deployment's single Installation row, created on first use (OwnerID)."""
+    row = session.get(Installation, 1)
+    if row is None:
+        row = Installation(id=1, owner_id=security.new_guid())
+        session.add(row)
+        session.flush()
+    return row
+
+
+def create_account(session: Session, name: str, kind: str) -> NewAccount:
+    """Create an account with a fresh API token (and Web Connector login for Desktop).
+
+    Raises:
+        ValueError: unknown kind or empty name.
+    """
+    name = name.strip()
+    if not name:
+        raise ValueError("the account name is empty")
+    kind = AccountKind(kind).value
+    installation(session)
+    api_token = security.new_token()
+    account = Account(name=name, kind=kind, api_token_hash=security.token_hash(api_token), file_id=security.new_guid())
+    session.add(account)
+    session.flush()
+    username = password = None
+    if kind == AccountKind.DESKTOP.value:
+        username = _unique_username(session, name, account.id)
+        password = security.new_password()
+        session.add(
+            WebConnectorCredential(
+                account_id=account.id, username=username, password_hash=security.hash_password(password)
+            )
+        )
+    return NewAccount(account.id, account.name, kind, api_token, account.file_id, username, password)
+
+
+def _unique_username(session: Session, name: str, account_id: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "account"
+    candidate = f"bt-{slug}"
+    if session.scalar(select(WebConnectorCredential).where(WebConnectorCredential.username == candidate)):
+        candidate = f"bt-{slug}-{account_id}"
+    return candidate
+
+
+def get_account(session: Session, account_id: int) -> Account:
+    """Raises: NotFound."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return account
+
+
+def account_for_api_token(session: Session, token: str) -> Account | None:
+    if not token:
+        return None
+    return session.scalar(select(Account).where(Account.api_token_hash == security.token_hash(token)))
+
+
+def reset_web_connector_password(session: Session, account_id: int) -> str:
+    """A new Web Connector password (shown once); open sessions keep their tickets.
+
+    Raises:
+        NotFound: no such account. Conflict: the account is not a Desktop account.
+    """
+    account = get_account(session, account_id)
+    if account.credential is None:
+        raise Conflict(f"account {account_id} is a QuickBooks Online account: it has no Web Connector password")
+    password = security.new_password()
+    account.credential.password_hash = security.hash_password(password)
+    account.credential.password_set_at = utcnow()
+    account.credential.failed_attempts = 0
+    account.credential.locked_until = None
+    return password
+
+
+def rotate_api_token(session: Session, account_id: int) -> str:
+    account = get_account(session, account_id)
+    token = security.new_token()
+    account.api_token_hash = security.token_hash(token)
+    return token
