@@ -1,0 +1,86 @@
+"""How each kind of outbox operation travels as qbXML, and what its answer changes.
+
+One handler per operation kind: it builds the request (type + data for a template in
+qbxml_templates/) and applies the typed response. The conversation knows nothing about
+items or invoices; handlers know nothing about SOAP.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import Session
+
+from ... import outbox
+from ...store.models import Account, OutboxOperation
+from ...sync import mirror
+from .qbxml import QbxmlResponse, QbxmlVersion
+from .status import Outcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkContext:
+    """What a handler may use: the unit of work, the account and the session's facts."""
+
+    db: Session
+    account: Account
+    version: QbxmlVersion
+    now: dt.datetime
+
+
+class DesktopOperation:
+    """Base handler. Subclasses set ``kind`` and implement ``build`` and ``on_records``."""
+
+    kind: ClassVar[str]
+    # A query may simply be sent again when its outcome is unknown; an Add may not.
+    idempotent: ClassVar[bool] = True
+
+    def build(self, op: OutboxOperation, ctx: WorkContext) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def on_records(self, op: OutboxOperation, response: QbxmlResponse, ctx: WorkContext) -> None:
+        """Apply a successful (or empty) response. Default: done, nothing to store."""
+        outbox.succeed(op)
+
+    def handle(self, op: OutboxOperation, response: QbxmlResponse, ctx: WorkContext) -> None:
+        status = response.status
+        if status.outcome in (Outcome.OK, Outcome.EMPTY, Outcome.WARNING, Outcome.NOT_FOUND):
+            if status.outcome is Outcome.WARNING:
+                log.info("QuickBooks warned on %s #%s: %s", op.kind, op.id, status.message)
+            self.on_records(op, response, ctx)
+        elif status.outcome is Outcome.RETRY:
+            outbox.retry_later(op, ctx.now, str(status.code), status.explanation)
+        elif status.outcome is Outcome.BUG:
+            log.error("QuickBooks refused our %s #%s as malformed (%s): %s", op.kind, op.id, status.code, status.message)
+            outbox.fail(op, str(status.code), status.explanation)
+        else:
+            outbox.fail(op, str(status.code), status.explanation)
+
+
+class SyncTerms(DesktopOperation):
+    kind = "sync_terms"
+
+    def build(self, op, ctx):
+        return "TermsQuery", {}
+
+    def on_records(self, op, response, ctx):
+        count = mirror.upsert_terms(ctx.db, ctx.account.id, response.records)
+        outbox.succeed(op, {"records": count})
+
+
+class SyncAccounts(DesktopOperation):
+    kind = "sync_accounts"
+
+    def build(self, op, ctx):
+        return "AccountQuery", {}
+
+    def on_records(self, op, response, ctx):
+        count = mirror.upsert_accounts(ctx.db, ctx.account.id, response.records)
+        outbox.succeed(op, {"records": count})
+
+
+REGISTRY: dict[str, DesktopOperation] = {handler.kind: handler for handler in (SyncTerms(), SyncAccounts())}

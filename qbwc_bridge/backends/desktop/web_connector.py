@@ -1,0 +1,324 @@
+"""The Web Connector's callbacks, one method each, over the store. No SOAP here.
+
+Every call is one unit of work. Nothing is kept in memory between calls, so any server
+process can answer any call of a session. Protocol answers (``nvu``, ``none``, ``busy``,
+``NoOp``, -1, 100) are produced here and nowhere else.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from ... import security
+from ...config import Settings
+from ...errors import WrongCompanyFile
+from ...store.db import Store
+from ...store.models import (
+    Account,
+    ConnectionStatus,
+    ExchangeLogEntry,
+    SessionState,
+    WebConnectorCredential,
+    WebConnectorSession,
+    utcnow,
+)
+from ...sync.initial import refresh_connection_status, start_initial_sync
+from ... import outbox
+from . import conversation
+from .company_file import negotiate_version, parse_hcp_response, verify_company_file
+from .operations import WorkContext
+from .qbxml import QbxmlParseError, QbxmlVersion
+from .status import explain_hresult
+
+log = logging.getLogger(__name__)
+
+SERVER_VERSION = "qbwc-bridge 0.1.0"
+MIN_CLIENT_VERSION = (2, 1)
+RECOMMENDED_CLIENT_VERSION = (2, 2)
+BUSY_POSTPONE_SECONDS = 60
+NO_WORK_ANSWER = "none"
+BAD_LOGIN_ANSWER = "nvu"
+BUSY_ANSWER = "busy"
+NOOP = "NoOp"
+MAX_LOGGED_BODY = 64 * 1024
+# Verified against when a username is unknown, so both paths cost one argon2 check.
+_DUMMY_HASH = security.hash_password("not a real password")
+
+
+class WebConnectorService:
+    """Answers the eleven QBWC callbacks (PROTOCOL.md §1)."""
+
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], dt.datetime] = utcnow):
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    # -- handshake -------------------------------------------------------------------
+    def server_version(self) -> str:
+        return SERVER_VERSION
+
+    def client_version(self, version: str | None) -> str:
+        parsed = _version_tuple(version or "")
+        if parsed is None:
+            return ""
+        if parsed < MIN_CLIENT_VERSION:
+            return "E:This QuickBooks Web Connector is too old for BlueTrace. Install Web Connector 2.3 or newer from Intuit."
+        if parsed < RECOMMENDED_CLIENT_VERSION:
+            return "W:A newer QuickBooks Web Connector (2.3) is available from Intuit; this one works but is not supported."
+        return ""
+
+    def authenticate(self, username: str | None, password: str | None) -> list[str]:
+        now = self.clock()
+        throwaway = security.new_token()
+        with self.store.begin() as db:
+            credential = db.scalar(
+                select(WebConnectorCredential).where(WebConnectorCredential.username == (username or "").strip())
+            )
+            if credential is None:
+                security.verify_password(_DUMMY_HASH, password or "")
+                self._log(db, None, None, "authenticate", "in", f"unknown user {username!r}")
+                return [throwaway, BAD_LOGIN_ANSWER]
+            # Lock the account row: concurrent authenticates of one account are serialised.
+            account = db.get(Account, credential.account_id, with_for_update=True)
+            if credential.locked_until and credential.locked_until > now:
+                self._log(db, account.id, None, "authenticate", "in", "refused: too many wrong passwords, locked")
+                return [throwaway, BAD_LOGIN_ANSWER]
+            if not security.verify_password(credential.password_hash, password or ""):
+                credential.failed_attempts += 1
+                if credential.failed_attempts >= self.settings.login_max_failures:
+                    credential.locked_until = now + dt.timedelta(seconds=self.settings.login_lockout_seconds)
+                    credential.failed_attempts = 0
+                self._log(db, account.id, None, "authenticate", "in", "wrong password")
+                return [throwaway, BAD_LOGIN_ANSWER]
+            credential.failed_attempts = 0
+            account.last_contact_at = now
+
+            live = self._open_sessions(db, account.id)
+            if any(ws.last_seen_at > now - dt.timedelta(seconds=self.settings.busy_window_seconds) for ws in live):
+                self._log(db, account.id, None, "authenticate", "out", "busy: another session is running")
+                return [throwaway, BUSY_ANSWER, str(BUSY_POSTPONE_SECONDS)]
+            for ws in live:  # abandoned by a Web Connector that crashed or lost a response
+                self._end_session(db, ws, SessionState.SUPERSEDED, now)
+
+            if account.status == ConnectionStatus.NOT_CONNECTED.value:
+                start_initial_sync(db, account)
+            if outbox.count_ready(db, account.id, now) == 0:
+                refresh_connection_status(db, account)
+                self._log(db, account.id, None, "authenticate", "out", "none: nothing to do")
+                return [throwaway, NO_WORK_ANSWER]
+
+            ticket = security.new_token()
+            ws = WebConnectorSession(
+                account_id=account.id,
+                ticket_hash=security.token_hash(ticket),
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + dt.timedelta(seconds=self.settings.ticket_idle_seconds),
+            )
+            db.add(ws)
+            db.flush()
+            self._log(db, account.id, ws.id, "authenticate", "out", "session opened")
+            # "" = use the company file open in QuickBooks; it is verified on the first sendRequestXML.
+            return [ticket, ""]
+
+    # -- the exchange ----------------------------------------------------------------
+    def send_request_xml(
+        self,
+        ticket: str | None,
+        hcp_response: str | None,
+        company_file_name: str | None,
+        country: str | None,
+        major: int | None,
+        minor: int | None,
+    ) -> str:
+        now = self.clock()
+        with self.store.begin() as db:
+            ws, account = self._session_for(db, ticket, now)
+            if ws is None:
+                return ""
+            if hcp_response:
+                self._log(db, account.id, ws.id, "sendRequestXML", "in", "HCP response", hcp_response)
+            if not ws.company_verified:
+                if not self._verify_company(db, ws, account, hcp_response, company_file_name, major, minor):
+                    return ""
+            ctx = WorkContext(db, account, conversation.version_of(ws), now)
+            message_set = conversation.build_message_set(db, ws, account, ctx)
+            if message_set is None:
+                ws.last_error = None
+                return ""
+            ws.round_trips += 1
+            self._log(db, account.id, ws.id, "sendRequestXML", "out", f"{len(ws.in_flight['request_ids'])} request(s)", message_set)
+            return message_set
+
+    def receive_response_xml(self, ticket: str | None, response: str | None, hresult: str | None, message: str | None) -> int:
+        now = self.clock()
+        with self.store.begin() as db:
+            ws, account = self._session_for(db, ticket, now)
+            if ws is None:
+                return -1
+            ctx = WorkContext(db, account, conversation.version_of(ws), now)
+            if hresult:
+                info = explain_hresult(hresult, message or "")
+                conversation.return_in_flight(
+                    db, ws, parse_error=hresult.lower().endswith("40400"), code=hresult, message=info.explanation
+                )
+                self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult, now)
+                self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"HRESULT {hresult}: {message}")
+                return -1
+            self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"{len(response or '')} bytes", response)
+            try:
+                conversation.apply_response(db, ws, ctx, response or "")
+            except QbxmlParseError as exc:
+                self._record_error(account, ws, str(exc), "unreadable_response", now)
+                return -1
+            refresh_connection_status(db, account)
+            percent = conversation.progress(db, ws, ctx)
+            if percent == 100 and account.status == ConnectionStatus.ERROR.value:
+                account.status = ConnectionStatus.CONNECTED.value
+                account.status_message = account.error_code = None
+            return percent
+
+    def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
+        now = self.clock()
+        with self.store.begin() as db:
+            ws, account = self._session_for(db, ticket, now)
+            if ws is None:
+                return "done"
+            info = explain_hresult(hresult or "", message or "")
+            self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult or "", now)
+            self._log(db, account.id, ws.id, "connectionError", "in", f"HRESULT {hresult}: {message}")
+            self._end_session(db, ws, SessionState.CLOSED, now)
+            return "done"
+
+    def get_last_error(self, ticket: str | None) -> str:
+        now = self.clock()
+        with self.store.begin() as db:
+            ws, account = self._session_for(db, ticket, now, touch=False)
+            if ws is None:
+                return "This Web Connector session has ended or was replaced by a newer one. The next scheduled run starts a new one."
+            if ws.last_error:
+                return ws.last_error
+            # sendRequestXML answered "" with no error: nothing ready right now. Pause and ask again.
+            ws.noops += 1
+            return NOOP if outbox.count_ready(db, account.id, now) else "Nothing more to send right now."
+
+    def close_connection(self, ticket: str | None) -> str:
+        now = self.clock()
+        with self.store.begin() as db:
+            ws, account = self._session_for(db, ticket, now, touch=False)
+            if ws is None:
+                return "OK"
+            self._end_session(db, ws, SessionState.CLOSED, now)
+            summary = f"{ws.operations_done} done, {ws.operations_failed} need attention, {ws.round_trips} round trip(s)"
+            if ws.last_error:
+                summary = f"Stopped: {ws.last_error}"
+            self._log(db, account.id, ws.id, "closeConnection", "out", summary)
+            return summary
+
+    # Interactive mode is not used: answer politely so QBWC moves on.
+    def get_interactive_url(self, ticket: str | None, session_id: str | None) -> str:
+        return ""
+
+    def interactive_done(self, ticket: str | None) -> str:
+        return "Done"
+
+    def interactive_rejected(self, ticket: str | None, reason: str | None) -> str:
+        return "Interactive mode is not used by BlueTrace."
+
+    # -- helpers ---------------------------------------------------------------------
+    def _session_for(self, db, ticket: str | None, now: dt.datetime, *, touch: bool = True):
+        """The open session a ticket names, or (None, None). Expired sessions are ended here."""
+        if not ticket:
+            return None, None
+        ws = db.scalar(select(WebConnectorSession).where(WebConnectorSession.ticket_hash == security.token_hash(ticket)))
+        if ws is None:
+            return None, None
+        if ws.state != SessionState.OPEN.value:
+            return (ws, db.get(Account, ws.account_id)) if not touch else (None, None)
+        if ws.expires_at <= now:
+            self._end_session(db, ws, SessionState.EXPIRED, now)
+            return None, None
+        if touch:
+            ws.last_seen_at = now
+            ws.expires_at = now + dt.timedelta(seconds=self.settings.ticket_idle_seconds)
+        account = db.get(Account, ws.account_id)
+        account.last_contact_at = now
+        return ws, account
+
+    @staticmethod
+    def _open_sessions(db, account_id: int) -> list[WebConnectorSession]:
+        return list(
+            db.scalars(
+                select(WebConnectorSession).where(
+                    WebConnectorSession.account_id == account_id, WebConnectorSession.state == SessionState.OPEN.value
+                )
+            )
+        )
+
+    @staticmethod
+    def _end_session(db, ws: WebConnectorSession, state: SessionState, now: dt.datetime) -> None:
+        if ws.state != SessionState.OPEN.value:
+            return
+        ws.state = state.value
+        ws.closed_at = now
+        ws.in_flight = None
+        # Whatever QBWC still held has an unknown outcome now: reconcile before resending.
+        outbox.mark_unconfirmed_for_session(db, ws.id)
+
+    def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
+        from ...services.accounts import installation
+
+        try:
+            if not hcp_response:
+                raise WrongCompanyFile(
+                    "The Web Connector did not describe the open company file, so it could not be verified; nothing was sent.",
+                    action="Run the Web Connector again.",
+                )
+            facts = parse_hcp_response(hcp_response)
+            verify_company_file(facts, installation(db).owner_id, account.file_id)
+        except WrongCompanyFile as exc:
+            ws.last_error = f"{exc} {exc.action or ''}".strip()
+            ws.fatal_error = True
+            self._record_error(account, ws, ws.last_error, "wrong_company_file", self.clock())
+            return False
+        version = negotiate_version(facts, major, minor)
+        ws.qbxml_version = str(QbxmlVersion(*version))
+        ws.company_verified = True
+        ws.company_file_name = company_file_name
+        account.qbxml_version = ws.qbxml_version
+        account.company_name = facts.company_name
+        account.company_file_name = company_file_name
+        if account.status == ConnectionStatus.ERROR.value:
+            # The right file is open again: back to Connecting until the work confirms it.
+            account.status = ConnectionStatus.CONNECTING.value
+            account.status_message = account.error_code = None
+            refresh_connection_status(db, account)
+        return True
+
+    @staticmethod
+    def _record_error(account: Account, ws: WebConnectorSession, text: str, code: str, now: dt.datetime) -> None:
+        ws.last_error = text
+        account.status = ConnectionStatus.ERROR.value
+        account.status_message = text
+        account.error_code = code
+        account.error_at = now
+
+    @staticmethod
+    def _log(db, account_id, session_id, operation, direction, summary, body: str | None = None) -> None:
+        if body is not None and len(body) > MAX_LOGGED_BODY:
+            body = body[:MAX_LOGGED_BODY] + f"\n... ({len(body)} characters in all; the rest is not kept)"
+        db.add(
+            ExchangeLogEntry(
+                account_id=account_id, session_id=session_id, operation=operation, direction=direction, summary=summary, body=body
+            )
+        )
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(part) for part in text.strip().split("."))
+    except ValueError:
+        return None

@@ -1,0 +1,226 @@
+"""``qbwc-bridge``: serve, migrate, manage accounts and users, write .qwc files, demo.
+
+Output meant for scripts (``--json``) is stable: keys are only ever added. Secrets are
+printed once, at creation, and never logged.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Settings
+from .errors import BridgeError, ConfigurationError
+from .store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+class Context:
+    """Settings and store, created lazily so `--help` works without a database."""
+
+    def __init__(self):
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.from_settings(self.settings)
+        return self._store
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+class BridgeGroup(click.Group):
+    """Turns configuration and domain errors into one clear line, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            _fail(str(exc))
+        except (BridgeError, ValueError) as exc:
+            _fail(str(exc))
+
+
+@click.group(cls=BridgeGroup)
+def main() -> None:
+    """BlueTrace ⇄ QuickBooks bridge."""
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@pass_context
+def migrate(context: Context) -> None:
+    """Create or upgrade the database schema."""
+    from .store.migrate import upgrade
+
+    upgrade(context.store)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@pass_context
+def serve(context: Context, host: str, port: int, threads: int) -> None:
+    """Serve the SOAP endpoint, API and admin with waitress."""
+    import waitress
+
+    from .store.migrate import upgrade
+    from .web.app import create_app
+
+    _configure_logging(context.settings)
+    upgrade(context.store)
+    app = create_app(context.settings, context.store)
+    log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge")
+
+
+@main.group()
+def account() -> None:
+    """Accounts (one BlueTrace account ↔ one QuickBooks company)."""
+
+
+@account.command("create")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["desktop", "online"]), required=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def account_create(context: Context, name: str, kind: str, as_json: bool) -> None:
+    """Create an account; prints its API token and Web Connector login ONCE."""
+    from .services.accounts import create_account
+    from .store.migrate import upgrade
+
+    upgrade(context.store)
+    with context.store.begin() as db:
+        created = create_account(db, name, kind)
+    data = {
+        "account_id": created.account_id,
+        "name": created.name,
+        "kind": created.kind,
+        "api_token": created.api_token,
+        "file_id": created.file_id,
+        "web_connector_username": created.wc_username,
+        "web_connector_password": created.wc_password,
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"Account {created.account_id} created: {created.name} ({created.kind})")
+    click.echo(f"  API token:                 {created.api_token}")
+    if created.wc_username:
+        click.echo(f"  Web Connector username:    {created.wc_username}")
+        click.echo(f"  Web Connector password:    {created.wc_password}")
+    click.echo("These secrets are shown once; store them now.")
+
+
+@main.command("qwc")
+@click.argument("account_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@pass_context
+def qwc_command(context: Context, account_id: int, output: Path | None) -> None:
+    """Write the .qwc file of a Desktop account."""
+    from .backends.desktop.qwc import QwcRefused, render_qwc
+
+    try:
+        with context.store.begin() as db:
+            text = render_qwc(db, context.settings, account_id)
+    except QwcRefused as exc:
+        _fail(str(exc))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.group()
+def user() -> None:
+    """Admin users."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["support", "bookkeeper"]), required=True)
+@click.option("--account", "account_id", type=int, help="The bookkeeper's account.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def user_create(context: Context, email: str, role: str, account_id: int | None, password_stdin: bool, as_json: bool) -> None:
+    """Create an admin login (a password is generated unless --password-stdin)."""
+    from . import security
+    from .services.users import create_user
+    from .store.migrate import upgrade
+
+    generated = not password_stdin
+    password = security.new_password() if generated else sys.stdin.readline().rstrip("\r\n")
+    upgrade(context.store)
+    with context.store.begin() as db:
+        created = create_user(db, email, password, role, account_id)
+        data = {"user_id": created.id, "email": created.email, "role": created.role, "account_id": created.account_id}
+    if generated:
+        data["password"] = password
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(f"User {data['email']} ({data['role']}) created")
+        if generated:
+            click.echo(f"  password: {password}  (shown once)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the demo and exit.")
+@pass_context
+def demo(context: Context, host: str, port: int, no_serve: bool) -> None:
+    """Prepare a demo (SQLite under ./var, a Desktop account, an admin login) and serve."""
+    from .services.demo import prepare_demo
+
+    facts = prepare_demo(context.store, context.settings)
+    base = context.settings.public_url
+    click.echo("")
+    click.echo("qbwc-bridge demo is ready")
+    click.echo(f"  Web Connector AppURL:  {base}/qbwc")
+    click.echo(f"  Admin:                 {base}/admin   login {facts['admin_email']} / {facts['admin_password']}")
+    click.echo(f"  API base:              {base}/api/v1  (Authorization: Bearer {facts['api_token']})")
+    click.echo(f"  Demo account:          #{facts['account_id']} {facts['account_name']}")
+    click.echo(f"  Web Connector login:   {facts['wc_username']} / {facts['wc_password']}")
+    click.echo(f"  .qwc file:             {facts['qwc_path']}")
+    click.echo(f"  Simulate a session:    .venv/bin/qbwc-bridge simulate --qwc {facts['qwc_path']} --password {facts['wc_password']}")
+    click.echo("")
+    if not no_serve:
+        context.invoke(serve, host=host, port=port)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live beside their feature (simulator, import)."""
+    try:
+        from .simulator.cli import simulate_command
+    except ImportError:  # the simulator ships with the package; absent only mid-development
+        return
+    main.add_command(simulate_command, "simulate")
+
+
+_register_optional_commands()

@@ -1,0 +1,134 @@
+"""The per-account outbox: durable operations waiting to travel to QuickBooks.
+
+The sync engine writes *what* must happen here; a backend decides *how* it travels
+(Desktop: drained inside Web Connector sessions; Online: pushed over REST). Every state
+change happens inside the caller's unit of work, so an operation is never both sent and
+pending, and nothing is lost when a process dies.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from .store.models import OperationState, OutboxOperation, utcnow
+
+READY_STATES = (OperationState.PENDING.value, OperationState.UNCONFIRMED.value)
+# Backoff for transient failures (locks, QuickBooks busy): 1, 2, 4 ... minutes, capped.
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_MAX_SECONDS = 30 * 60
+
+
+def enqueue(
+    session: Session,
+    account_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    priority: int = 100,
+    depends_on_id: int | None = None,
+) -> OutboxOperation | None:
+    """Add an operation; with a ``dedupe_key`` an existing one with that key wins.
+
+    Returns the new operation, or None when the key was already queued. Uses an
+    INSERT ... ON CONFLICT DO NOTHING so two processes racing on one key cannot both win.
+    """
+    values = dict(
+        account_id=account_id,
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        priority=priority,
+        depends_on_id=depends_on_id,
+        state=OperationState.PENDING.value,
+        attempts=0,
+        send_alone=False,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxOperation).values(**values)
+    if dedupe_key is not None:
+        insert = insert.on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
+    new_id = session.execute(insert.returning(OutboxOperation.id)).scalar()
+    return None if new_id is None else session.get(OutboxOperation, new_id)
+
+
+def _ready_clause(account_id: int, now: dt.datetime):
+    dependency = aliased(OutboxOperation)
+    return and_(
+        OutboxOperation.account_id == account_id,
+        OutboxOperation.state.in_(READY_STATES),
+        or_(OutboxOperation.not_before.is_(None), OutboxOperation.not_before <= now),
+        or_(
+            OutboxOperation.depends_on_id.is_(None),
+            select(dependency.id)
+            .where(dependency.id == OutboxOperation.depends_on_id, dependency.state == OperationState.DONE.value)
+            .exists(),
+        ),
+    )
+
+
+def ready(session: Session, account_id: int, now: dt.datetime, limit: int) -> Sequence[OutboxOperation]:
+    """Operations that may be sent now, in order (priority, then age).
+
+    An operation whose dependency is not done yet waits: a customer and the invoice
+    that needs it never share a message set.
+    """
+    query = (
+        select(OutboxOperation)
+        .where(_ready_clause(account_id, now))
+        .order_by(OutboxOperation.priority, OutboxOperation.id)
+        .limit(limit)
+    )
+    return session.scalars(query).all()
+
+
+def count_ready(session: Session, account_id: int, now: dt.datetime) -> int:
+    return session.scalar(select(func.count()).select_from(OutboxOperation).where(_ready_clause(account_id, now)))
+
+
+def mark_unconfirmed_for_session(session: Session, session_id: int) -> int:
+    """A session died holding operations: their outcome is unknown, look before resending."""
+    result = session.execute(
+        update(OutboxOperation)
+        .where(OutboxOperation.session_id == session_id, OutboxOperation.state == OperationState.SENT.value)
+        .values(state=OperationState.UNCONFIRMED.value, updated_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+def retry_later(op: OutboxOperation, now: dt.datetime, code: str, message: str) -> None:
+    delay = min(BACKOFF_BASE_SECONDS * 2 ** max(op.attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    op.state = OperationState.PENDING.value
+    op.not_before = now + dt.timedelta(seconds=delay)
+    op.error_code, op.error_message = code, message
+
+
+def succeed(op: OutboxOperation, result: dict[str, Any] | None = None) -> None:
+    op.state = OperationState.DONE.value
+    op.result = result
+    op.error_code = op.error_message = None
+
+
+def fail(op: OutboxOperation, code: str, message: str) -> None:
+    op.state = OperationState.FAILED.value
+    op.error_code, op.error_message = code, message
+
+
+def depth(session: Session, account_id: int) -> tuple[int, dt.datetime | None]:
+    """How many operations wait, and since when (support's health view)."""
+    row = session.execute(
+        select(func.count(), func.min(OutboxOperation.created_at)).where(
+            OutboxOperation.account_id == account_id, OutboxOperation.state.in_(READY_STATES + ("sent",))
+        )
+    ).one()
+    oldest = row[1]
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.timezone.utc)
+    return row[0], oldest

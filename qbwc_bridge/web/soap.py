@@ -1,0 +1,135 @@
+"""The Web Connector SOAP endpoint: the only module that imports spyne.
+
+spyne gives the exact document/literal wrapped shape QBWC expects (every element,
+including the ``<string>`` items of authenticate's ArrayOfString, in the Intuit
+namespace). A thin WSGI guard in front refuses what spyne should never parse: bodies
+over the size limit (413) and any DTD (entity expansion, external entities).
+"""
+from __future__ import annotations
+
+import logging
+from io import BytesIO
+
+from spyne import Application, Array, Integer, ServiceBase, Unicode, rpc
+from spyne.protocol.soap import Soap11
+from spyne.server.wsgi import WsgiApplication
+
+from ..backends.desktop.web_connector import WebConnectorService
+
+log = logging.getLogger(__name__)
+
+TNS = "http://developer.intuit.com/"
+ArrayOfString = Array(Unicode, type_name="ArrayOfString")
+
+
+def _service(ctx) -> WebConnectorService:
+    return ctx.app.web_connector  # set by create_soap_app
+
+
+class QBWebConnectorSvc(ServiceBase):
+    """Operation and parameter names are QBWC's own: they must not change."""
+
+    @rpc(_returns=Unicode)
+    def serverVersion(ctx):
+        return _service(ctx).server_version()
+
+    @rpc(Unicode, _returns=Unicode)
+    def clientVersion(ctx, strVersion):
+        return _service(ctx).client_version(strVersion)
+
+    @rpc(Unicode, Unicode, _returns=ArrayOfString)
+    def authenticate(ctx, strUserName, strPassword):
+        return _service(ctx).authenticate(strUserName, strPassword)
+
+    @rpc(Unicode, Unicode, Unicode, Unicode, Integer, Integer, _returns=Unicode)
+    def sendRequestXML(ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry, qbXMLMajorVers, qbXMLMinorVers):
+        return _service(ctx).send_request_xml(
+            ticket, strHCPResponse, strCompanyFileName, qbXMLCountry, qbXMLMajorVers, qbXMLMinorVers
+        )
+
+    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Integer)
+    def receiveResponseXML(ctx, ticket, response, hresult, message):
+        return _service(ctx).receive_response_xml(ticket, response, hresult, message)
+
+    @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
+    def connectionError(ctx, ticket, hresult, message):
+        return _service(ctx).connection_error(ticket, hresult, message)
+
+    @rpc(Unicode, _returns=Unicode)
+    def getLastError(ctx, ticket):
+        return _service(ctx).get_last_error(ticket)
+
+    @rpc(Unicode, _returns=Unicode)
+    def closeConnection(ctx, ticket):
+        return _service(ctx).close_connection(ticket)
+
+    @rpc(Unicode, Unicode, _returns=Unicode)
+    def getInteractiveURL(ctx, wcTicket, sessionID):
+        return _service(ctx).get_interactive_url(wcTicket, sessionID)
+
+    @rpc(Unicode, _returns=Unicode)
+    def interactiveDone(ctx, wcTicket):
+        return _service(ctx).interactive_done(wcTicket)
+
+    @rpc(Unicode, Unicode, _returns=Unicode)
+    def interactiveRejected(ctx, wcTicket, reason):
+        return _service(ctx).interactive_rejected(wcTicket, reason)
+
+
+def _fault(message: str, status: str = "400 Bad Request") -> tuple[str, list[tuple[str, str]], bytes]:
+    from xml.sax.saxutils import escape
+
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>'
+        f"<faultcode>soap:Client</faultcode><faultstring>{escape(message)}</faultstring>"
+        "</soap:Fault></soap:Body></soap:Envelope>"
+    ).encode("utf-8")
+    return status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))], body
+
+
+class SoapEndpoint:
+    """WSGI app at /qbwc: GET answers 200 (QBWC's certificate check), ?wsdl the WSDL, POST SOAP."""
+
+    def __init__(self, service: WebConnectorService, max_body_bytes: int):
+        application = Application(
+            [QBWebConnectorSvc], tns=TNS, name="QBWebConnectorSvc", in_protocol=Soap11(), out_protocol=Soap11()
+        )
+        application.web_connector = service
+        self.spyne = WsgiApplication(application)
+        self.max_body_bytes = max_body_bytes
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method in ("GET", "HEAD") and "wsdl" not in environ.get("QUERY_STRING", "").lower():
+            body = b"QuickBooks Web Connector endpoint of qbwc-bridge. Add this account's .qwc file to the Web Connector.\n"
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+            return [body] if method == "GET" else [b""]
+        if method == "POST":
+            refused = self._screen(environ)
+            if refused is not None:
+                status, headers, body = refused
+                start_response(status, headers)
+                return [body]
+        return self.spyne(environ, start_response)
+
+    def _screen(self, environ):
+        """Read the body once (bounded) and refuse oversize or DTD-carrying requests."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _fault("Invalid Content-Length")
+        if length > self.max_body_bytes:
+            log.warning("refused a %d-byte SOAP request (limit %d)", length, self.max_body_bytes)
+            return _fault(f"Request body too large (limit {self.max_body_bytes} bytes)", "413 Request Entity Too Large")
+        body = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read(self.max_body_bytes + 1)
+        if len(body) > self.max_body_bytes:
+            return _fault(f"Request body too large (limit {self.max_body_bytes} bytes)", "413 Request Entity Too Large")
+        if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+            log.warning("refused a SOAP request carrying a DTD")
+            return _fault("Document type declarations are not accepted")
+        if not body.strip():
+            return _fault("Empty request body")
+        environ["wsgi.input"] = BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return None
