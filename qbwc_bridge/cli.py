@@ -38,6 +38,10 @@ class Context:
             self._store = Store.from_settings(self.settings)
         return self._store
 
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
@@ -51,6 +55,7 @@ class BridgeGroup(click.Group):
     """Turns configuration and domain errors into one clear line, never a traceback."""
 
     def invoke(self, ctx):
+        ctx.call_on_close(ctx.ensure_object(Context).close)
         try:
             return super().invoke(ctx)
         except ConfigurationError as exc:

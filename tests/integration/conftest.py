@@ -9,7 +9,6 @@ from qbwc_bridge.config import Settings
 from qbwc_bridge.services.accounts import NewAccount, create_account, installation
 from qbwc_bridge.store.db import Store
 from qbwc_bridge.store.migrate import upgrade
-from qbwc_bridge.web.app import create_app
 from tests.support.live_server import LiveServer
 
 
@@ -62,6 +61,8 @@ def tenant(store) -> Tenant:
 
 @pytest.fixture
 def server(settings, store):
+    from qbwc_bridge.web.app import create_app
+
     with LiveServer(create_app(settings, store)) as live:
         yield live
 
