@@ -52,7 +52,7 @@ class LiveServer:
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         # Our own socket map, so that shutdown can close every connection waitress holds.
         self._server = create_server(self.app, map=self._socket_map, host="127.0.0.1", port=0, threads=self.threads)
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
@@ -111,7 +111,7 @@ class ServerProcess:
         self._stdout: IO[bytes] | None = None
         self._stderr: IO[bytes] | None = None
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         self.start()
         return self
 
@@ -152,7 +152,8 @@ class ServerProcess:
                 pass  # not listening yet, or not healthy yet
             if time.monotonic() >= deadline:
                 raise ServerStartError(
-                    f"{self._describe()} did not answer 200 on {health_url} within {self.start_timeout} s\n{self.output()}"
+                    f"{self._describe()} did not answer 200 on {health_url} "
+                    f"within {self.start_timeout} s\n{self.output()}"
                 )
             time.sleep(0.1)
 

@@ -98,9 +98,7 @@ class PostgresServer:
         self.base_url = base_url
         self._created: list[str] = []
         self._sequence = itertools.count(1)
-        self._admin_engine = sa.create_engine(
-            make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
-        )
+        self._admin_engine = sa.create_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
 
     def create_database(self, label: str = "test") -> str:
         """Create an empty database and return its URL.
@@ -109,8 +107,8 @@ class PostgresServer:
         counter keeps it unique.
         """
         suffix = f"_{next(self._sequence)}"
-        slug = re.sub(r"[^a-z0-9_]+", "_", label.lower()).strip("_") or "db"
-        name = ("test_" + slug)[: MAX_DATABASE_NAME - len(suffix)] + suffix
+        slug = re.sub(r"[^a-z0-9_]+", "_", label.lower()).strip("_").removeprefix("test_") or "db"
+        name = f"test_{slug}"[: MAX_DATABASE_NAME - len(suffix)] + suffix
         with self._admin_engine.connect() as connection:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         self._created.append(name)
@@ -149,7 +147,7 @@ class ThrowawayPostgres:
         assert self._root is not None, "server not started"
         return self._root / "data"
 
-    def __enter__(self) -> "ThrowawayPostgres":
+    def __enter__(self) -> ThrowawayPostgres:
         self.start()
         return self
 
