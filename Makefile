@@ -16,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1
 export PIP_PROGRESS_BAR := off
 
-.PHONY: venv run test bench clean chromium
+.PHONY: venv run test bench clean system-packages
 
 venv: $(VENV_STAMP)
 
@@ -35,23 +35,29 @@ $(VENV_STAMP): setup.cfg pyproject.toml
 run: venv
 	$(VENV)/bin/qbwc-bridge demo
 
-# The browser tests drive Debian's Chromium; a fresh machine does not have it.
-chromium:
-	@if command -v chromium >/dev/null 2>&1; then \
+# What the suite needs from Debian and a fresh machine may lack: Chromium for the browser
+# tests, PostgreSQL's server tools for the throwaway database server. Installed when
+# missing and we are root; otherwise those tests skip (and fail under CI) with a reason.
+system-packages:
+	@missing=(); \
+	command -v chromium >/dev/null 2>&1 || missing+=(chromium); \
+	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
+	  || [ -n "$${QBWC_BRIDGE_PG_BIN:-}$${QBWC_BRIDGE_TEST_POSTGRES_URL:-}" ] || missing+=(postgresql); \
+	if [ $${#missing[@]} -eq 0 ]; then \
 	  :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing Debian's chromium for the browser tests..."; \
+	  echo "Installing Debian packages for the tests: $${missing[*]}"; \
 	  log=$$(mktemp); \
 	  { DEBIAN_FRONTEND=noninteractive apt-get -q update \
-	    && DEBIAN_FRONTEND=noninteractive apt-get -q install -y chromium; } >"$$log" 2>&1 \
-	    || { cat "$$log" >&2; rm -f "$$log"; echo "error: could not install chromium" >&2; exit 1; }; \
+	    && DEBIAN_FRONTEND=noninteractive apt-get -q install -y "$${missing[@]}"; } >"$$log" 2>&1 \
+	    || { cat "$$log" >&2; rm -f "$$log"; echo "error: could not install $${missing[*]}" >&2; exit 1; }; \
 	  rm -f "$$log"; \
 	else \
-	  echo "note: chromium is not installed and this is not root: the browser tests will skip." >&2; \
-	  echo "      Install it with: sudo apt-get install chromium" >&2; \
+	  echo "note: not installed and this is not root: $${missing[*]}; the tests needing them will skip." >&2; \
+	  echo "      Install with: sudo apt-get install $${missing[*]}" >&2; \
 	fi
 
-test: venv chromium
+test: venv system-packages
 	$(VENV_PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: venv
