@@ -63,6 +63,7 @@ class Field:
     choices: tuple[str, ...] = ()
     children: Mapping[str, Field] | None = None
     pattern: re.Pattern[str] | None = None  # overrides the kind's pattern (ID and TOKEN)
+    needs_one_of: tuple[str, ...] = ()  # GROUP: at least one of these children must be set
 
 
 def V(text: str) -> QbxmlVersion:  # noqa: N802 - reads like the annotation "v8.0"
@@ -202,6 +203,7 @@ INVOICE_ADD: dict[str, Field] = {
     "external_guid": Field(Kind.GUID, "external ID", since=V("9.0")),
     "lines": Field(
         Kind.GROUP, "line", children=INVOICE_LINE, repeated=True, required=True,
+        needs_one_of=("item_list_id", "desc"),
         when_missing="Add at least one line to the order in BlueTrace, then sync again.",
     ),
 }  # fmt: skip
@@ -285,8 +287,9 @@ class Cleaner:
                 value = None
             cleaned[key] = self._clean_value(field, value, key_path, key_label)
             if field.required and cleaned[key] in (None, []):
+                missing = f"{self.record} has no {key_label}s" if field.repeated else f"the {key_label} of {self.record} is missing"
                 raise DataError(
-                    f"The {key_label} of {self.record} is missing; QuickBooks needs it. {field.when_missing}",
+                    f"{missing[0].upper()}{missing[1:]}; QuickBooks needs it. {field.when_missing}",
                     record=self.record,
                     field=key_path,
                     action=field.when_missing,
@@ -318,6 +321,14 @@ class Cleaner:
         if kind is Kind.GROUP:
             assert field.children is not None
             group = self.clean(field.children, value, path, label)
+            if field.needs_one_of and all(group[key] is None for key in field.needs_one_of):
+                wanted = " or ".join(field.children[key].label for key in field.needs_one_of)
+                raise DataError(
+                    f"The {label} of {self.record} has no {wanted}; QuickBooks needs one. "
+                    "Complete or remove the line in BlueTrace, then sync again.",
+                    record=self.record,
+                    field=path,
+                )
             return group if any(v not in (None, []) for v in group.values()) else None
         if kind is Kind.AMOUNT:
             return format_amount(value, **where)
