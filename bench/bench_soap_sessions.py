@@ -106,7 +106,7 @@ def measure_bridge(database_url: str, sessions: int, tmp: Path) -> dict:
 def measure_bare(sessions: int) -> dict:
     script = str(Path(__file__).with_name("bare_spyne_server.py"))
     results = {}
-    with ServerProcess(command=[sys.executable, script, "{port}"], health_path="/") as server:
+    with ServerProcess(command=[sys.executable, script, "{port}"], health_path="/?wsdl") as server:
         elapsed, calls = run_sessions(server.url + "/", sessions, "idle", "x", work=False)
         results["idle"] = (sessions / elapsed, calls / elapsed)
         elapsed, calls = run_sessions(server.url + "/", sessions, "busy", "x", work=True)
