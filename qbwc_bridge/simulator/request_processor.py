@@ -218,8 +218,7 @@ class ProcessorSession:
         try:
             document = _parse(request)
             version = _declared_version(document, self.processor.company.settings.supported_versions)
-            if not self.processor.schema.validate(document):
-                raise _Refused(HRESULT_PARSE_ERROR, f"XSD: {self.processor.schema.error_log.last_error}")
+            _check_schema(self.processor.schema, document)
             _check_latin1(document.getroot())
             messages = document.getroot().find("QBXMLMsgsRq")
             if messages is None:
@@ -298,6 +297,19 @@ def _parse(request: str) -> etree._ElementTree:
     except etree.XMLSyntaxError as error:
         raise _Refused(HRESULT_PARSE_ERROR, f"not well-formed: {error}") from None
     return root.getroottree()
+
+
+def _check_schema(schema: etree.XMLSchema, document: etree._ElementTree) -> None:
+    """XSD validation as QuickBooks' parser does it: order, names, types, enumerations.
+
+    Over-long strings are not parse errors in QuickBooks (they get status 3070 per
+    request, see ``_check_lengths``), so the XSD's maxLength facets are not applied here.
+    """
+    if schema.validate(document):
+        return
+    structural = [e for e in schema.error_log if e.type_name != "SCHEMAV_CVC_MAXLENGTH_VALID"]
+    if structural:
+        raise _Refused(HRESULT_PARSE_ERROR, f"XSD: line {structural[0].line}: {structural[0].message}")
 
 
 def _declared_version(document: etree._ElementTree, supported: tuple[str, ...]) -> tuple[int, int]:

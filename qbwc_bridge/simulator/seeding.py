@@ -166,8 +166,7 @@ def _add_entity(company: FakeCompany, kind: EntityKind, entry: dict[str, Any]) -
         company_name=entry.get("company_name"), first_name=entry.get("first_name"),
         last_name=entry.get("last_name"), bill_address=Address(**address), phone=entry.get("phone"),
         email=entry.get("email"), terms_id=terms.stamp.id if terms else None,
-        account_number=entry.get("account_number"), notes=entry.get("notes"),
-        balance=Decimal(str(entry.get("balance", "0.00")))))
+        account_number=entry.get("account_number"), notes=entry.get("notes")))
     return entity
 
 
@@ -257,7 +256,7 @@ def describe_company(company: FakeCompany) -> dict[str, Any]:
                          "active": e.is_active, "company_name": e.company_name, "first_name": e.first_name,
                          "last_name": e.last_name, "phone": e.phone, "email": e.email,
                          "terms": name_of(terms, e.terms_id), "account_number": e.account_number, "notes": e.notes,
-                         "balance": str(e.balance), "bill_address": _compact(asdict(e.bill_address)) or None})
+                         "bill_address": _compact(asdict(e.bill_address)) or None})
 
     def item(i: Item) -> dict[str, Any]:
         parent = company.items.get(i.parent_id or "")
