@@ -230,8 +230,8 @@ def iter_response_records(source: bytes | str | BinaryIO) -> Iterator[tuple[Qbxm
                 _forget(element)
                 continue
             grandparent = parent.getparent()
-            if grandparent is not None and grandparent.tag == MESSAGES_ELEMENT:  # a record has ended
-                if parent is not current_rs:
+            if grandparent is not None and grandparent.tag == MESSAGES_ELEMENT and parent.tag.endswith("Rs"):
+                if parent is not current_rs:  # the first record of this *Rs
                     current_rs, header = parent, _header(parent)
                 record = QbxmlRecord(element.tag, _fields(element))
                 _forget(element)
