@@ -9,11 +9,10 @@ from lxml import etree
 from qbwc_bridge.backends.desktop.qbxml import (
     DEFAULT_VERSION,
     QbxmlVersion,
-    negotiate_version,
     render_message_set,
     render_request,
 )
-from qbwc_bridge.errors import NeedsPerson, OurBug
+from qbwc_bridge.errors import OurBug
 from tests.unit.qbxml.typical_requests import TYPICAL
 
 V6, V8 = QbxmlVersion(6, 0), QbxmlVersion(8, 0)
@@ -39,14 +38,6 @@ def test_versions_parse_order_and_print():
     assert QbxmlVersion.parse("10.0") > QbxmlVersion.parse("9.0")  # numeric, not text, order
     with pytest.raises(ValueError, match="not a qbXML version"):
         QbxmlVersion.parse("thirteen")
-
-
-def test_negotiation_picks_the_newest_version_we_know():
-    offered = ["1.0", "2.0", "5.0", "6.0", "8.0", "12.0", "13.0", "14.0", "16.0"]
-    assert negotiate_version(offered) == DEFAULT_VERSION
-    assert negotiate_version(["4.1", "5.0", "6.0", "7.0", "8.0"]) == V8
-    with pytest.raises(NeedsPerson, match="needs 5.0"):
-        negotiate_version(["3.0", "4.1"])
 
 
 @pytest.mark.parametrize("version", [V6, V8], ids=str)

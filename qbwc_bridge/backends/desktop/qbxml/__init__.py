@@ -4,7 +4,7 @@ The rest of the bridge uses only what is re-exported here.
 """
 from .parse import QbxmlParseError, QbxmlRecord, QbxmlResponse, iter_response_records, parse_response
 from .render import render_message_set, render_request, split_message_sets
-from .versions import DEFAULT_VERSION, QbxmlVersion, negotiate_version
+from .versions import DEFAULT_VERSION, QbxmlVersion
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -13,7 +13,6 @@ __all__ = [
     "QbxmlResponse",
     "QbxmlVersion",
     "iter_response_records",
-    "negotiate_version",
     "parse_response",
     "render_message_set",
     "render_request",

@@ -62,7 +62,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -110,7 +110,7 @@ class _Request:
     fields: Mapping[str, f.Field]
     noun: str  # what the record is called in messages: "item", "customer", "invoice", ...
     selection_groups: Sequence[Sequence[str]] = ()
-    default_ret_elements: tuple[str, ...] = field(default=())
+    default_ret_elements: tuple[str, ...] = ()
 
 
 REQUESTS: dict[str, _Request] = {

@@ -8,10 +8,7 @@ when the company speaks an older one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-
-from ....errors import NeedsPerson
 
 _PATTERN = re.compile(r"\s*(\d{1,2})\.(\d{1,2})\s*")
 
@@ -43,25 +40,6 @@ DEFAULT_VERSION = QbxmlVersion(13, 0)
 """The newest version our templates are written (and tested) against."""
 
 OLDEST_SUPPORTED = QbxmlVersion(5, 0)
-"""Query iterators, which every large sync depends on, arrived in qbXML 5.0 (QuickBooks 2006)."""
+"""Query iterators, which every large sync depends on, arrived in qbXML 5.0 (QuickBooks 2006);
+requests are not rendered for anything older."""
 
-
-def negotiate_version(offered: Iterable[str | QbxmlVersion]) -> QbxmlVersion:
-    """The version to render for, given the versions a company file supports.
-
-    Picks the newest offered version that is not newer than :data:`DEFAULT_VERSION`
-    (QuickBooks 2014+ also offers 14.0, 15.0, ...; they add nothing we use).
-
-    Raises:
-        NeedsPerson: the QuickBooks version is older than :data:`OLDEST_SUPPORTED`.
-    """
-    versions = [v if isinstance(v, QbxmlVersion) else QbxmlVersion.parse(v) for v in offered]
-    usable = [v for v in versions if OLDEST_SUPPORTED <= v <= DEFAULT_VERSION]
-    if not usable:
-        newest = max(versions, default=None)
-        raise NeedsPerson(
-            f"QuickBooks offers qbXML {newest or 'no version'}; the bridge needs {OLDEST_SUPPORTED} or later",
-            explanation="This copy of QuickBooks is too old for the bridge (it needs QuickBooks 2006 or later).",
-            action="Update QuickBooks Desktop, then run the Web Connector again.",
-        )
-    return max(usable)
