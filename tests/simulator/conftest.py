@@ -15,6 +15,15 @@ OWNER_ID = "{57F3B9B1-86F1-4FCC-B1EE-566DE1813D20}"
 FILE_ID = "{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}"
 ZONE = timezone(timedelta(hours=-5))
 
+CUSTOMER_QUERY = ('<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
+                  'onError="stopOnError"><CustomerQueryRq requestID="q1"><FullName>Acme Corp</FullName>'
+                  '</CustomerQueryRq></QBXMLMsgsRq></QBXML>')
+INVOICE_ADD = ('<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
+               'onError="stopOnError"><InvoiceAddRq requestID="inv"><InvoiceAdd><CustomerRef><FullName>Acme Corp'
+               '</FullName></CustomerRef><RefNumber>1001</RefNumber><Memo>Tom &amp; Jerry &lt;3</Memo>'
+               '<InvoiceLineAdd><ItemRef><FullName>Installation</FullName></ItemRef><Quantity>1</Quantity>'
+               '</InvoiceLineAdd></InvoiceAdd></InvoiceAddRq></QBXMLMsgsRq></QBXML>')
+
 DESCRIPTION = {
     "company": {"name": "Test Hardware LLC"},
     "terms": [{"name": "Net 30", "due_days": 30}, {"name": "15th", "day_of_month_due": 15, "due_next_month_days": 5}],

@@ -7,14 +7,15 @@ tests can check what the simulated Web Connector sent.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from lxml import etree
-from waitress.server import create_server
+
+from tests.support.live_server import LiveServer
 
 NS = "http://developer.intuit.com/"
 
@@ -105,19 +106,22 @@ class ScriptedServer:
 
 
 class RunningServer:
-    """waitress on 127.0.0.1, port 0, in a thread; :meth:`stop` ends it."""
+    """The scripted app served by the suite's :class:`LiveServer` (waitress, 127.0.0.1, port 0).
+
+    ``url`` names the host ``localhost``: the Web Connector refuses IP addresses in a .qwc.
+    """
 
     def __init__(self, app: ScriptedServer):
         self.app = app
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=2)
-        self.port = self.server.effective_port
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
+        self._live = LiveServer(app, threads=2).__enter__()
+        self.port = urlsplit(self._live.url).port
+        self._running = True
 
     @property
     def url(self) -> str:
         return f"http://localhost:{self.port}/qbwc"
 
     def stop(self) -> None:
-        self.server.close()
-        self.thread.join(timeout=5)
+        if self._running:
+            self._running = False
+            self._live.__exit__(None, None, None)

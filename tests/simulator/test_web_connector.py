@@ -5,18 +5,10 @@ import pytest
 from lxml import etree
 
 from qbwc_bridge.simulator import Faults, RequestProcessor, WebConnector
-from tests.simulator.conftest import FILE_ID, OWNER_ID, qwc_text
+from tests.simulator.conftest import CUSTOMER_QUERY, FILE_ID, INVOICE_ADD, OWNER_ID, qwc_text
 from tests.simulator.stub_server import NS, Raw, envelope, soap_fault
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
-CUSTOMER_QUERY = ('<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
-                  'onError="stopOnError"><CustomerQueryRq requestID="q1"><FullName>Acme Corp</FullName>'
-                  '</CustomerQueryRq></QBXMLMsgsRq></QBXML>')
-INVOICE_ADD = ('<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
-               'onError="stopOnError"><InvoiceAddRq requestID="inv"><InvoiceAdd><CustomerRef><FullName>Acme Corp'
-               '</FullName></CustomerRef><RefNumber>1001</RefNumber><Memo>Tom &amp; Jerry &lt;3</Memo>'
-               '<InvoiceLineAdd><ItemRef><FullName>Installation</FullName></ItemRef><Quantity>1</Quantity>'
-               '</InvoiceLineAdd></InvoiceAdd></InvoiceAddRq></QBXMLMsgsRq></QBXML>')
 SESSION_START = ["serverVersion", "clientVersion", "authenticate"]
 
 

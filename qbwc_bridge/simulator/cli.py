@@ -1,0 +1,92 @@
+"""``qbwc-bridge simulate``: play the Web Connector against a deployment, with a fake QuickBooks.
+
+Support staff reproduce a customer's trouble with it: point it at the customer's
+``.qwc`` (local or a real https deployment), give the password, optionally a company
+(JSON description or a state saved by an earlier run) and faults, and read each
+session's transcript. ``--save-company`` keeps the fake company's state for the next
+run. The exit status is 1 when any session reported an error, so scripts can tell.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from ..config import Settings
+from ..errors import ConfigurationError
+from .company import FakeCompany
+from .connector import WebConnector
+from .faults import Faults
+from .http_transport import HttpTransport
+from .request_processor import RequestProcessor
+from .seeding import SeedError, load_company
+
+DEMO_COMPANY = "demo-company.json"
+
+
+def _demo_company_path() -> Path:
+    return Path(str(resources.files("qbwc_bridge.simulator") / "examples" / DEMO_COMPANY))
+
+
+def _schema_folder(shared_dir: Path | None) -> Path:
+    from ..backends.desktop.schema import schema_dir
+
+    if shared_dir is None:
+        shared_dir = Settings.from_env().shared_dir
+    return schema_dir(shared_dir)
+
+
+@click.command("simulate")
+@click.option("--qwc", "qwc_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The .qwc file the customer added to the Web Connector.")
+@click.option("--password", prompt=True, hide_input=True, help="The password typed into the Web Connector.")
+@click.option("--company", "company_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Fake company: a JSON description or a saved state (default: the packaged demo company).")
+@click.option("--save-company", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the company's state here after the runs (may be the --company file).")
+@click.option("--faults", "fault_spec", default="", metavar="SPEC",
+              help="Faults to inject, e.g. 'seed=7,lose_response=@2,lock_error=0.25,not_running=@1'. "
+                   "Names: lose_response, lock_error, not_running, other_mode, slow, server_gone; "
+                   "values: a probability or @n+m ordinals; plus seed=N, slow_seconds=S.")
+@click.option("--runs", type=click.IntRange(1, 1000), default=1, show_default=True, help="Sessions to run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the transcripts as one JSON document.")
+@click.option("--noop-pause", type=click.FloatRange(0, 60), default=5.0, show_default=True,
+              help="Seconds to wait after a NoOp, as QBWC does.")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=120.0, show_default=True,
+              help="Seconds before an HTTP call is abandoned.")
+@click.option("--shared-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder holding qbxml-schema/13.0 (default: the service's setting QBWC_BRIDGE_SHARED_DIR).")
+def simulate_command(qwc_path: Path, password: str, company_path: Path | None, save_company: Path | None,
+                     fault_spec: str, runs: int, as_json: bool, noop_pause: float, timeout: float,
+                     shared_dir: Path | None) -> None:
+    """Run simulated Web Connector sessions against the server named in a .qwc."""
+    try:
+        faults = Faults.parse(fault_spec)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--faults") from None
+    try:
+        company: FakeCompany = load_company(company_path or _demo_company_path())
+        schema_folder = _schema_folder(shared_dir)
+    except (SeedError, ConfigurationError, OSError, json.JSONDecodeError) as error:
+        raise click.ClickException(str(error)) from None
+    connector = WebConnector(RequestProcessor(company, schema_folder), password, faults=faults,
+                             transport=HttpTransport(timeout=timeout), noop_pause=noop_pause)
+    added = connector.add_application(qwc_path)
+    sessions = connector.run(runs) if added.ok else []
+    if save_company is not None:
+        company.save(save_company)
+    if as_json:
+        click.echo(json.dumps({"add": added.to_dict(), "sessions": [s.to_dict() for s in sessions],
+                               "faults": faults.describe(), "company": company.counts()}, indent=2))
+    else:
+        click.echo(f"faults: {faults.describe()}")
+        click.echo(added.to_text())
+        for transcript in sessions:
+            click.echo("")
+            click.echo(transcript.to_text())
+        counts = ", ".join(f"{count} {name}" for name, count in company.counts().items())
+        click.echo(f"\nthe fake company now holds {counts}")
+    if not added.ok or any(not s.ok for s in sessions):
+        raise SystemExit(1)
