@@ -20,8 +20,8 @@ thing, used by the end-to-end tests, the demo and support staff
 Modules: :mod:`.company` (state and QuickBooks' rules), :mod:`.request_processor`
 (message sets: XSD, versions, onError, iterators), :mod:`.queries` / :mod:`.adds`
 (handlers), :mod:`.rets` (qbXML rendering), :mod:`.field_rules` (lengths and versions
-from Intuit's annotated samples), :mod:`.faults`, :mod:`.seeding` (JSON descriptions,
-generation), :mod:`.qwc`, :mod:`.envelopes`, :mod:`.http_transport`,
+from Intuit's annotated samples), :mod:`.faults`, :mod:`.seeding` (JSON descriptions),
+:mod:`.generation` (companies with planted data problems), :mod:`.qwc`, :mod:`.envelopes`, :mod:`.http_transport`,
 :mod:`.connector`, :mod:`.transcript`, :mod:`.cli`.
 
 It is written independently of the bridge's own qbXML code on purpose: a separate
@@ -32,16 +32,8 @@ from .connector import WebConnector
 from .faults import FaultRule, Faults
 from .qwc import QwcFile, QwcRejected
 from .request_processor import ProcessResult, ProcessorSession, RequestProcessor, SimulatorBug
-from .seeding import (
-    GeneratedCompany,
-    ProblemMix,
-    SeedError,
-    company_from_description,
-    describe_company,
-    generate_company,
-    load_company,
-    save_company,
-)
+from .generation import GeneratedCompany, ProblemMix, generate_company
+from .seeding import SeedError, company_from_description, describe_company, load_company, save_company
 from .transcript import Transcript
 
 __all__ = [

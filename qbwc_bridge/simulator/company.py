@@ -9,7 +9,7 @@ must exist. qbXML parsing and rendering live elsewhere (:mod:`.request_processor
 edits "in QuickBooks" between sessions and inspect what a session left behind.
 
 Build one with :func:`.seeding.company_from_description` / :func:`.seeding.load_company`
-or :func:`.seeding.generate_company`; :meth:`FakeCompany.save` writes it back.
+or :func:`.generation.generate_company`; :meth:`FakeCompany.save` writes it back.
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from .records import (
     EntityKind,
     Invoice,
     Item,
-    ItemKind,
     Stamp,
     Terms,
 )

@@ -25,8 +25,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 
 from .envelopes import AnswerError, fault_text, read_answer, request_envelope, soap_action
 from .faults import FaultInjector, Faults
@@ -59,7 +61,7 @@ CALL_FAILED = {
     "closeConnection": "CloseConnection failed due to error message",
     "connectionError": "ConnectionError failed due to error message",
 }
-_REQUEST_NAMES = re.compile(r"<(\w+Rq)\b")
+_REQUEST_NAMES = re.compile(r"<(\w+(?<!Msgs)Rq)\b")
 _RESPONSE_STATUSES = re.compile(r"<(\w+Rs)\b[^>]*?statusCode=\"(-?\d+)\"")
 
 
@@ -135,6 +137,8 @@ class WebConnector:
         self.quickbooks.company.set_data_extension(parsed.owner_id, "FileID", parsed.file_id)
         transcript.notes.append(f"FileID {parsed.file_id} stamped into the company file under OwnerID "
                                 f"{parsed.owner_id}")
+        if parsed.run_every_seconds:
+            transcript.notes.append(f"scheduled to run every {parsed.run_every_seconds} s")
         self.applications[parsed.app_name] = parsed
         self.application = parsed
         transcript.outcome = "added"
@@ -247,8 +251,8 @@ class WebConnector:
             try:
                 return self.quickbooks.begin_session(path)
             except ConnectionFailure as failure:
-                transcript.notes.append(f"QuickBooks could not open {path or 'the open company file'!r}: "
-                                        f"{failure.hresult} {failure.message}")
+                where = repr(path) if path else "the open company file"
+                transcript.notes.append(f"QuickBooks could not open {where}: {failure.hresult} {failure.message}")
                 answer = self._call(transcript, started, "connectionError", ticket, failure.hresult, failure.message)
                 done = (answer or "").strip().lower() == "done"
                 if done or retries >= MAX_CONNECTION_RETRIES:
@@ -318,7 +322,7 @@ class WebConnector:
         transcript.close_message = self._call(transcript, started, "closeConnection", ticket) or ""
 
     # ------------------------------------------------------------------ one SOAP call
-    def _fail(self, transcript: Transcript, operation: str, message: str) -> None:
+    def _fail(self, transcript: Transcript, operation: str, message: str) -> NoReturn:
         code = ERROR_CODES[operation]
         transcript.errors.append(Problem(code, operation, f"{CALL_FAILED[operation]}: {message}"))
         transcript.outcome = f"failed ({code} during {operation})"
@@ -346,15 +350,14 @@ class WebConnector:
         except OSError as error:
             record(f"no answer: {error}")
             self._fail(transcript, operation, f"Unable to connect to the remote server ({error}).")
-        problem = _http_problem(reply)
-        if problem is None:
-            try:
-                value = read_answer(operation, reply.body).value
-            except AnswerError as error:
-                problem = str(error)
-        if problem is not None:
-            record(f"HTTP {reply.status}: {problem}")
-            self._fail(transcript, operation, problem)
+        try:
+            problem = _http_problem(reply)
+            if problem is not None:
+                raise AnswerError(problem)
+            value = read_answer(operation, reply.body).value
+        except AnswerError as error:
+            record(f"HTTP {reply.status}: {error}")
+            self._fail(transcript, operation, str(error))
         record(_summary(operation, values, value))
         return value
 
@@ -387,8 +390,8 @@ def _summary(operation: str, values: tuple, value) -> str:
         prefix = "with HCP response; " if values[1] else ""
         if not value or value.strip() in ("", "NoOp"):
             return prefix + f"answer {value!r}"
-        names = _REQUEST_NAMES.findall(value)
-        return prefix + "qbXML: " + ", ".join(names)
+        counts = Counter(_REQUEST_NAMES.findall(value))
+        return prefix + "qbXML: " + ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in counts.items())
     if operation == "receiveResponseXML":
         sent = f"hresult {values[2]}" if values[2] else ", ".join(f"{n} {c}" for n, c in
                                                                  _RESPONSE_STATUSES.findall(values[1]))

@@ -114,7 +114,10 @@ def list_query(context: HandlerContext, request: Element, records: Sequence[Reco
     """The ListID / FullName / filter / iterator logic every list query shares."""
     _reject_unsupported(request, LIST_QUERY_FIELDS | extra_fields)
     by_id = {record_id(r): r for r in records}
-    build_by_id = lambda list_id: build(by_id[list_id])  # noqa: E731
+
+    def build_by_id(list_id: str) -> Element:
+        return build(by_id[list_id])
+
     if request.get("iterator") == "Continue":
         return _continue(context, request, build_by_id)
     wanted_ids, wanted_names = _texts(request, "ListID"), _texts(request, "FullName")
@@ -226,7 +229,10 @@ def invoice_query(context: HandlerContext, request: Element) -> Outcome:
     company = context.company
     _reject_unsupported(request, INVOICE_QUERY_FIELDS)
     with_lines = (request.findtext("IncludeLineItems") or "false").strip() in ("true", "1")
-    build = lambda txn_id: invoice_ret(company, company.invoices[txn_id], include_lines=with_lines)  # noqa: E731
+
+    def build(txn_id: str) -> Element:
+        return invoice_ret(company, company.invoices[txn_id], include_lines=with_lines)
+
     if request.get("iterator") == "Continue":
         return _continue(context, request, build)
     invoices = company.sorted_invoices()

@@ -226,11 +226,17 @@ class ProcessorSession:
             self._check_field_versions(messages, version)
         except _Refused as refused:
             return ProcessResult("", refused.hresult, HRESULT_MESSAGES[refused.hresult], refused.detail)
+        for recovery in ("newMessageSetID", "oldMessageSetID"):
+            if messages.get(recovery) is not None:
+                logger.warning("fake QuickBooks ignores %s (message-set error recovery is not simulated)", recovery)
         response_root = etree.Element("QBXML")
         responses = etree.SubElement(response_root, "QBXMLMsgsRs")
         keep_going = messages.get("onError") == "continueOnError"
+        with_data = messages.get("responseData") != "includeNone"
         for request_element in (child for child in messages if isinstance(child.tag, str)):
             outcome = self._answer(request_element)
+            if not with_data:
+                outcome.rets = []
             responses.append(_response_element(request_element, outcome))
             if outcome.severity == "Error" and not keep_going:
                 break

@@ -1,5 +1,4 @@
-"""Build fake companies: from a small JSON description, from a saved state, or generated
-with a chosen mix of the data problems real customers have.
+"""Fake companies from a small JSON description or a saved state, and back to JSON.
 
 JSON description (every key optional; references are by name / full name)::
 
@@ -41,9 +40,8 @@ company across runs that way.
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -138,9 +136,9 @@ def _load_lists(company: FakeCompany, description: dict[str, Any]) -> None:
             discount_day_of_month=e.get("discount_day_of_month"), is_active=e.get("active", True)))
     for list_key, kind in ENTITY_LISTS.items():
         for entry in description.get(list_key, []):
-            _add_entity(company, kind, entry)
+            add_entity(company, kind, entry)
     for entry in description.get("items", []):
-        _add_item(company, entry)
+        add_item(company, entry)
     for entry in description.get("invoices", []):
         _add_invoice(company, entry)
     for entry in description.get("data_extensions", []):
@@ -153,7 +151,13 @@ def _account_id(company: FakeCompany, name: str | None) -> str | None:
     return _lookup(company.find_account(full_name=name), "account", name).stamp.id
 
 
-def _add_entity(company: FakeCompany, kind: EntityKind, entry: dict[str, Any]) -> Entity:
+def add_entity(company: FakeCompany, kind: EntityKind, entry: dict[str, Any]) -> Entity:
+    """Add one described customer / vendor / employee / other name (see the module docstring).
+
+    Raises:
+        SeedError: a parent or terms named in ``entry`` do not exist.
+        QuickBooksStatus: 3100 when the name is taken.
+    """
     parent = None
     if entry.get("parent"):
         parent = _lookup(company.find_entity(kind, full_name=entry["parent"]), kind.value, entry["parent"])
@@ -170,7 +174,12 @@ def _add_entity(company: FakeCompany, kind: EntityKind, entry: dict[str, Any]) -
     return entity
 
 
-def _add_item(company: FakeCompany, entry: dict[str, Any]) -> Item:
+def add_item(company: FakeCompany, entry: dict[str, Any]) -> Item:
+    """Add one described item of any kind (see the module docstring).
+
+    Raises:
+        SeedError: unknown kind, parent or account. QuickBooksStatus: 3100 when the name is taken.
+    """
     kind = ITEM_KINDS.get(entry.get("kind", "service"))
     if kind is None:
         raise SeedError(f"item {entry.get('name')!r}: kind must be one of {', '.join(ITEM_KINDS)}")
@@ -326,101 +335,3 @@ def _text(value: Decimal | None) -> str | None:
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
-
-
-# ------------------------------------------------------------------ generation
-@dataclass(frozen=True)
-class ProblemMix:
-    """Share (0..1) of generated records carrying each real-world data problem."""
-
-    duplicate_ish_names: float = 0.0
-    shared_emails: float = 0.0
-    multiple_emails: float = 0.0
-    vendor_collisions: float = 0.0
-    inactive: float = 0.0
-
-
-@dataclass
-class GeneratedCompany:
-    """A generated company and a manifest of the problems planted in it, for assertions."""
-
-    company: FakeCompany
-    problems: dict[str, list[str]] = field(default_factory=dict)
-
-
-_FIRST = ["Acme", "Blue Ridge", "Cedar", "Delta", "Evergreen", "Fulton", "Granite", "Harbor", "Iron", "Juniper",
-          "Keystone", "Lakeside", "Maple", "Northwind", "Oak", "Pioneer", "Quarry", "Riverside", "Summit", "Tidewater"]
-_SECOND = ["Supply", "Builders", "Hardware", "Traders", "Outfitters", "Works", "Industries", "Goods", "Depot", "Co"]
-_ITEM_WORDS = ["Bolt", "Bracket", "Cable", "Clamp", "Fitting", "Hinge", "Hose", "Nut", "Panel", "Pipe", "Screw",
-               "Spring", "Valve", "Washer"]
-
-
-def generate_company(items: int = 20, customers: int = 20, problems: ProblemMix = ProblemMix(), seed: int = 0,
-                     clock: Callable[[], datetime] | None = None) -> GeneratedCompany:
-    """A company with ``items`` items (all four kinds) and ``customers`` customers.
-
-    ``problems`` plants, deterministically from ``seed``: names differing only in
-    punctuation or spacing ("Acme Supply" / "Acme Supply."), one email on several
-    customers, several emails in one Email field (``a@x.test, b@x.test`` or ``;``),
-    vendors named like a customer BlueTrace would create (the customer cannot be
-    added: 3100), and inactive records. ``GeneratedCompany.problems`` lists the names.
-    """
-    rng = random.Random(f"generate:{seed}")
-    company = company_from_description({}, clock=clock)
-    planted: dict[str, list[str]] = {key: [] for key in asdict(problems)}
-    used: set[str] = set()
-
-    def fresh_name(words_a: list[str], words_b: list[str], width: int) -> str:
-        while True:
-            name = f"{rng.choice(words_a)} {rng.choice(words_b)}"
-            if name.casefold() not in used:
-                break
-            name = f"{name} {rng.randint(2, 999)}"
-            if name.casefold() not in used:
-                break
-        used.add(name.casefold())
-        return name[:width]
-
-    customer_names: list[str] = []
-    for index in range(customers):
-        name = fresh_name(_FIRST, _SECOND, 41)
-        if customer_names and rng.random() < problems.duplicate_ish_names:
-            twin = rng.choice(customer_names)
-            variants = [twin + ".", twin + " Inc", twin.replace(" ", "  ", 1), twin + ","]
-            name = next((v[:41] for v in variants if v[:41].casefold() not in used), name)
-            used.add(name.casefold())
-            planted["duplicate_ish_names"].append(name)
-        slug = "".join(ch for ch in name.lower() if ch.isalnum())[:20] or f"customer{index}"
-        email = f"ap@{slug}.test"
-        if customer_names and rng.random() < problems.shared_emails:
-            email = "orders@shared-mailbox.test"
-            planted["shared_emails"].append(name)
-        elif rng.random() < problems.multiple_emails:
-            email = f"ap@{slug}.test{rng.choice([',', ';', ', ', '; '])}owner@{slug}.test"
-            planted["multiple_emails"].append(name)
-        active = not (rng.random() < problems.inactive)
-        if not active:
-            planted["inactive"].append(name)
-        _add_entity(company, EntityKind.CUSTOMER, {"name": name, "email": email, "active": active,
-                                                   "terms": rng.choice(["Net 30", "Net 15", "15th of month"])})
-        customer_names.append(name)
-        if rng.random() < problems.vendor_collisions:
-            vendor_name = fresh_name(_FIRST, _SECOND, 41)
-            _add_entity(company, EntityKind.VENDOR, {"name": vendor_name})
-            planted["vendor_collisions"].append(vendor_name)
-    kinds = list(ITEM_KINDS)
-    for index in range(items):
-        kind = kinds[index % len(kinds)]
-        name = fresh_name(_ITEM_WORDS, [f"{n}" for n in range(100, 999)], 31)
-        entry: dict[str, Any] = {"kind": kind, "name": name, "description": f"{name} ({kind.replace('_', ' ')})",
-                                 "price": str(money(Decimal(rng.randint(100, 99999)) / 100))}
-        if kind == "inventory":
-            entry.update(income_account="Sales", cogs_account="Cost of Goods Sold", asset_account="Inventory Asset",
-                         quantity_on_hand=str(rng.randint(0, 500)), manufacturer_part_number=f"MPN-{index:04d}")
-        else:
-            entry["account"] = "Services" if kind == "service" else "Sales"
-        if rng.random() < problems.inactive:
-            entry["active"] = False
-            planted["inactive"].append(name)
-        _add_item(company, entry)
-    return GeneratedCompany(company, {key: names for key, names in planted.items() if names})

@@ -244,6 +244,27 @@ def test_a_company_path_from_authenticate_must_be_the_open_file(processor, stub)
     assert transcript.error_codes == ["QBWC1013"]
 
 
+def test_a_message_set_quickbooks_refuses_reaches_the_server_as_an_hresult(processor, stub, company):
+    out_of_order = INVOICE_ADD.replace("<RefNumber>1001</RefNumber><Memo>Tom &amp; Jerry &lt;3</Memo>",
+                                       "<Memo>late</Memo><RefNumber>1001</RefNumber>")
+    server = stub()
+    server.app.requests_to_send.append(out_of_order)
+    transcript = connector_for(processor, server).run_session()
+    [sent] = server.app.params_of("receiveResponseXML")
+    assert sent == {"ticket": "ticket-0001", "response": "", "hresult": "0x80040400",
+                    "message": "QuickBooks found an error when parsing the provided XML text stream."}
+    assert company.invoices_by_ref("1001") == [] and "RefNumber" in transcript.exchanges[0].detail
+
+
+def test_a_slow_quickbooks_stalls_the_round_trip(processor, stub):
+    server = stub()
+    server.app.requests_to_send.append(CUSTOMER_QUERY)
+    transcript = connector_for(processor, server, faults=Faults.parse("slow=@1,slow_seconds=0.3")).run_session()
+    send, receive = (c for c in transcript.calls if c.operation in ("sendRequestXML", "receiveResponseXML"))
+    assert receive.at - (send.at + send.seconds) >= 0.3
+    assert transcript.faults == ["slow at message set #1"]
+
+
 # ----------------------------------------------------------------- lost responses and vanished servers
 def test_a_response_lost_after_apply_leaves_the_invoice_and_skips_receive(processor, stub, company):
     server = stub()
