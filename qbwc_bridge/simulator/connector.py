@@ -17,7 +17,8 @@ faults, well-formedness, element names and namespaces. Trouble ends the session 
 the code the user of the real Web Connector would see: QBWC1012 for serverVersion,
 clientVersion and authenticate, QBWC1041 sendRequestXML, QBWC1042
 receiveResponseXML, QBWC1043 getLastError, QBWC1044 closeConnection, QBWC1045
-connectionError. Each session is bounded by ``max_calls_per_session`` so a
+connectionError. A refusing clientVersion shows QBWC1037, a company file QuickBooks
+cannot open QBWC1013. Each session is bounded by ``max_calls_per_session`` so a
 misbehaving server can never hang a test.
 """
 from __future__ import annotations

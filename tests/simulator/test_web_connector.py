@@ -123,6 +123,9 @@ HTML = Raw(b"<!DOCTYPE html><html><body><h1>500 Internal Server Error</h1></body
     ({"authenticate": lambda p: Raw(b"<soap:Envelope")}, "QBWC1012", "not well-formed"),
     ({"serverVersion": lambda p: Raw(envelope("serverVersion", "1.0", ns="http://tempuri.org/"))}, "QBWC1012",
      "http://tempuri.org/"),
+    ({"sendRequestXML": lambda p: Raw(envelope("sendRequestXML", "").replace(
+        b"<sendRequestXMLResult>", b'<sendRequestXMLResult xmlns="">'))}, "QBWC1041",
+     "expected <sendRequestXMLResult> in http://developer.intuit.com/"),
     ({"sendRequestXML": lambda p: HTML}, "QBWC1041", "content type of 'text/html"),
     ({"sendRequestXML": lambda p: Raw(b"")}, "QBWC1041", "empty"),
     ({"receiveResponseXML": lambda p: soap_fault("ticket expired")}, "QBWC1042", "SOAP fault (HTTP 500): ticket expired"),
@@ -293,6 +296,16 @@ def test_a_stopped_server_is_reported_not_hung_on(processor, stub):
     server.stop()
     transcript = connector.run_session()
     assert transcript.error_codes == ["QBWC1012"] and transcript.operations == ["serverVersion"]
+
+
+def test_https_deployments_are_reached_through_https_connection():
+    import http.client
+
+    from qbwc_bridge.simulator.http_transport import HttpTransport
+
+    connection, path = HttpTransport(timeout=3)._connection("https://bridge.example.com:8443/qbwc?x=1")
+    assert isinstance(connection, http.client.HTTPSConnection)
+    assert (connection.host, connection.port, path, connection.timeout) == ("bridge.example.com", 8443, "/qbwc?x=1", 3)
 
 
 def test_transcripts_render_in_words_and_json(processor, stub):
