@@ -61,26 +61,26 @@ class DesktopOperation:
             outbox.fail(op, str(status.code), status.explanation)
 
 
-class SyncTerms(DesktopOperation):
-    kind = "sync_terms"
+class SyncList(DesktopOperation):
+    """Pull one whole (small) QuickBooks list into our mirror: terms, chart of accounts."""
+
+    def __init__(self, kind: str, request_type: str, upsert):
+        self.kind = kind
+        self.request_type = request_type
+        self.upsert = upsert
 
     def build(self, op, ctx):
-        return "TermsQuery", {}
+        return self.request_type, {}
 
     def on_records(self, op, response, ctx):
-        count = mirror.upsert_terms(ctx.db, ctx.account.id, response.records)
+        count = self.upsert(ctx.db, ctx.account.id, response.records)
         outbox.succeed(op, {"records": count})
 
 
-class SyncAccounts(DesktopOperation):
-    kind = "sync_accounts"
-
-    def build(self, op, ctx):
-        return "AccountQuery", {}
-
-    def on_records(self, op, response, ctx):
-        count = mirror.upsert_accounts(ctx.db, ctx.account.id, response.records)
-        outbox.succeed(op, {"records": count})
-
-
-REGISTRY: dict[str, DesktopOperation] = {handler.kind: handler for handler in (SyncTerms(), SyncAccounts())}
+REGISTRY: dict[str, DesktopOperation] = {
+    handler.kind: handler
+    for handler in (
+        SyncList("sync_terms", "TermsQuery", mirror.upsert_terms),
+        SyncList("sync_accounts", "AccountQuery", mirror.upsert_accounts),
+    )
+}
