@@ -7,17 +7,21 @@ from qbwc_bridge.simulator import RequestProcessor, WebConnector, generate_compa
 from qbwc_bridge.store.models import Account, QbAccount, QbTerms
 
 
-def test_first_runs_connect_the_account_through_the_simulator(shared_dir, settings, store, server, tenant, tmp_path):
+def connector_for(shared_dir, settings, store, server, tenant, tmp_path, password, seed):
+    """A simulated Web Connector that has added the tenant's .qwc pointing at the live server."""
     port = server.url.rsplit(":", 1)[1]
     qwc = tmp_path / "acme.qwc"
     with store.begin() as db:
         qwc.write_text(render_qwc(db, settings.replace(public_url=f"http://localhost:{port}"), tenant.account.account_id))
-    generated = generate_company(items=5, customers=5, seed=1)
-    company = generated.company
-    connector = WebConnector(RequestProcessor(company, schema_dir(shared_dir)), password=tenant.password, noop_pause=0)
+    company = generate_company(items=5, customers=5, seed=seed).company
+    connector = WebConnector(RequestProcessor(company, schema_dir(shared_dir)), password=password, noop_pause=0)
     added = connector.add_application(str(qwc))
     assert added.ok, added
+    return connector, company
 
+
+def test_first_runs_connect_the_account_through_the_simulator(shared_dir, settings, store, server, tenant, tmp_path):
+    connector, company = connector_for(shared_dir, settings, store, server, tenant, tmp_path, tenant.password, seed=1)
     first, second = connector.run(sessions=2)
     assert first.ok, first.to_text()
     assert first.progress[-1] == 100
@@ -32,14 +36,7 @@ def test_first_runs_connect_the_account_through_the_simulator(shared_dir, settin
 
 
 def test_a_wrong_password_is_reported_as_qbwc_would(shared_dir, settings, store, server, tenant, tmp_path):
-    port = server.url.rsplit(":", 1)[1]
-    qwc = tmp_path / "acme.qwc"
-    with store.begin() as db:
-        qwc.write_text(render_qwc(db, settings.replace(public_url=f"http://localhost:{port}"), tenant.account.account_id))
-    generated = generate_company(items=1, customers=1, seed=2)
-    company = generated.company
-    connector = WebConnector(RequestProcessor(company, schema_dir(shared_dir)), password="wrong", noop_pause=0)
-    assert connector.add_application(str(qwc)).ok
+    connector, _ = connector_for(shared_dir, settings, store, server, tenant, tmp_path, "wrong", seed=2)
     transcript = connector.run_session()
     assert transcript.round_trips == 0
     assert "invalid user (nvu)" in transcript.to_text()
