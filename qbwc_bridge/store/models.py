@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -199,23 +201,6 @@ class OutboxOperation(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Mapping(Base):
-    """BlueTrace id ↔ QuickBooks ListID/TxnID (or QBO Id) with the edit marker we last saw."""
-
-    __tablename__ = "mappings"
-    __table_args__ = (
-        UniqueConstraint("account_id", "entity", "bluetrace_id"),
-        Index("ix_mappings_qb", "account_id", "entity", "quickbooks_id"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    entity: Mapped[str] = mapped_column(String(20))  # item | customer | invoice
-    bluetrace_id: Mapped[str] = mapped_column(String(100))
-    quickbooks_id: Mapped[str] = mapped_column(String(40))
-    edit_sequence: Mapped[str | None] = mapped_column(String(20))
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
 class _QbListRecord:
     """Columns every mirrored QuickBooks list record has."""
 
@@ -291,3 +276,94 @@ class User(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SyncCursor(Base):
+    """Where the sync of one QuickBooks list stands: initial pull finished, and its high-water mark.
+
+    The mark is QuickBooks' own TimeModified of the newest record seen, never our clock,
+    so a skewed PC clock cannot make us skip changes.
+    """
+
+    __tablename__ = "sync_cursors"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(20), primary_key=True)  # terms|accounts|items|customers
+    initial_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    high_water_mark: Mapped[dt.datetime | None]
+    records_seen: Mapped[int] = mapped_column(Integer, default=0)
+    total_hint: Mapped[int | None] = mapped_column(Integer)  # from iteratorRemainingCount, for progress
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class _MatchState:
+    """How a BlueTrace record stands against QuickBooks (see qbwc_bridge.domain)."""
+
+    qb_list_id: Mapped[str | None] = mapped_column(String(40))  # the matched QuickBooks record
+    matched_by: Mapped[str | None] = mapped_column(String(10))  # MatchedBy: auto | manual | created
+    issue: Mapped[str | None] = mapped_column(String(30))  # IssueType, None when matched (or sync off)
+    issue_detail: Mapped[dict[str, Any] | None]  # candidates, the QuickBooks message, ...
+    pending: Mapped[str | None] = mapped_column(String(20))  # PendingAction: creating | resyncing
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BtItem(_MatchState, Base):
+    """A BlueTrace item as BlueTrace's backend last sent it, and its QuickBooks match."""
+
+    __tablename__ = "bt_items"
+    __table_args__ = (
+        UniqueConstraint("account_id", "sku"),
+        Index("ix_bt_items_issue", "account_id", "issue", "item_id"),
+        Index("ix_bt_items_qb", "account_id", "qb_list_id"),
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sku: Mapped[str | None] = mapped_column(String(100))  # trimmed; None when blank
+    name: Mapped[str] = mapped_column(String(400))
+    description: Mapped[str | None] = mapped_column(Text)
+    sales_price: Mapped[Decimal | None] = mapped_column(Numeric(20, 5))
+    purchase_cost: Mapped[Decimal | None] = mapped_column(Numeric(20, 5))
+    kind: Mapped[str] = mapped_column(String(20), default="non_inventory")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class BtCustomer(_MatchState, Base):
+    """A BlueTrace customer as BlueTrace's backend last sent it, and its QuickBooks match."""
+
+    __tablename__ = "bt_customers"
+    __table_args__ = (
+        Index("ix_bt_customers_issue", "account_id", "issue", "customer_id"),
+        Index("ix_bt_customers_email", "account_id", "email_key"),
+        Index("ix_bt_customers_qb", "account_id", "qb_list_id"),
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(400))
+    company_name: Mapped[str | None] = mapped_column(String(400))
+    billing_email: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320))  # trimmed, lower-case billing email
+    phone: Mapped[str | None] = mapped_column(String(60))
+    bill_address: Mapped[dict[str, Any] | None]
+    ship_address: Mapped[dict[str, Any] | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PackedOrder(Base):
+    """A packed-order event from BlueTrace and the invoice it becomes (Invoices tab row)."""
+
+    __tablename__ = "packed_orders"
+    __table_args__ = (Index("ix_packed_orders_status", "account_id", "status", "updated_at"),)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]]
+    payload_hash: Mapped[str] = mapped_column(String(64))  # canonical JSON SHA-256: same event or a 409
+    status: Mapped[str] = mapped_column(String(20))  # InvoiceStatus
+    action: Mapped[str | None] = mapped_column(Text)  # what a person must do, when blocked/failed
+    error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    txn_id: Mapped[str | None] = mapped_column(String(40))
+    ref_number: Mapped[str | None] = mapped_column(String(20))
+    operation_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

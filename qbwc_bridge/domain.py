@@ -1,0 +1,52 @@
+"""Framework-free vocabulary shared by sync, invoices, the API and the admin.
+
+The string values are public: they appear in the JSON API (``issue``, ``status``,
+``matched_by``) and in the database, so they are only ever added to, never renamed.
+"""
+from __future__ import annotations
+
+import enum
+
+
+class IssueType(str, enum.Enum):
+    """Why a BlueTrace record has no QuickBooks match (help article, "Types of match issues")."""
+
+    MISSING_SKU = "missing_sku"  # items: BlueTrace item has no SKU
+    MISSING_EMAIL = "missing_email"  # customers: no billing email
+    NOT_FOUND = "not_found"  # no QuickBooks record carries the SKU / email
+    DUPLICATE_NAME = "duplicate_name"  # Create in QuickBooks collided with an existing name (3100)
+    DUPLICATE_MATCH = "duplicate_match"  # several records share the SKU / email: a person picks the pairs
+    CREATE_FAILED = "create_failed"  # Create in QuickBooks was refused for another reason
+
+
+class MatchedBy(str, enum.Enum):
+    AUTO = "auto"  # SKU / email matched
+    MANUAL = "manual"  # a person picked the pair (or accepted a suggestion)
+    CREATED = "created"  # the bridge created the QuickBooks record
+
+
+class PendingAction(str, enum.Enum):
+    """A request to QuickBooks in the outbox for this record; cleared by its answer."""
+
+    CREATING = "creating"
+    RESYNCING = "resyncing"
+
+
+class InvoiceStatus(str, enum.Enum):
+    """Where a packed order's invoice stands (Invoices tab, ``GET .../invoice``)."""
+
+    WAITING = "waiting"  # accepted; rules not evaluated yet
+    BLOCKED = "blocked"  # a match or a setting is missing: ``action`` says what to do
+    QUEUED = "queued"  # in the outbox, waiting for the next Web Connector session
+    SENT = "sent"  # inside a message set the Web Connector holds now
+    UNCONFIRMED = "unconfirmed"  # sent, answer lost: looked up in QuickBooks before any resend
+    CREATED = "created"  # QuickBooks holds it: txn_id and ref_number are set
+    FAILED = "failed"  # QuickBooks refused it and retrying will not help: ``action`` says what to do
+
+
+class ItemMatchField(str, enum.Enum):
+    """Which QuickBooks Desktop field carries BlueTrace's SKU (Desktop has no SKU field)."""
+
+    NAME = "name"
+    MANUFACTURER_PART_NUMBER = "manufacturer_part_number"
+    BARCODE = "barcode"

@@ -1,0 +1,179 @@
+"""What every /api/v1 route shares: bearer auth, one unit of work, strict JSON, errors, OpenAPI.
+
+Errors are JSON ``{"error": {"code", "message", "field"?}}`` with the HTTP status that
+tells BlueTrace's backend what to do: 400 unreadable, 401 bad token, 404 unknown
+record, 409 conflict, 422 a value is wrong (``field`` names it). Never a stack trace.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from ...errors import Conflict, NeedsPerson, NotFound
+from ...services.accounts import account_for_api_token
+from ...store.db import Store
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class ApiError(Exception):
+    """An answer other than 2xx, raised anywhere inside a route."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+class InvalidField(ApiError):
+    """422: one field of the request is wrong; ``field`` is its JSON path (``lines[2].quantity``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(422, "invalid", message, field)
+
+
+@dataclass
+class RouteDoc:
+    """One operation in the OpenAPI document."""
+
+    method: str
+    path: str  # OpenAPI style: /items/{item_id}
+    summary: str
+    request_schema: dict[str, Any] | None = None
+    response_schema: dict[str, Any] | None = None
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> schema
+    responses: dict[str, str] = field(default_factory=dict)  # extra status -> description
+
+
+ROUTES: list[RouteDoc] = []
+
+
+def _flask_rule(openapi_path: str) -> str:
+    return openapi_path.replace("{", "<").replace("}", ">")
+
+
+def api_route(
+    blueprint: Blueprint,
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    request_schema: dict[str, Any] | None = None,
+    response_schema: dict[str, Any] | None = None,
+    query: dict[str, dict[str, Any]] | None = None,
+    responses: dict[str, str] | None = None,
+    success_status: int = 200,
+) -> Callable:
+    """Register ``view(db, account_id, **path_params)`` at ``path`` for ``method``.
+
+    The view runs inside one unit of work (committed when it returns, rolled back when
+    it raises) and returns a JSON-able value, or ``(value, status)``.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        if not any(doc.method == method.lower() and doc.path == path for doc in ROUTES):
+            ROUTES.append(
+                RouteDoc(method.lower(), path, summary, request_schema, response_schema, query or {}, responses or {})
+            )
+
+        @functools.wraps(view)
+        def endpoint(**params):
+            store: Store = current_app.extensions["qbwc_bridge.store"]
+            with store.begin() as db:
+                account_id = _authenticate(db)
+                result = view(db, account_id, **params)
+            body, status = result if isinstance(result, tuple) else (result, success_status)
+            return jsonify(body), status
+
+        blueprint.add_url_rule(_flask_rule(path), endpoint=f"{method.lower()}_{view.__name__}", view_func=endpoint, methods=[method])
+        return view
+
+    return decorator
+
+
+def _authenticate(db: Session) -> int:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "Send the account's API token as 'Authorization: Bearer <token>'.")
+    account = account_for_api_token(db, token.strip())
+    if account is None:
+        raise ApiError(401, "unauthorized", "The API token is not valid (it may have been rotated).")
+    g.account_id = account.id
+    return account.id
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object.
+
+    Raises:
+        ApiError: 400 when the body is not a JSON object (or not JSON at all).
+    """
+    data = request.get_json(silent=True, force=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", "The request body must be a JSON object (Content-Type: application/json).")
+    return data
+
+
+def page_args() -> tuple[int, int]:
+    """(page, page_size) from ``?page=&page_size=``; page counts from 1."""
+    try:
+        page = int(request.args.get("page", "1"))
+        size = int(request.args.get("page_size", str(DEFAULT_PAGE_SIZE)))
+    except ValueError:
+        raise InvalidField("page", "page and page_size must be whole numbers") from None
+    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+        raise InvalidField("page", f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+    return page, size
+
+
+def _error(status: int, code: str, message: str, field: str | None = None):
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return jsonify({"error": error}), status
+
+
+def install(blueprint: Blueprint, store: Store) -> None:
+    """Error handlers and the OpenAPI document."""
+
+    @blueprint.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return _error(exc.status, exc.code, exc.message, exc.field)
+
+    @blueprint.errorhandler(NotFound)
+    def _not_found(exc: NotFound):
+        return _error(404, "not_found", str(exc))
+
+    @blueprint.errorhandler(Conflict)
+    def _conflict(exc: Conflict):
+        return _error(409, "conflict", str(exc))
+
+    @blueprint.errorhandler(NeedsPerson)
+    def _needs_person(exc: NeedsPerson):
+        return _error(422, "invalid", exc.explanation, getattr(exc, "field", None))
+
+    @blueprint.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return _error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+
+    @blueprint.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("API request failed: %s %s", request.method, request.path)
+        return _error(500, "internal", "The bridge failed to handle this request; it has been logged.")
+
+    @blueprint.get("/openapi.json")
+    def openapi():
+        from .openapi import document
+
+        return jsonify(document(ROUTES))
