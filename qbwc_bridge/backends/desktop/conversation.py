@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from ... import outbox
 from ...errors import DataError
 from ...store.models import Account, OperationState, OutboxOperation, WebConnectorSession
-from .operations import REGISTRY, WorkContext
+from .operations import WorkContext
+from .registry import REGISTRY
 from .qbxml import QbxmlParseError, QbxmlVersion, parse_response, render_message_set, render_request
 
 log = logging.getLogger(__name__)

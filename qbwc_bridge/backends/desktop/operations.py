@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from ... import outbox
 from ...store.models import Account, OutboxOperation
-from ...sync import mirror
 from .qbxml import QbxmlResponse, QbxmlVersion
 from .status import Outcome
 
@@ -75,12 +74,3 @@ class SyncList(DesktopOperation):
     def on_records(self, op, response, ctx):
         count = self.upsert(ctx.db, ctx.account.id, response.records)
         outbox.succeed(op, {"records": count})
-
-
-REGISTRY: dict[str, DesktopOperation] = {
-    handler.kind: handler
-    for handler in (
-        SyncList("sync_terms", "TermsQuery", mirror.upsert_terms),
-        SyncList("sync_accounts", "AccountQuery", mirror.upsert_accounts),
-    )
-}
