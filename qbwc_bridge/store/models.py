@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +60,48 @@ class UTCDateTime(TypeDecorator):
 
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class ExactDecimal(TypeDecorator):
+    """Money kept exact: NUMERIC(20, 5) on PostgreSQL, decimal text on SQLite.
+
+    SQLite has no decimal type and would round NUMERIC values through a float
+    (123456789012345.12345 comes back as ...12500), so there the digits are stored as text.
+    """
+
+    impl = Numeric(20, 5)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(20, 5))
+
+    def process_bind_param(self, value: Decimal | None, dialect) -> Decimal | str | None:
+        if value is None:
+            return None
+        return str(Decimal(value)) if dialect.name == "sqlite" else Decimal(value)
+
+    def process_result_value(self, value, dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def search_key_type(length: int):
+    """A lower-cased copy of a column, for indexed prefix search.
+
+    PostgreSQL gets the "C" collation so that byte order is code-point order: a prefix
+    search then becomes a plain index range (``key >= 'abc' AND key < 'abd'``) on both
+    backends, whatever locale the cluster was created with.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def search_key(value: str | None, length: int) -> str | None:
+    """The search-key form of ``value``: trimmed, lower-cased, cut to the column; None when blank."""
+    if value is None:
+        return None
+    key = value.strip().lower()[:length]
+    return key or None
 
 
 class Base(DeclarativeBase):
@@ -314,16 +356,29 @@ class BtItem(_MatchState, Base):
         UniqueConstraint("account_id", "sku"),
         Index("ix_bt_items_issue", "account_id", "issue", "item_id"),
         Index("ix_bt_items_qb", "account_id", "qb_list_id"),
+        Index("ix_bt_items_sku_key", "account_id", "sku_key"),
+        Index("ix_bt_items_name_key", "account_id", "name_key"),
     )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     item_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     sku: Mapped[str | None] = mapped_column(String(100))  # trimmed; None when blank
     name: Mapped[str] = mapped_column(String(400))
     description: Mapped[str | None] = mapped_column(Text)
-    sales_price: Mapped[Decimal | None] = mapped_column(Numeric(20, 5))
-    purchase_cost: Mapped[Decimal | None] = mapped_column(Numeric(20, 5))
+    sales_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    purchase_cost: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     kind: Mapped[str] = mapped_column(String(20), default="non_inventory")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Lower-cased copies for indexed prefix search (kept in step by the validator below).
+    sku_key: Mapped[str | None] = mapped_column(search_key_type(100))
+    name_key: Mapped[str | None] = mapped_column(search_key_type(400))
+
+    @validates("sku", "name")
+    def _keep_search_keys(self, attribute: str, value: str | None) -> str | None:
+        if attribute == "sku":
+            self.sku_key = search_key(value, 100)
+        else:
+            self.name_key = search_key(value, 400)
+        return value
 
 
 class BtCustomer(_MatchState, Base):
@@ -334,17 +389,27 @@ class BtCustomer(_MatchState, Base):
         Index("ix_bt_customers_issue", "account_id", "issue", "customer_id"),
         Index("ix_bt_customers_email", "account_id", "email_key"),
         Index("ix_bt_customers_qb", "account_id", "qb_list_id"),
+        Index("ix_bt_customers_name_key", "account_id", "name_key"),
     )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(400))
     company_name: Mapped[str | None] = mapped_column(String(400))
     billing_email: Mapped[str | None] = mapped_column(String(320))
-    email_key: Mapped[str | None] = mapped_column(String(320))  # trimmed, lower-case billing email
+    email_key: Mapped[str | None] = mapped_column(search_key_type(320))  # trimmed, lower-case billing email
     phone: Mapped[str | None] = mapped_column(String(60))
     bill_address: Mapped[dict[str, Any] | None]
     ship_address: Mapped[dict[str, Any] | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    name_key: Mapped[str | None] = mapped_column(search_key_type(400))  # lower-cased name, for search
+
+    @validates("name", "billing_email")
+    def _keep_search_keys(self, attribute: str, value: str | None) -> str | None:
+        if attribute == "name":
+            self.name_key = search_key(value, 400)
+        else:
+            self.email_key = search_key(value, 320)
+        return value
 
 
 class PackedOrder(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-01 21:20:49.203530
+Create Date: 2026-12-01 21:24:40.554502
 """
 from alembic import op
 import sqlalchemy as sa
@@ -23,11 +23,12 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('company_name', sa.String(length=400), nullable=True),
     sa.Column('billing_email', sa.String(length=320), nullable=True),
-    sa.Column('email_key', sa.String(length=320), nullable=True),
+    sa.Column('email_key', sa.String(length=320).with_variant(sa.String(length=320, collation='C'), 'postgresql'), nullable=True),
     sa.Column('phone', sa.String(length=60), nullable=True),
     sa.Column('bill_address', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('ship_address', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('name_key', sa.String(length=400).with_variant(sa.String(length=400, collation='C'), 'postgresql'), nullable=True),
     sa.Column('qb_list_id', sa.String(length=40), nullable=True),
     sa.Column('matched_by', sa.String(length=10), nullable=True),
     sa.Column('issue', sa.String(length=30), nullable=True),
@@ -40,6 +41,7 @@ def upgrade() -> None:
     with op.batch_alter_table('bt_customers', schema=None) as batch_op:
         batch_op.create_index('ix_bt_customers_email', ['account_id', 'email_key'], unique=False)
         batch_op.create_index('ix_bt_customers_issue', ['account_id', 'issue', 'customer_id'], unique=False)
+        batch_op.create_index('ix_bt_customers_name_key', ['account_id', 'name_key'], unique=False)
         batch_op.create_index('ix_bt_customers_qb', ['account_id', 'qb_list_id'], unique=False)
 
     op.create_table('bt_items',
@@ -48,10 +50,12 @@ def upgrade() -> None:
     sa.Column('sku', sa.String(length=100), nullable=True),
     sa.Column('name', sa.String(length=400), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('sales_price', sa.Numeric(precision=20, scale=5), nullable=True),
-    sa.Column('purchase_cost', sa.Numeric(precision=20, scale=5), nullable=True),
+    sa.Column('sales_price', qbwc_bridge.store.models.ExactDecimal(precision=20, scale=5), nullable=True),
+    sa.Column('purchase_cost', qbwc_bridge.store.models.ExactDecimal(precision=20, scale=5), nullable=True),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('sku_key', sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql'), nullable=True),
+    sa.Column('name_key', sa.String(length=400).with_variant(sa.String(length=400, collation='C'), 'postgresql'), nullable=True),
     sa.Column('qb_list_id', sa.String(length=40), nullable=True),
     sa.Column('matched_by', sa.String(length=10), nullable=True),
     sa.Column('issue', sa.String(length=30), nullable=True),
@@ -64,7 +68,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('bt_items', schema=None) as batch_op:
         batch_op.create_index('ix_bt_items_issue', ['account_id', 'issue', 'item_id'], unique=False)
+        batch_op.create_index('ix_bt_items_name_key', ['account_id', 'name_key'], unique=False)
         batch_op.create_index('ix_bt_items_qb', ['account_id', 'qb_list_id'], unique=False)
+        batch_op.create_index('ix_bt_items_sku_key', ['account_id', 'sku_key'], unique=False)
 
     op.create_table('sync_cursors',
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -130,12 +136,15 @@ def downgrade() -> None:
     op.drop_table('packed_orders')
     op.drop_table('sync_cursors')
     with op.batch_alter_table('bt_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_bt_items_sku_key')
         batch_op.drop_index('ix_bt_items_qb')
+        batch_op.drop_index('ix_bt_items_name_key')
         batch_op.drop_index('ix_bt_items_issue')
 
     op.drop_table('bt_items')
     with op.batch_alter_table('bt_customers', schema=None) as batch_op:
         batch_op.drop_index('ix_bt_customers_qb')
+        batch_op.drop_index('ix_bt_customers_name_key')
         batch_op.drop_index('ix_bt_customers_issue')
         batch_op.drop_index('ix_bt_customers_email')
 
