@@ -276,6 +276,7 @@ class QbItem(_QbListRecord, Base):
     manufacturer_part_number: Mapped[str | None] = mapped_column(String(100))
     barcode: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(Text)
+    sales_price: Mapped[Decimal | None] = mapped_column(Numeric(20, 5))
 
 
 class QbCustomer(_QbListRecord, Base):
@@ -284,6 +285,9 @@ class QbCustomer(_QbListRecord, Base):
     name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(1100))
     terms_list_id: Mapped[str | None] = mapped_column(String(40))
+    company_name: Mapped[str | None] = mapped_column(String(100))
+    # A job (sub-customer) usually repeats its parent's Email: matching prefers the parent.
+    parent_list_id: Mapped[str | None] = mapped_column(String(40))
 
 
 class ExchangeLogEntry(Base):
