@@ -1,0 +1,185 @@
+"""The General, Items and Customers tab settings of an account.
+
+Terms and accounts are stored as QuickBooks ListIDs but may be given by name (what a
+person sees) or ListID (what a script keeps); either is checked against our mirror of
+the QuickBooks lists, so a setting can never point at something QuickBooks lacks.
+Answers always carry both the id and the name.
+
+Some changes have consequences the engine must act on at once: turning a sync on or
+changing the field SKUs match re-matches every record; turning invoice creation on (or
+setting the default terms) lets blocked invoices go.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain import ItemMatchField
+from ..errors import NotFound
+from ..store.models import Account, QbAccount, QbTerms
+from . import validation as v
+
+REFERENCE_SETTINGS = {
+    "default_terms": ("default_terms_id", QbTerms),
+    "ar_account": ("ar_account_id", QbAccount),
+    "ap_account": ("ap_account_id", QbAccount),
+}
+SWITCHES = ("invoice_creation", "items_sync", "customers_sync")
+SETTING_NAMES = (*REFERENCE_SETTINGS, *SWITCHES, "item_match_field")
+_WHAT = {"default_terms": "terms", "ar_account": "account", "ap_account": "account"}
+
+
+class InvalidSetting(v.InvalidInput):
+    """A setting's value is refused; ``field`` names the setting (a NeedsPerson: the API answers 422)."""
+
+
+def get_settings(db: Session, account_id: int) -> dict[str, Any]:
+    """The settings as the API and the General tab show them.
+
+    ``default_terms`` / ``ar_account`` / ``ap_account`` are ``{"id", "name", ...}`` or null;
+    ``missing`` is true when the ListID is no longer in the mirror (deleted in QuickBooks).
+
+    Raises:
+        NotFound: no such account.
+    """
+    account = _account(db, account_id)
+    view: dict[str, Any] = {}
+    for name, (column, model) in REFERENCE_SETTINGS.items():
+        view[name] = _reference_view(db, account_id, model, getattr(account, column))
+    for name in SWITCHES:
+        view[name] = bool(getattr(account, name))
+    view["item_match_field"] = account.item_match_field
+    return view
+
+
+def setting_choices(db: Session, account_id: int) -> dict[str, Any]:
+    """What each setting may be set to: active terms and accounts from the mirror, match fields."""
+    terms = db.scalars(
+        select(QbTerms).where(QbTerms.account_id == account_id, QbTerms.is_active.is_(True)).order_by(QbTerms.full_name)
+    )
+    accounts = db.scalars(
+        select(QbAccount)
+        .where(QbAccount.account_id == account_id, QbAccount.is_active.is_(True))
+        .order_by(QbAccount.full_name)
+    )
+    return {
+        "terms": [{"id": t.list_id, "name": t.full_name, "days_due": t.days_due} for t in terms],
+        "accounts": [{"id": a.list_id, "name": a.full_name, "account_type": a.account_type} for a in accounts],
+        "item_match_fields": [f.value for f in ItemMatchField],
+    }
+
+
+def update_settings(db: Session, account_id: int, changes: Any) -> dict[str, Any]:
+    """Apply ``changes`` (any subset of the settings), then act on what they imply.
+
+    Raises:
+        InvalidSetting: an unknown setting, a wrong type, or terms/an account QuickBooks
+        does not have (or has made inactive). Nothing is changed then.
+        NotFound: no such account.
+    """
+    account = _account(db, account_id)
+    if not isinstance(changes, Mapping):
+        raise InvalidSetting("body", "must be a JSON object")
+    for name in changes:
+        if name not in SETTING_NAMES:
+            raise InvalidSetting(str(name), f"is not a setting; the settings are {', '.join(SETTING_NAMES)}")
+    try:
+        new = _read_changes(db, account_id, changes)
+    except v.InvalidInput as exc:
+        raise InvalidSetting(exc.field, exc.explanation) from None
+
+    before = {column: getattr(account, column) for column in new}
+    for column, value in new.items():
+        setattr(account, column, value)
+    changed = {column for column in new if before[column] != new[column]}
+    db.flush()
+    _act_on(db, account, changed)
+    return get_settings(db, account_id)
+
+
+def _read_changes(db: Session, account_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Column -> new value for every setting in ``changes``. Raises: validation.InvalidInput."""
+    new: dict[str, Any] = {}
+    for name, (column, model) in REFERENCE_SETTINGS.items():
+        if name in changes:
+            new[column] = _resolve_reference(db, account_id, name, model, changes[name])
+    for name in SWITCHES:
+        if name in changes:
+            new[name] = v.boolean(changes[name], name)
+    if "item_match_field" in changes:
+        new["item_match_field"] = v.choice(changes["item_match_field"], "item_match_field", [f.value for f in ItemMatchField])
+    return new
+
+
+def _act_on(db: Session, account: Account, changed: set[str]) -> None:
+    """Re-match or release invoices when a change calls for it (each at most once)."""
+    rematched = False
+    # A new match field changes every item's match, sync on or off; with sync on, new
+    # accounts also let the engine create the items it could not create before.
+    if "item_match_field" in changed or (account.items_sync and {"items_sync", "ar_account_id", "ap_account_id"} & changed):
+        from ..sync import items as sync_items
+
+        sync_items.rematch_items(db, account, None)
+        rematched = True
+    if account.customers_sync and "customers_sync" in changed:
+        from ..sync import customers as sync_customers
+
+        sync_customers.rematch_customers(db, account, None)
+        rematched = True
+    # The engine's rematch already re-evaluates blocked invoices; otherwise do it here.
+    if not rematched and ({"invoice_creation", "default_terms_id"} & changed):
+        from ..sync import invoices
+
+        invoices.on_matches_changed(db, account)
+
+
+def _resolve_reference(db: Session, account_id: int, name: str, model: type, value: Any) -> str | None:
+    """The ListID that ``value`` (a ListID or a QuickBooks name, any case) designates; None clears.
+
+    Raises:
+        validation.InvalidInput: not a string, not in the mirror, or inactive in QuickBooks.
+    """
+    text = v.text(value, name, max_length=400)
+    if text is None:
+        return None
+    record = db.get(model, (account_id, text))
+    if record is None:
+        matches = list(
+            db.scalars(
+                select(model).where(model.account_id == account_id, func.lower(model.full_name) == text.lower()).limit(2)
+            )
+        )
+        exact = [m for m in matches if m.full_name == text]
+        record = exact[0] if exact else (matches[0] if len(matches) == 1 else None)
+    what = _WHAT[name]
+    if record is None:
+        raise v.InvalidInput(
+            name,
+            f"QuickBooks has no {what} named {text!r} (as of the last sync). Use the name shown in QuickBooks, "
+            f"or its ListID; GET /api/v1/settings/choices lists them.",
+        )
+    if not record.is_active:
+        raise v.InvalidInput(name, f"The QuickBooks {what} {record.full_name!r} is inactive; make it active in QuickBooks or pick another.")
+    return record.list_id
+
+
+def _reference_view(db: Session, account_id: int, model: type, list_id: str | None) -> dict[str, Any] | None:
+    if list_id is None:
+        return None
+    record = db.get(model, (account_id, list_id))
+    if record is None:
+        return {"id": list_id, "name": None, "missing": True}
+    view = {"id": record.list_id, "name": record.full_name, "missing": False, "active": record.is_active}
+    if isinstance(record, QbAccount):
+        view["account_type"] = record.account_type
+    return view
+
+
+def _account(db: Session, account_id: int) -> Account:
+    account = db.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return account
