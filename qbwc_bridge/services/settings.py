@@ -89,7 +89,7 @@ def update_settings(db: Session, account_id: int, changes: Any) -> dict[str, Any
     try:
         new = _read_changes(db, account_id, changes)
     except v.InvalidInput as exc:
-        raise InvalidSetting(exc.field, exc.explanation) from None
+        raise InvalidSetting(exc.field, exc.problem) from None
 
     before = {column: getattr(account, column) for column in new}
     for column, value in new.items():

@@ -31,9 +31,12 @@ class InvalidInput(NeedsPerson):
     """One value is wrong; ``field`` is its JSON path (``bill_address.city``)."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
+        # "sku must be a string": a message starting lower-case is about the field and
+        # reads as a sentence after its name; a capitalised one is a sentence already.
+        sentence = f"{field} {message}" if message[:1].islower() else message
+        super().__init__(sentence)
         self.field = field
-        self.explanation = message
+        self.problem = message
 
 
 def text(

@@ -1,15 +1,21 @@
 """What every /api/v1 route shares: bearer auth, one unit of work, strict JSON, errors, OpenAPI.
 
-Errors are JSON ``{"error": {"code", "message", "field"?}}`` with the HTTP status that
-tells BlueTrace's backend what to do: 400 unreadable, 401 bad token, 404 unknown
-record, 409 conflict, 422 a value is wrong (``field`` names it). Never a stack trace.
+Errors are JSON ``{"error": {"code", "message", "field"?, "action"?, ...}}`` with the
+HTTP status that tells BlueTrace's backend what to do: 400 unreadable, 401 bad token,
+404 unknown record, 409 conflict, 422 a value is wrong (``field`` names it) or a
+person must act first (``action`` says what). Never a stack trace.
+
+JSON numbers are read as ``Decimal`` (``parse_float=Decimal``), so money never passes
+through a binary float; ``NaN`` and ``Infinity``, which are not JSON, are refused.
 """
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -18,13 +24,13 @@ from werkzeug.exceptions import HTTPException
 
 from ...errors import Conflict, NeedsPerson, NotFound
 from ...services.accounts import account_for_api_token
+from ...services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from ...services.validation import InvalidInput
 from ...store.db import Store
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
 
 
 class ApiError(Exception):
@@ -53,9 +59,21 @@ class RouteDoc:
     response_schema: dict[str, Any] | None = None
     query: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> schema
     responses: dict[str, str] = field(default_factory=dict)  # extra status -> description
+    success_status: int = 200
+    description: str | None = None
+    tag: str | None = None
+    request_required: bool = True
 
 
 ROUTES: list[RouteDoc] = []
+#: Named schemas (``#/components/schemas/<name>``), added by the route modules with :func:`component`.
+COMPONENTS: dict[str, dict[str, Any]] = {}
+
+
+def component(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """Register ``schema`` as a named component; returns the ``$ref`` to use in routes."""
+    COMPONENTS[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _flask_rule(openapi_path: str) -> str:
@@ -73,6 +91,9 @@ def api_route(
     query: dict[str, dict[str, Any]] | None = None,
     responses: dict[str, str] | None = None,
     success_status: int = 200,
+    description: str | None = None,
+    tag: str | None = None,
+    request_required: bool = True,
 ) -> Callable:
     """Register ``view(db, account_id, **path_params)`` at ``path`` for ``method``.
 
@@ -83,7 +104,10 @@ def api_route(
     def decorator(view: Callable) -> Callable:
         if not any(doc.method == method.lower() and doc.path == path for doc in ROUTES):
             ROUTES.append(
-                RouteDoc(method.lower(), path, summary, request_schema, response_schema, query or {}, responses or {})
+                RouteDoc(
+                    method.lower(), path, summary, request_schema, response_schema, query or {}, responses or {},
+                    success_status, description, tag, request_required,
+                )
             )
 
         @functools.wraps(view)
@@ -113,13 +137,25 @@ def _authenticate(db: Session) -> int:
     return account.id
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object.
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def json_body(*, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object, numbers with a fraction or exponent as ``Decimal``.
+
+    ``optional``: an empty body reads as ``{}`` (action routes whose body may be left out).
 
     Raises:
         ApiError: 400 when the body is not a JSON object (or not JSON at all).
     """
-    data = request.get_json(silent=True, force=True)
+    raw = request.get_data(cache=True)
+    if optional and not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, "bad_json", "The request body is not valid JSON (UTF-8).") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "The request body must be a JSON object (Content-Type: application/json).")
     return data
@@ -137,10 +173,9 @@ def page_args() -> tuple[int, int]:
     return page, size
 
 
-def _error(status: int, code: str, message: str, field: str | None = None):
+def _error(status: int, code: str, message: str, **extra: Any):
     error: dict[str, Any] = {"code": code, "message": message}
-    if field:
-        error["field"] = field
+    error.update({key: value for key, value in extra.items() if value is not None})
     return jsonify({"error": error}), status
 
 
@@ -149,19 +184,26 @@ def install(blueprint: Blueprint, store: Store) -> None:
 
     @blueprint.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return _error(exc.status, exc.code, exc.message, exc.field)
+        return _error(exc.status, exc.code, exc.message, field=exc.field)
 
     @blueprint.errorhandler(NotFound)
     def _not_found(exc: NotFound):
-        return _error(404, "not_found", str(exc))
+        return _error(404, "not_found", exc.explanation)
 
     @blueprint.errorhandler(Conflict)
     def _conflict(exc: Conflict):
-        return _error(409, "conflict", str(exc))
+        return _error(
+            409, "conflict", exc.explanation, field=getattr(exc, "field", None), action=exc.action,
+            details=getattr(exc, "details", None),
+        )
+
+    @blueprint.errorhandler(InvalidInput)
+    def _invalid(exc: InvalidInput):
+        return _error(422, "invalid", exc.explanation, field=exc.field)
 
     @blueprint.errorhandler(NeedsPerson)
     def _needs_person(exc: NeedsPerson):
-        return _error(422, "invalid", exc.explanation, getattr(exc, "field", None))
+        return _error(422, "needs_person", exc.explanation, field=getattr(exc, "field", None), action=exc.action)
 
     @blueprint.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -172,8 +214,18 @@ def install(blueprint: Blueprint, store: Store) -> None:
         log.exception("API request failed: %s %s", request.method, request.path)
         return _error(500, "internal", "The bridge failed to handle this request; it has been logged.")
 
+    def _unrouted(exc: HTTPException):
+        # Routing fails before any blueprint is chosen, so only an app-wide handler sees an
+        # unknown /api/v1 path or method; other paths keep Flask's own answer.
+        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+            return _error(exc.code, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+        return exc
+
+    blueprint.app_errorhandler(404)(_unrouted)
+    blueprint.app_errorhandler(405)(_unrouted)
+
     @blueprint.get("/openapi.json")
     def openapi():
         from .openapi import document
 
-        return jsonify(document(ROUTES))
+        return jsonify(document(ROUTES, COMPONENTS))

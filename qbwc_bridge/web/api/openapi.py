@@ -1,8 +1,12 @@
-"""The OpenAPI 3.1 document of /api/v1, built from the routes as declared (so it never drifts)."""
+"""The OpenAPI 3.1 document of /api/v1, built from the routes as declared (so it never drifts).
+
+Schemas are JSON Schema 2020-12 (OpenAPI 3.1's dialect), so a test can validate real
+responses against them with ``jsonschema``.
+"""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .base import PREFIX, RouteDoc
@@ -14,49 +18,95 @@ ERROR_SCHEMA = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string", "description": "Plain words, for a person"},
+                "field": {"type": "string", "description": "JSON path of the wrong field (422, some 409)"},
+                "action": {"type": "string", "description": "What a person must do first"},
+                "details": {"type": "object"},
+            },
         }
     },
 }
 _STANDARD_ERRORS = {
-    "400": "The body is not a JSON object",
     "401": "Missing or invalid API token",
-    "422": "A field is invalid; error.field names it",
 }
+_BODY_ERRORS = {
+    "400": "The body is not a JSON object",
+    "422": "A field is invalid (error.field names it), or a person must act first (error.action)",
+}
+_DESCRIPTION = (
+    "BlueTrace's side of the QuickBooks bridge. Authenticate with `Authorization: Bearer <account API token>`; "
+    "a token reaches its own account's records only. Money travels as decimal strings (numbers are accepted "
+    "and read exactly). Errors are `{\"error\": {\"code\", \"message\", \"field\"?, \"action\"?}}`."
+)
 
 
 def _operation(route: RouteDoc) -> dict[str, Any]:
-    parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in re.findall(r"{(\w+)}", route.path)
+    path_names = re.findall(r"{(\w+)}", route.path)
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in path_names]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "schema": schema} for name, schema in route.query.items()
     ]
-    parameters += [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in route.query.items()]
-    responses: dict[str, Any] = {
-        "200": {
-            "description": "OK",
-            "content": {"application/json": {"schema": route.response_schema or {"type": "object"}}},
-        }
+    success = {
+        "description": "Created" if route.success_status == 201 else "OK",
+        "content": {"application/json": {"schema": route.response_schema or {"type": "object"}}},
     }
-    for status, description in {**_STANDARD_ERRORS, **route.responses}.items():
-        responses[status] = {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-    operation: dict[str, Any] = {"summary": route.summary, "parameters": parameters, "responses": responses}
+    responses: dict[str, Any] = {str(route.success_status): success}
+    errors = dict(_STANDARD_ERRORS)
+    if route.request_schema is not None or route.query:
+        errors.update(_BODY_ERRORS if route.request_schema is not None else {"422": _BODY_ERRORS["422"]})
+    if path_names:
+        errors["404"] = "No such record in this account"
+    errors.update(route.responses)
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for status, description in sorted(errors.items()):
+        if status.startswith("2"):  # another success answer (PUT: 201 when it created the record)
+            responses[status] = {**success, "description": description}
+        else:
+            responses[status] = {"description": description, "content": error_content}
+    operation: dict[str, Any] = {
+        "operationId": f"{route.method}_{re.sub(r'[^a-zA-Z0-9]+', '_', route.path).strip('_')}",
+        "summary": route.summary,
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if route.description:
+        operation["description"] = route.description
+    if route.tag:
+        operation["tags"] = [route.tag]
     if route.request_schema is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": route.request_required,
             "content": {"application/json": {"schema": route.request_schema}},
         }
     return operation
 
 
-def document(routes: Iterable[RouteDoc]) -> dict[str, Any]:
-    paths: dict[str, dict[str, Any]] = {}
+def document(routes: Iterable[RouteDoc], components: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The whole document: every declared route, the named schemas, and this document itself."""
+    paths: dict[str, dict[str, Any]] = {
+        "/openapi.json": {
+            "get": {
+                "operationId": "get_openapi_json",
+                "summary": "This document (no token needed)",
+                "security": [],
+                "parameters": [],
+                "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }
+        }
+    }
     for route in routes:
         paths.setdefault(route.path, {})[route.method] = _operation(route)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "qbwc-bridge API", "version": "1"},
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {"title": "qbwc-bridge API", "version": "1", "description": _DESCRIPTION},
         "servers": [{"url": PREFIX}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR_SCHEMA, **dict(sorted((components or {}).items()))},
+        },
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
     }

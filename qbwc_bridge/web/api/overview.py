@@ -1,8 +1,170 @@
-"""/api/v1 routes: overview (being written)."""
+"""/api/v1 status and settings: how the connection stands, and the General/Items/Customers settings."""
 from __future__ import annotations
 
 from flask import Blueprint
 
+from ...domain import ItemMatchField
+from ...services import settings as settings_service
+from ...services.status import account_status
+from .base import api_route, component, json_body
+
+_REFERENCE = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["id", "name", "missing"],
+            "properties": {
+                "id": {"type": "string", "description": "QuickBooks ListID"},
+                "name": {"type": ["string", "null"], "description": "QuickBooks (full) name; null when missing"},
+                "missing": {"type": "boolean", "description": "QuickBooks no longer has it (as of the last sync)"},
+                "active": {"type": "boolean"},
+                "account_type": {"type": ["string", "null"]},
+            },
+        },
+        {"type": "null"},
+    ]
+}
+_MATCH_FIELDS = [f.value for f in ItemMatchField]
+SETTINGS = component(
+    "Settings",
+    {
+        "type": "object",
+        "required": [*settings_service.SETTING_NAMES],
+        "properties": {
+            "default_terms": {**_REFERENCE, "description": "Invoice terms used when the QuickBooks customer has none"},
+            "ar_account": {**_REFERENCE, "description": "Income account of the items the bridge creates in QuickBooks"},
+            "ap_account": {**_REFERENCE, "description": "Expense account of the items the bridge creates in QuickBooks"},
+            "invoice_creation": {"type": "boolean"},
+            "items_sync": {"type": "boolean", "description": "On: unmatched new items are created in QuickBooks"},
+            "customers_sync": {"type": "boolean", "description": "On: unmatched new customers are created in QuickBooks"},
+            "item_match_field": {"enum": _MATCH_FIELDS, "description": "The QuickBooks field that carries the SKU"},
+        },
+    },
+)
+SETTINGS_PATCH = component(
+    "SettingsPatch",
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Any subset. Terms and accounts by QuickBooks name (any case) or ListID; null clears. "
+        "Turning a sync on, or changing item_match_field, re-matches every record; turning invoice creation "
+        "on lets blocked invoices go.",
+        "properties": {
+            "default_terms": {"type": ["string", "null"]},
+            "ar_account": {"type": ["string", "null"]},
+            "ap_account": {"type": ["string", "null"]},
+            "invoice_creation": {"type": "boolean"},
+            "items_sync": {"type": "boolean"},
+            "customers_sync": {"type": "boolean"},
+            "item_match_field": {"enum": _MATCH_FIELDS},
+        },
+    },
+)
+CHOICES = component(
+    "SettingChoices",
+    {
+        "type": "object",
+        "required": ["terms", "accounts", "item_match_fields"],
+        "properties": {
+            "terms": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name"],
+                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "days_due": {"type": ["integer", "null"]}},
+                },
+            },
+            "accounts": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "account_type": {"type": ["string", "null"]},
+                    },
+                },
+            },
+            "item_match_fields": {"type": "array", "items": {"enum": _MATCH_FIELDS}},
+        },
+    },
+)
+_SUMMARY = {"$ref": "#/components/schemas/MatchSummary"}
+STATUS = component(
+    "Status",
+    {
+        "type": "object",
+        "required": ["status", "label", "message", "progress", "counts", "last_contact_at", "error"],
+        "properties": {
+            "status": {"enum": ["not_connected", "connecting", "connected", "error"]},
+            "label": {"type": "string", "description": "Not connected, Connecting, Connected or Error"},
+            "message": {"type": "string", "description": "Plain words"},
+            "progress": {
+                "type": "object",
+                "required": ["phase", "percent"],
+                "properties": {
+                    "phase": {"type": ["string", "null"], "description": "verifying, terms, accounts, items, customers or done"},
+                    "percent": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+                },
+            },
+            "counts": {
+                "type": "object",
+                "description": "QuickBooks records mirrored so far, and the match state of BlueTrace's records",
+                "properties": {
+                    "terms": {"type": "integer"},
+                    "accounts": {"type": "integer"},
+                    "qb_items": {"type": "integer"},
+                    "qb_customers": {"type": "integer"},
+                    "items": _SUMMARY,
+                    "customers": _SUMMARY,
+                },
+            },
+            "last_contact_at": {"type": ["string", "null"], "format": "date-time"},
+            "company_name": {"type": ["string", "null"]},
+            "company_file_name": {"type": ["string", "null"]},
+            "qbxml_version": {"type": ["string", "null"]},
+            "error": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "action": {"type": ["string", "null"]},
+                            "at": {"type": ["string", "null"], "format": "date-time"},
+                        },
+                    },
+                    {"type": "null"},
+                ]
+            },
+        },
+    },
+)
+
 
 def register(blueprint: Blueprint) -> None:
-    """Declare this module's routes on the API blueprint."""
+    """Declare the status and settings routes on the API blueprint."""
+
+    @api_route(blueprint, "GET", "/status", tag="Connection", summary="Connection status, progress, counts, last contact, current error", response_schema=STATUS)
+    def get_status(db, account_id):
+        return account_status(db, account_id)
+
+    @api_route(blueprint, "GET", "/settings", tag="Settings", summary="General, Items and Customers tab settings", response_schema=SETTINGS)
+    def get_settings(db, account_id):
+        return settings_service.get_settings(db, account_id)
+
+    @api_route(
+        blueprint, "PATCH", "/settings", tag="Settings", summary="Change some settings",
+        request_schema=SETTINGS_PATCH, response_schema=SETTINGS,
+    )
+    def patch_settings(db, account_id):
+        return settings_service.update_settings(db, account_id, json_body())
+
+    @api_route(
+        blueprint, "GET", "/settings/choices", tag="Settings", response_schema=CHOICES,
+        summary="What the settings may be set to: active QuickBooks terms and accounts, item match fields",
+    )
+    def get_setting_choices(db, account_id):
+        return settings_service.setting_choices(db, account_id)
