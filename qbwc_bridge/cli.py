@@ -219,6 +219,82 @@ def demo(context: Context, host: str, port: int, no_serve: bool) -> None:
         context.invoke(serve, host=host, port=port)
 
 
+@main.group("import")
+def import_group() -> None:
+    """Bulk import of BlueTrace records (the first load), from CSV or NDJSON."""
+
+
+def _import_options(command):
+    """The arguments both import commands take."""
+    for decorator in reversed((
+        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--account", "account_id", type=int, required=True, help="The account the records belong to."),
+        click.option("--format", "fmt", type=click.Choice(["csv", "ndjson"]), help="Default: from the file name."),
+        click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000), help="Rows per commit."),
+        click.option("--errors", "errors_file", type=click.Path(dir_okay=False, path_type=Path), help="Write every rejected row to FILE (CSV)."),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable summary."),
+        pass_context,
+    )):
+        command = decorator(command)
+    return command
+
+
+@import_group.command("items")
+@_import_options
+def import_items(context: Context, **options) -> None:
+    """Import items (item_id, sku, name, description, sales_price, purchase_cost, kind, active)."""
+    _import(context, "items", **options)
+
+
+@import_group.command("customers")
+@_import_options
+def import_customers(context: Context, **options) -> None:
+    """Import customers (customer_id, name, company_name, billing_email, phone, bill_address.*, ship_address.*, active)."""
+    _import(context, "customers", **options)
+
+
+def _import(context: Context, kind: str, *, file: Path, account_id: int, fmt: str | None, batch_size: int,
+            errors_file: Path | None, as_json: bool) -> None:
+    """Good rows are stored even when others are rejected; the exit status is 1 when any was."""
+    import csv
+
+    from .services.imports import detect_format, import_rows, read_rows
+    from .store.migrate import upgrade
+
+    fmt = fmt or detect_format(file.name)
+    upgrade(context.store)
+    with file.open("rb") as stream, click.progressbar(
+        length=file.stat().st_size, label=f"Importing {kind}", file=sys.stderr, show_eta=True
+    ) as bar:
+        result = import_rows(
+            context.store, account_id, kind, read_rows(stream, kind, fmt, on_bytes=bar.update), batch_size=batch_size
+        )
+    if errors_file is not None:
+        with errors_file.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "record_id", "field", "message"])
+            writer.writerows([e.line, e.record_id or "", e.field or "", e.message] for e in result.errors)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        shown = 50
+        for error in result.errors[:shown]:
+            click.echo(f"  {error}", err=True)
+        if len(result.errors) > shown:
+            more = f"  ... and {len(result.errors) - shown} more"
+            click.echo(more + ("" if errors_file else " (--errors FILE lists them all)"), err=True)
+        counts = result.counts
+        click.echo(
+            f"{kind.capitalize()}: {result.stored} stored ({result.created} new, {result.updated} updated, "
+            f"{result.unchanged} unchanged), {len(result.errors)} rejected."
+        )
+        if counts:
+            issues = ", ".join(f"{name} {count}" for name, count in counts["issues"].items() if count) or "none"
+            click.echo(f"Matching: {counts['matched']} of {counts['total']} matched; issues: {issues}.")
+    if result.errors:
+        sys.exit(1)
+
+
 def _register_optional_commands() -> None:
     """Commands that live beside their feature (simulator, import)."""
     try:

@@ -79,12 +79,14 @@ def identifier(value: Any, field: str, *, max_length: int = 100) -> str:
     """A record id from BlueTrace (a path segment or an import column): exact, non-blank.
 
     Raises:
-        InvalidInput: blank, padded with spaces, too long or holding control characters.
+        InvalidInput: blank, padded with spaces, holding "/" or control characters, or too long.
     """
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(field, "must be a non-blank string")
     if value != value.strip():
         raise InvalidInput(field, "must not start or end with spaces")
+    if "/" in value:  # it could never be named in an API path (/items/{item_id})
+        raise InvalidInput(field, "must not contain \"/\"")
     return text(value, field, max_length=max_length, required=True)
 
 
