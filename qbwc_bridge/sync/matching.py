@@ -1,0 +1,420 @@
+"""Pure matching of BlueTrace records to QuickBooks records: O(n), no database, no IO.
+
+Items match by SKU against the QuickBooks field the account chose (Desktop has no SKU
+field: the item Name by default, or ManufacturerPartNumber, or BarCodeValue);
+customers match by billing email against the QuickBooks Email field, which may list
+several addresses separated by ``,`` or ``;``. Keys are trimmed and compared ignoring
+case, because QuickBooks itself treats names that differ only in case as one name.
+
+Every BlueTrace record asked about gets exactly one :class:`Decision`: a match, or one
+issue with candidates a person can accept in one click. Indexes are built once per
+call, so 100k x 100k records cost a few dictionary passes, never a nested loop.
+
+Rules, in order, for one BlueTrace record:
+
+1. A *pinned* match (chosen by a person, or a record the bridge created) is kept while
+   its QuickBooks record exists and is active.
+2. No key (blank SKU / billing email) -> ``missing_sku`` / ``missing_email``.
+3. Pinned records on both sides leave the automatic pool, so picking one pair out of a
+   duplicate group can leave the rest unambiguous.
+4. One active QuickBooks record and one BlueTrace record share the key -> matched.
+   A QuickBooks job (sub-customer) that repeats its parent's Email does not count as a
+   second customer: the parent is the match. A QuickBooks customer whose Email lists
+   two addresses may match two BlueTrace customers, one per address (one company, two
+   billing contacts).
+5. Several records share the key on either side, and there is something to pick ->
+   ``duplicate_match`` with the QuickBooks records as candidates.
+6. Otherwise ``not_found``, with suggestions: for items the same SKU ignoring case,
+   spaces and dashes, then the same name; for customers the same name or company, then
+   the same mailbox name before the ``@`` (unless many customers share it, like
+   ``ap@`` or ``info@``, which suggests nothing). An inactive QuickBooks record with the
+   exact key is reported, since creating a record with that name would collide.
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import re
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable
+from typing import NamedTuple
+
+from ..domain import IssueType, ItemMatchField
+
+MAX_CANDIDATES = 5
+MAX_DUPLICATE_CANDIDATES = 20
+_LOOSE_DROP = re.compile(r"[\s\-\u2010-\u2015\u2212_]+")
+_EMAIL_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+# ----------------------------------------------------------------------------- keys
+def exact_key(value: str | None) -> str | None:
+    """Trimmed, case-insensitive form of a SKU or name; None when blank."""
+    if value is None:
+        return None
+    key = value.strip().casefold()
+    return key or None
+
+
+def loose_key(value: str | None) -> str | None:
+    """A SKU ignoring case, spaces and dashes: ``"ab-12 x"`` ~ ``"AB12X"``, for suggestions only."""
+    if value is None:
+        return None
+    key = _LOOSE_DROP.sub("", value).casefold()
+    return key or None
+
+
+def name_key(value: str | None) -> str | None:
+    """A person's or company's name compared ignoring case and repeated spaces."""
+    if value is None:
+        return None
+    key = " ".join(value.split()).casefold()
+    return key or None
+
+
+def email_key(value: str | None) -> str | None:
+    """One billing email, trimmed and lower-cased; None when blank."""
+    return exact_key(value)
+
+
+def email_keys(field: str | None) -> tuple[str, ...]:
+    """Every address in a QuickBooks Email field (``"a@x.test; B@x.test"``), normalised, in order."""
+    if not field:
+        return ()
+    key = field.strip().casefold()
+    if not _EMAIL_SEPARATORS.search(key):  # one address: the usual case, kept fast
+        return (key,) if key else ()
+    return tuple(dict.fromkeys(part for part in _EMAIL_SEPARATORS.split(key) if part))
+
+
+def local_part(key: str) -> str | None:
+    user, at, _domain = key.rpartition("@")
+    return user if at and user else None
+
+
+# ----------------------------------------------------------------------------- facts in, decisions out
+class BtItemFacts(NamedTuple):
+    """What matching needs of a BlueTrace item. ``pinned`` is a manual/created match to keep."""
+
+    id: str
+    sku: str | None
+    name: str | None
+    pinned: str | None = None
+    rejected: frozenset[str] = frozenset()  # QuickBooks records a person unmatched from this one
+
+
+class QbItemFacts(NamedTuple):
+    list_id: str
+    name: str
+    full_name: str
+    manufacturer_part_number: str | None
+    barcode: str | None
+    active: bool = True
+
+
+class BtCustomerFacts(NamedTuple):
+    id: str
+    email: str | None
+    name: str | None
+    company_name: str | None = None
+    pinned: str | None = None
+    rejected: frozenset[str] = frozenset()
+
+
+class QbCustomerFacts(NamedTuple):
+    list_id: str
+    name: str
+    full_name: str
+    company_name: str | None
+    email: str | None
+    active: bool = True
+    parent: str | None = None
+
+
+class Candidate(NamedTuple):
+    """A QuickBooks record offered to a person, and why."""
+
+    quickbooks_id: str
+    name: str
+    key: str | None  # the SKU / Email as QuickBooks holds it
+    reason: str  # same_sku | similar_sku | same_name | same_email | same_email_user
+
+    def as_json(self, key_label: str) -> dict[str, str | None]:
+        return {"quickbooks_id": self.quickbooks_id, "name": self.name, key_label: self.key, "reason": self.reason}
+
+
+class Decision(NamedTuple):
+    """Where one BlueTrace record stands. Exactly one of ``qb_list_id`` and ``issue`` is set."""
+
+    qb_list_id: str | None
+    issue: IssueType | None
+    pinned: bool = False  # the match was kept from a person's choice or a creation
+    candidates: tuple[Candidate, ...] = ()
+    shared_with: tuple[str, ...] = ()  # other BlueTrace records carrying the same key
+    inactive: tuple[Candidate, ...] = ()  # inactive QuickBooks records carrying the exact key
+
+
+class _Qb(NamedTuple):
+    list_id: str
+    keys: tuple[str, ...]
+    raw_names: tuple[str | None, ...]  # normalised only when a suggestion is needed
+    label: str
+    shown_key: str | None
+    active: bool
+    parent: str | None
+
+
+class _Bt(NamedTuple):
+    id: str
+    key: str | None
+    raw_names: tuple[str | None, ...]
+    pinned: str | None
+    rejected: frozenset[str]
+
+
+class _Probe(NamedTuple):
+    """One kind of suggestion: derived keys on both sides, compared by dictionary lookups."""
+
+    reason: str
+    bt_keys: Callable[[_Bt], Iterable[str | None]]
+    qb_keys: Callable[[_Qb], Iterable[str | None]]
+    too_common: int | None = None  # a key shared by more QuickBooks records than this suggests nothing
+
+
+def _name_keys(record: _Bt | _Qb) -> Iterable[str | None]:
+    return map(name_key, record.raw_names)
+
+
+# ----------------------------------------------------------------------------- public entry points
+def match_items(
+    bt_items: Iterable[BtItemFacts],
+    qb_items: Iterable[QbItemFacts],
+    field: ItemMatchField = ItemMatchField.NAME,
+    targets: Collection[str] | None = None,
+) -> dict[str, Decision]:
+    """Decide every BlueTrace item in ``targets`` (None = all) against the QuickBooks items.
+
+    ``bt_items`` must hold *all* of the account's items even when only a few are
+    targeted: duplicates and pinned pairs are judged across the whole list.
+    """
+    position = QbItemFacts._fields.index(
+        {ItemMatchField.NAME: "name", ItemMatchField.MANUFACTURER_PART_NUMBER: "manufacturer_part_number",
+         ItemMatchField.BARCODE: "barcode"}[ItemMatchField(field)]
+    )
+    with _no_gc_pauses():
+        qb = []
+        for q in qb_items:
+            shown = q[position]
+            key = exact_key(shown)
+            qb.append(_Qb(q.list_id, (key,) if key else (), (q.name,), q.full_name, shown, q.active, None))
+        bt = [_Bt(b.id, exact_key(b.sku), (b.name,), b.pinned, b.rejected) for b in bt_items]
+        probes = (
+            _Probe("similar_sku", lambda b: (loose_key(b.key),), lambda q: (loose_key(q.shown_key),)),
+            _Probe("same_name", _name_keys, _name_keys),
+        )
+        return _decide(bt, qb, targets, IssueType.MISSING_SKU, "same_sku", probes)
+
+
+def match_customers(
+    bt_customers: Iterable[BtCustomerFacts],
+    qb_customers: Iterable[QbCustomerFacts],
+    targets: Collection[str] | None = None,
+) -> dict[str, Decision]:
+    """Decide every BlueTrace customer in ``targets`` (None = all) against the QuickBooks customers.
+
+    ``bt_customers`` must hold all of the account's customers (see :func:`match_items`).
+    """
+    with _no_gc_pauses():
+        qb = [
+            _Qb(q.list_id, email_keys(q.email), (q.name, q.company_name) if q.full_name == q.name else
+                (q.name, q.full_name, q.company_name), q.full_name, q.email, q.active, q.parent)
+            for q in qb_customers
+        ]
+        bt = [_Bt(b.id, email_key(b.email), (b.name, b.company_name), b.pinned, b.rejected) for b in bt_customers]
+        probes = (
+            _Probe("same_name", _name_keys, _name_keys),
+            # "ap@", "info@" on many customers suggest nothing.
+            _Probe("same_email_user", lambda b: (local_part(b.key) if b.key else None,),
+                   lambda q: map(local_part, q.keys), too_common=MAX_CANDIDATES),
+        )
+        return _decide(bt, qb, targets, IssueType.MISSING_EMAIL, "same_email", probes)
+
+
+# ----------------------------------------------------------------------------- the one algorithm
+@contextlib.contextmanager
+def _no_gc_pauses():
+    """Hold the cyclic garbage collector off while matching allocates its (acyclic) tuples.
+
+    Matching creates a few hundred thousand small tuples; every 700 allocations CPython
+    would walk the young objects, and now and then everything alive, which costs more
+    than the matching itself on big lists. Nothing here forms cycles, so nothing leaks;
+    the collector's previous state is restored afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _without_jobs(group: list[_Qb]) -> list[_Qb]:
+    """Drop records whose parent is in the same group (a job repeating its customer's Email)."""
+    if len(group) < 2:
+        return group
+    ids = {q.list_id for q in group}
+    return [q for q in group if q.parent not in ids]
+
+
+class _Index:
+    """Indexes over one call's records, built once."""
+
+    def __init__(self, bt: list[_Bt], qb: list[_Qb]):
+        self.qb_by_id = {q.list_id: q for q in qb}
+        self.pinned_qb = {b.pinned for b in bt if b.pinned and self.is_pinned(b)}
+        # Active, unpinned QuickBooks records by key: the usual single one, and the rare groups.
+        self.one: dict[str, _Qb] = {}
+        self.more: dict[str, list[_Qb]] = {}
+        self.inactive: dict[str, list[_Qb]] = defaultdict(list)
+        pinned = self.pinned_qb
+        for q in qb:
+            if not q.active:
+                for key in q.keys:
+                    self.inactive[key].append(q)
+            elif q.list_id not in pinned:
+                for key in q.keys:
+                    first = self.one.setdefault(key, q)
+                    if first is not q:
+                        self.more.setdefault(key, [first]).append(q)
+        # Unpinned BlueTrace records by key, likewise.
+        self.bt_one: dict[str, str] = {}
+        self.bt_more: dict[str, list[str]] = {}
+        for b in bt:
+            if b.key and not (b.pinned and self.is_pinned(b)):
+                first_id = self.bt_one.setdefault(b.key, b.id)
+                if first_id != b.id:
+                    self.bt_more.setdefault(b.key, [first_id]).append(b.id)
+
+    def is_pinned(self, record: _Bt) -> bool:
+        q = self.qb_by_id.get(record.pinned) if record.pinned else None
+        return q is not None and q.active
+
+    def group(self, key: str) -> list[_Qb]:
+        """The active, unpinned QuickBooks records carrying ``key``, parents preferred over their jobs."""
+        more = self.more.get(key)
+        if more is not None:
+            return _without_jobs(more)
+        first = self.one.get(key)
+        return [first] if first is not None else []
+
+    def sharing(self, key: str) -> list[str]:
+        more = self.bt_more.get(key)
+        return more if more is not None else ([self.bt_one[key]] if key in self.bt_one else [])
+
+    def taken(self) -> set[str]:
+        """QuickBooks records a pin or an automatic match holds: never suggested to anyone else."""
+        taken = set(self.pinned_qb)
+        for key in self.bt_one:
+            if key not in self.bt_more:
+                group = self.group(key)
+                if len(group) == 1:
+                    taken.add(group[0].list_id)
+        return taken
+
+
+def _decide(
+    bt: list[_Bt],
+    qb: list[_Qb],
+    targets: Collection[str] | None,
+    missing: IssueType,
+    same_key_reason: str,
+    probes: tuple[_Probe, ...],
+) -> dict[str, Decision]:
+    """Matches and duplicates first; then suggestions for the records left, in one pass per probe."""
+    index = _Index(bt, qb)
+    wanted = None if targets is None else set(targets)
+    one, more, bt_more, qb_by_id = index.one, index.more, index.bt_more, index.qb_by_id
+    decisions: dict[str, Decision] = {}
+    unmatched: list[_Bt] = []
+    for record in bt:
+        if wanted is not None and record.id not in wanted:
+            continue
+        if record.pinned:
+            pinned = qb_by_id.get(record.pinned)
+            if pinned is not None and pinned.active:
+                decisions[record.id] = Decision(record.pinned, None, pinned=True)
+                continue
+        key = record.key
+        if key is None:
+            unmatched.append(record)
+            continue
+        single = one.get(key)
+        if (single is not None and key not in more and key not in bt_more
+                and single.list_id not in record.rejected):  # the usual case, kept fast
+            decisions[record.id] = Decision(single.list_id, None)
+            continue
+        group = [q for q in index.group(key) if q.list_id not in record.rejected]
+        others = tuple(other for other in index.sharing(key) if other != record.id)
+        if len(group) == 1 and not others:
+            decisions[record.id] = Decision(group[0].list_id, None)
+        elif group:
+            choices = tuple(Candidate(q.list_id, q.label, q.shown_key, same_key_reason) for q in group)
+            decisions[record.id] = Decision(
+                None, IssueType.DUPLICATE_MATCH, candidates=choices[:MAX_DUPLICATE_CANDIDATES], shared_with=others
+            )
+        else:
+            unmatched.append(record)
+    if not unmatched:
+        return decisions
+    suggestions = _suggest(unmatched, qb, probes, index.taken())
+    for record in unmatched:
+        candidates = suggestions.get(record.id, ())
+        if record.key is None:
+            decisions[record.id] = Decision(None, missing, candidates=candidates)
+            continue
+        others = tuple(other for other in index.sharing(record.key) if other != record.id)
+        inactive = tuple(
+            Candidate(q.list_id, q.label, q.shown_key, "inactive") for q in index.inactive.get(record.key, ())
+        )
+        decisions[record.id] = Decision(
+            None, IssueType.NOT_FOUND, candidates=candidates, shared_with=others, inactive=inactive
+        )
+    return decisions
+
+
+def _suggest(
+    records: list[_Bt], qb: list[_Qb], probes: tuple[_Probe, ...], taken: set[str]
+) -> dict[str, tuple[Candidate, ...]]:
+    """Candidates per record: each QuickBooks record once, none taken or rejected, at most a few.
+
+    The wanted keys come from the (usually few) records that need suggestions; the
+    QuickBooks list is scanned once per probe, looking each derived key up in them.
+    """
+    found: dict[str, dict[str, Candidate]] = {record.id: {} for record in records}
+    for probe in probes:
+        wanted: dict[str, list[_Bt]] = {}
+        for record in records:
+            for key in dict.fromkeys(probe.bt_keys(record)):
+                if key:
+                    wanted.setdefault(key, []).append(record)
+        if not wanted:
+            continue
+        hits: dict[str, list[_Qb]] = {}
+        for q in qb:
+            if q.active:
+                for key in probe.qb_keys(q):
+                    if key in wanted:
+                        group = hits.setdefault(key, [])
+                        if not group or group[-1] is not q:
+                            group.append(q)
+        for key, group in hits.items():
+            if probe.too_common is not None and len(group) > probe.too_common:
+                continue
+            for record in wanted[key]:
+                mine = found[record.id]
+                for q in group:
+                    if (len(mine) < MAX_CANDIDATES and q.list_id not in taken and q.list_id not in record.rejected
+                            and q.list_id not in mine):
+                        mine[q.list_id] = Candidate(q.list_id, q.label, q.shown_key, probe.reason)
+    return {record_id: tuple(candidates.values()) for record_id, candidates in found.items() if candidates}
