@@ -11,10 +11,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from .errors import OurBug
 from .store.models import OperationState, OutboxOperation, utcnow
 
 READY_STATES = (OperationState.PENDING.value, OperationState.UNCONFIRMED.value)
@@ -93,14 +94,19 @@ def count_ready(session: Session, account_id: int, now: dt.datetime) -> int:
     return session.scalar(select(func.count()).select_from(OutboxOperation).where(_ready_clause(account_id, now)))
 
 
-def mark_unconfirmed_for_session(session: Session, session_id: int) -> int:
-    """A session died holding operations: their outcome is unknown, look before resending."""
-    result = session.execute(
-        update(OutboxOperation)
+def mark_unconfirmed_for_session(session: Session, session_id: int) -> list[OutboxOperation]:
+    """A session died holding operations: their outcome is unknown, look before resending.
+
+    Returns the operations, so that features mirroring their state (invoices) can follow.
+    """
+    held = session.scalars(
+        select(OutboxOperation)
         .where(OutboxOperation.session_id == session_id, OutboxOperation.state == OperationState.SENT.value)
-        .values(state=OperationState.UNCONFIRMED.value, updated_at=utcnow())
-    )
-    return result.rowcount or 0
+        .with_for_update()
+    ).all()
+    for op in held:
+        op.state = OperationState.UNCONFIRMED.value
+    return list(held)
 
 
 def retry_later(op: OutboxOperation, now: dt.datetime, code: str, message: str) -> None:
@@ -108,6 +114,20 @@ def retry_later(op: OutboxOperation, now: dt.datetime, code: str, message: str) 
     op.state = OperationState.PENDING.value
     op.not_before = now + dt.timedelta(seconds=delay)
     op.error_code, op.error_message = code, message
+
+
+def requeue(op: OutboxOperation) -> None:
+    """Send a failed operation again from scratch: a person fixed what stopped it.
+
+    Raises:
+        OurBug: the operation did not fail (in flight, unconfirmed or done: sending it again could duplicate it).
+    """
+    if op.state != OperationState.FAILED.value:
+        raise OurBug(f"operation #{op.id} is {op.state}: only a failed operation can be queued again")
+    op.state = OperationState.PENDING.value
+    op.not_before = None
+    op.send_alone = False
+    op.error_code = op.error_message = None
 
 
 def succeed(op: OutboxOperation, result: dict[str, Any] | None = None) -> None:

@@ -4,6 +4,7 @@ No IO here beyond the unit of work handed in: the SOAP layer does the talking.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from sqlalchemy.orm import Session
@@ -44,7 +45,7 @@ def build_message_set(db: Session, ws: WebConnectorSession, account: Account, ct
             request_type, data = handler.build(op, ctx)
             fragment = render_request(request_type, request_id, data, ctx.version)
         except DataError as exc:
-            outbox.fail(op, "data", str(exc))
+            handler.refuse(op, exc, ctx)
             continue
         if fragments and size + len(fragment) > MAX_SET_BYTES:
             break
@@ -52,6 +53,7 @@ def build_message_set(db: Session, ws: WebConnectorSession, account: Account, ct
         op.state = OperationState.SENT.value
         op.session_id = ws.id
         op.request_id = request_id
+        handler.follow(db, op)
         fragments.append(fragment)
         request_ids[request_id] = op.id
         size += len(fragment)
@@ -83,6 +85,7 @@ def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, respo
     except QbxmlParseError:
         for op in waiting.values():
             op.state = OperationState.UNCONFIRMED.value
+            REGISTRY[op.kind].follow(db, op)
         raise
     for response in responses:
         op = waiting.pop(response.request_id or "", None)
@@ -94,30 +97,49 @@ def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, respo
             ws.operations_done += 1
         elif op.state == OperationState.FAILED.value:
             ws.operations_failed += 1
-    # With stopOnError, or a truncated answer, QuickBooks did not process the rest.
+    # A request without a response (a truncated answer): a query is simply asked again, but
+    # QuickBooks may have applied an Add, so that is looked up first (sets use continueOnError).
     for op in waiting.values():
-        op.state = OperationState.PENDING.value
+        handler = REGISTRY[op.kind]
+        op.state = OperationState.PENDING.value if handler.idempotent else OperationState.UNCONFIRMED.value
+        handler.follow(db, op)
 
 
-def return_in_flight(db: Session, ws: WebConnectorSession, *, parse_error: bool, code: str, message: str) -> None:
+def return_in_flight(
+    db: Session, ws: WebConnectorSession, *, parse_error: bool, code: str, message: str, retry_at: dt.datetime | None = None
+) -> None:
     """QuickBooks answered a message set with an HRESULT and no response: nothing was applied.
 
     A parse error (0x80040400) is our bug. With one operation in the set it fails and is
-    logged with the request; with several, each is sent alone next time to find the culprit.
+    logged with the request (the session's exchange log holds the message set); with
+    several, each is sent alone next time to find the culprit. A transient HRESULT (data
+    locked, QuickBooks starting) backs off: ``retry_at`` is now, for outbox.retry_later.
     """
     waiting = in_flight_operations(db, ws)
     ws.in_flight = None
     for op in waiting.values():
         if parse_error and (len(waiting) == 1 or op.send_alone):
-            log.error("QuickBooks could not parse our %s #%s (request %s)", op.kind, op.id, op.request_id)
+            log.error("QuickBooks could not parse our %s #%s (request %s of session %s; its message set is in the "
+                      "exchange log)", op.kind, op.id, op.request_id, ws.id)  # fmt: skip
             outbox.fail(op, code, message)
             ws.operations_failed += 1
         elif parse_error:
             op.state = OperationState.PENDING.value
             op.send_alone = True
+        elif retry_at is not None:
+            outbox.retry_later(op, retry_at, code, message)
         else:
             op.state = OperationState.PENDING.value
             op.error_code, op.error_message = code, message
+        REGISTRY[op.kind].follow(db, op)
+
+
+def abandon(db: Session, ws: WebConnectorSession) -> None:
+    """The session ended without an answer to what QBWC held: those operations become unconfirmed."""
+    for op in outbox.mark_unconfirmed_for_session(db, ws.id):
+        handler = REGISTRY.get(op.kind)
+        if handler is not None:
+            handler.follow(db, op)
 
 
 def progress(db: Session, ws: WebConnectorSession, ctx: WorkContext) -> int:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from ... import outbox
+from ...errors import DataError
 from ...store.models import Account, OutboxOperation
 from .qbxml import QbxmlResponse, QbxmlVersion
 from .status import Outcome
@@ -40,6 +41,16 @@ class DesktopOperation:
 
     def build(self, op: OutboxOperation, ctx: WorkContext) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
+
+    def refuse(self, op: OutboxOperation, error: DataError, ctx: WorkContext) -> None:
+        """The request cannot be rendered as it is (too long, not Latin-1, ...): nothing was sent."""
+        outbox.fail(op, "data", str(error))
+
+    def follow(self, db: Session, op: OutboxOperation) -> None:
+        """The conversation moved ``op`` (sent, unconfirmed, back to pending, failed unseen by ``handle``).
+
+        Default: nothing; features that show an operation's state (invoices) mirror it here.
+        """
 
     def on_records(self, op: OutboxOperation, response: QbxmlResponse, ctx: WorkContext) -> None:
         """Apply a successful (or empty) response. Default: done, nothing to store."""

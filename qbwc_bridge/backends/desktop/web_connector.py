@@ -31,7 +31,7 @@ from . import conversation
 from .company_file import negotiate_version, parse_hcp_response, verify_company_file
 from .operations import WorkContext
 from .qbxml import QbxmlParseError, QbxmlVersion
-from .status import explain_hresult
+from .status import Outcome, explain_hresult
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,8 @@ class WebConnectorService:
             if hresult:
                 info = explain_hresult(hresult, message or "")
                 conversation.return_in_flight(
-                    db, ws, parse_error=hresult.lower().endswith("40400"), code=hresult, message=info.explanation
+                    db, ws, parse_error=hresult.lower().endswith("40400"), code=hresult, message=info.explanation,
+                    retry_at=now if info.outcome is Outcome.RETRY else None,
                 )
                 self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult, now)
                 self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"HRESULT {hresult}: {message}")
@@ -236,6 +237,10 @@ class WebConnectorService:
         ws = db.scalar(select(WebConnectorSession).where(WebConnectorSession.ticket_hash == security.token_hash(ticket)))
         if ws is None:
             return None, None
+        # Lock the account row (as authenticate does) and re-read the session under the lock: a session
+        # superseded by a concurrent authenticate on another process must not hand out or take back work.
+        db.get(Account, ws.account_id, with_for_update=True)
+        db.refresh(ws)
         if ws.state != SessionState.OPEN.value:
             return (ws, db.get(Account, ws.account_id)) if not touch else (None, None)
         if ws.expires_at <= now:
@@ -266,7 +271,7 @@ class WebConnectorService:
         ws.closed_at = now
         ws.in_flight = None
         # Whatever QBWC still held has an unknown outcome now: reconcile before resending.
-        outbox.mark_unconfirmed_for_session(db, ws.id)
+        conversation.abandon(db, ws)
 
     def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
         from ...services.accounts import installation

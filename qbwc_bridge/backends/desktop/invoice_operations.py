@@ -1,0 +1,204 @@
+"""An invoice's trip to QuickBooks Desktop: InvoiceAdd, and exactly once when an answer is lost.
+
+One outbox operation per packed order (kind ``invoice_add``, payload ``{"order_id"}``); the
+order's status follows it (:func:`qbwc_bridge.sync.invoices.follow`).
+
+**Exactly once.** An InvoiceAdd whose answer never arrived is *unconfirmed*: the Web
+Connector session was superseded or died, the response was lost, the server restarted,
+QBWC reported a connectionError, or the answer could not be read. QuickBooks may have saved
+it, so it is never simply sent again. The next time it is ready it travels as an
+**InvoiceQuery by its RefNumber**; an invoice found there carrying our marker (our
+ExternalGUID, or a Memo starting with "BlueTrace order ... (order id ...)") is ours: its
+TxnID is adopted and the order is created. Only when QuickBooks holds none is the
+InvoiceAdd sent again. The look-up may be lost too; it is then repeated (a query is safe
+to repeat). The ``verify`` flag in the operation's payload survives every detour (HRESULTs,
+locks, backoff) until a look-up has answered.
+
+An InvoiceAdd answered by an HRESULT instead of a response was *not* applied (QuickBooks
+refused the whole message set before running it): it returns to pending unchanged.
+
+QuickBooks' answers to an InvoiceAdd:
+
+* 0 → created (TxnID and RefNumber kept);
+* 3140 invalid reference → the matches are checked again, and the order is blocked with
+  an Action naming the refused customer, item or terms; it stays blocked while it would
+  send the same refused reference (a new match, or Retry, releases it);
+* 3170/3175/3176/3180 (and HRESULT 0x8004041B, see ``conversation.return_in_flight``) →
+  retried later with backoff;
+* 3070 (text too long for this QuickBooks) → blocked, naming the field;
+* 3000-3039 and HRESULT 0x80040400 → failed, logged as our bug, a plain message shown;
+* anything else a person must settle (a feature off, a permission) → failed with
+  QuickBooks' explanation and what to do, then Retry.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ... import outbox
+from ...errors import DataError
+from ...store.models import Account, BtCustomer, BtItem, OperationState, OutboxOperation, PackedOrder
+from ...sync import invoices
+from .operations import DesktopOperation, WorkContext
+from .qbxml import QbxmlRecord, QbxmlResponse
+from .qbxml.text import clean_text
+from .status import Outcome, StatusInfo
+
+log = logging.getLogger(__name__)
+
+LOOKUP_ELEMENTS = ["TxnID", "RefNumber", "Memo", "ExternalGUID"]
+_INVALID_REFERENCE = re.compile(r'QuickBooks (\w+) "([^"]*)"')
+_AFTER_FIX = " Then click Retry on the Invoices tab."
+
+
+class InvoiceAddOperation(DesktopOperation):
+    """InvoiceAdd for a packed order; InvoiceQuery first whenever a previous add is unconfirmed."""
+
+    kind = invoices.OPERATION_KIND
+    idempotent = False
+
+    # -- out ------------------------------------------------------------------------------
+    def build(self, op: OutboxOperation, ctx: WorkContext) -> tuple[str, dict[str, Any]]:
+        """Raises: DataError (incl. InvoiceBlocked) when the invoice cannot go out as it is."""
+        order = self._order(ctx.db, op)
+        if op.state == OperationState.UNCONFIRMED.value or op.payload.get("verify"):
+            op.payload = {**op.payload, "verify": True}
+            ref_number = op.payload.get("ref_number") or invoices.ref_number_for(order.order_number)
+            return "InvoiceQuery", {"ref_numbers": [ref_number], "include_ret_elements": LOOKUP_ELEMENTS}
+        data = invoices.invoice_request(ctx.db, ctx.account, order)
+        if op.payload.get("ref_number") != data["ref_number"]:
+            op.payload = {**op.payload, "ref_number": data["ref_number"]}
+        return "InvoiceAdd", data
+
+    def refuse(self, op: OutboxOperation, error: DataError, ctx: WorkContext) -> None:
+        order = self._order(ctx.db, op)
+        if isinstance(error, invoices.InvoiceBlocked):
+            invoices.hold(order, op, error)
+            return
+        action = (error.action or str(error)) + " Then send the corrected order from BlueTrace; it goes out by itself."
+        invoices.block(order, op, code="data", action=action, error=str(error))
+
+    def follow(self, db: Session, op: OutboxOperation) -> None:
+        invoices.follow(self._order(db, op), op)
+
+    # -- in -------------------------------------------------------------------------------
+    def handle(self, op: OutboxOperation, response: QbxmlResponse, ctx: WorkContext) -> None:
+        order = self._order(ctx.db, op)
+        if response.rs_type == "InvoiceQueryRs":
+            self._looked_up(op, order, response, ctx)
+        else:
+            self._added(op, order, response, ctx)
+
+    def _added(self, op: OutboxOperation, order: PackedOrder, response: QbxmlResponse, ctx: WorkContext) -> None:
+        status = response.status
+        if status.outcome in (Outcome.OK, Outcome.WARNING):
+            if response.records:
+                record = response.records[0]
+                outbox.succeed(op, {"txn_id": record.get("TxnID"), "ref_number": record.get("RefNumber")})
+            else:  # saved, but QuickBooks did not say as what: look it up before anything else
+                op.payload = {**op.payload, "verify": True}
+                op.state = OperationState.UNCONFIRMED.value
+            invoices.follow(order, op)
+        elif status.outcome is Outcome.RETRY:
+            outbox.retry_later(op, ctx.now, status.code_text, status.explanation)
+            invoices.follow(order, op)
+        elif status.code == 3140:
+            self._refused_reference(op, order, status, ctx)
+        elif status.code == 3070:
+            invoices.block(order, op, code=status.code_text, error=_said(status),
+                           action=status.action + " Then send the corrected order from BlueTrace.")  # fmt: skip
+        elif status.outcome is Outcome.BUG:
+            log.error("QuickBooks refused invoice of order %s (operation #%s, request %s) as malformed: %s %s",
+                      order.order_id, op.id, op.request_id, status.code_text, status.message)  # fmt: skip
+            invoices.fail(order, op, code=status.code_text, action=invoices.REPORT_TO_SUPPORT, error=status.explanation)
+        else:
+            invoices.fail(order, op, code=status.code_text, action=status.action + _AFTER_FIX, error=_said(status))
+
+    def _looked_up(self, op: OutboxOperation, order: PackedOrder, response: QbxmlResponse, ctx: WorkContext) -> None:
+        status = response.status
+        if status.outcome is Outcome.RETRY:
+            outbox.retry_later(op, ctx.now, status.code_text, status.explanation)
+            invoices.follow(order, op)
+            return
+        if status.outcome not in (Outcome.OK, Outcome.EMPTY, Outcome.NOT_FOUND, Outcome.WARNING):
+            invoices.fail(
+                order, op, code=status.code_text, error=_said(status),
+                action="The bridge could not check whether QuickBooks already holds this invoice, so it will not send "
+                       f"it again until it can. {status.action}{_AFTER_FIX}",
+            )  # fmt: skip
+            return
+        ours = [record for record in response.records if _is_ours(record, ctx.account, order)]
+        if ours:
+            if len(ours) > 1:
+                log.error("QuickBooks holds %d invoices of order %s: %s", len(ours), order.order_id,
+                          [record.get("TxnID") for record in ours])  # fmt: skip
+            record = ours[0]
+            log.info("Invoice of order %s was saved before its answer was lost: adopting TxnID %s",
+                     order.order_id, record.get("TxnID"))  # fmt: skip
+            outbox.succeed(op, {"txn_id": record.get("TxnID"), "ref_number": record.get("RefNumber"), "adopted": True})
+        else:
+            log.info("Invoice of order %s is not in QuickBooks: sending it again", order.order_id)
+            op.payload = {key: value for key, value in op.payload.items() if key != "verify"}
+            op.state = OperationState.PENDING.value
+            op.not_before = None
+            op.error_code = op.error_message = None
+        invoices.follow(order, op)
+
+    def _refused_reference(self, op: OutboxOperation, order: PackedOrder, status: StatusInfo, ctx: WorkContext) -> None:
+        """3140: check the matches again; block naming what QuickBooks refused, until it changes."""
+        found = _INVALID_REFERENCE.search(status.message or "")
+        kind, value = (found.group(1), found.group(2)) if found else ("", "")
+        op.result = {"invalid_refs": [value] if value else []}
+        invoices.block(order, op, code="3140", error=_said(status),
+                       action=_refused_action(ctx.db, ctx.account, order, kind, value))  # fmt: skip
+
+    def _order(self, db: Session, op: OutboxOperation) -> PackedOrder:
+        order = invoices.order_for(db, op)
+        if order is None:
+            raise DataError(f"The packed order of operation #{op.id} no longer exists.", record=f"operation #{op.id}",
+                            field="order_id")  # fmt: skip
+        return order
+
+
+def _is_ours(record: QbxmlRecord, account: Account, order: PackedOrder) -> bool:
+    """Our ExternalGUID, or a Memo starting with our marker (as it was cleaned for QuickBooks)."""
+    guid = (record.get("ExternalGUID") or "").strip("{}").lower()
+    if guid and guid == str(invoices.external_guid(account, order.order_id)):
+        return True
+    marker = invoices.memo_marker(order)
+    try:
+        marker = clean_text(marker, max_length=None, multiline=True, record="invoice", field="memo", label="memo")
+    except DataError:
+        return False  # a marker QuickBooks cannot store was never sent
+    return (record.get("Memo") or "").startswith(marker)
+
+
+def _refused_action(db: Session, account: Account, order: PackedOrder, kind: str, value: str) -> str:
+    """Name what QuickBooks refused in BlueTrace's terms, after checking the matches again."""
+    catalog = invoices.Catalog.load(db, account, [order])
+    rechecked = invoices.blockers(account, order, catalog)
+    if rechecked:
+        return invoices.action_text(rechecked)
+    after = ", then match it again; the invoice goes out once the match changes, or click Retry."
+    if kind == "Customer":
+        customer: BtCustomer | None = catalog.customers.get(order.payload["customer_id"])
+        name = customer.name if customer else order.payload["customer_id"]
+        return (f"QuickBooks refused customer {name}: it may have been deleted, merged or made inactive in QuickBooks "
+                "— check it there (Customers tab)" + after)  # fmt: skip
+    if kind == "Item":
+        items: list[BtItem] = [item for item in catalog.items.values() if item.qb_list_id == value]
+        name = ", ".join(item.sku or item.name for item in items) or value
+        return (f"QuickBooks refused item {name}: it may have been deleted, merged or made inactive in QuickBooks "
+                "— check it there (Items tab)" + after)  # fmt: skip
+    if kind == "Terms":
+        return ("QuickBooks refused the default payment terms: they may have been deleted or made inactive — choose "
+                "other terms in Settings > Integration (General tab), then click Retry.")  # fmt: skip
+    return ("QuickBooks refused a customer, item or terms this invoice refers to — check the order's customer and items "
+            "(Customers and Items tabs), then click Retry.")  # fmt: skip
+
+
+def _said(status: StatusInfo) -> str:
+    return f"{status.explanation} QuickBooks said: {status.message}" if status.message else status.explanation

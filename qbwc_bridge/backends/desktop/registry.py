@@ -1,0 +1,22 @@
+"""Every Desktop operation kind the outbox may hold, and the handler that sends it.
+
+Handlers live beside their feature (list sync, invoices); this is the one place that
+lists them, so the conversation can look any operation up by its kind.
+"""
+from __future__ import annotations
+
+from ...sync import mirror
+from .invoice_operations import InvoiceAddOperation
+from .operations import DesktopOperation, SyncList
+
+
+def _build() -> dict[str, DesktopOperation]:
+    handlers: list[DesktopOperation] = [
+        SyncList("sync_terms", "TermsQuery", mirror.upsert_terms),
+        SyncList("sync_accounts", "AccountQuery", mirror.upsert_accounts),
+        InvoiceAddOperation(),
+    ]
+    return {handler.kind: handler for handler in handlers}
+
+
+REGISTRY: dict[str, DesktopOperation] = _build()

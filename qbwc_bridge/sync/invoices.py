@@ -1,0 +1,496 @@
+"""Packed orders become QuickBooks invoices: when one may go out, what it says, where it stands.
+
+**Rules.** An invoice goes out only when invoice creation is on (General tab), the
+order's customer is matched to a QuickBooks customer and every line's item is matched
+to a QuickBooks item. Otherwise the order is *blocked* and its Action names the exact
+fix ("Item ABC-12 has no match in QuickBooks — ..."). While the bridge itself is
+creating a missing customer or item in QuickBooks the order is *waiting* (nothing for a
+person to do). :func:`on_matches_changed` re-evaluates blocked and waiting orders, so
+they go out by themselves once a match is made or creation is switched on. The rules are
+checked again just before a request is built, so a match removed after the order was
+queued blocks it instead of sending a stale reference.
+
+**Content** (:func:`invoice_request`, the InvoiceAdd data keys of
+``backends/desktop/qbxml/render.py``):
+
+* CustomerRef = the matched customer; TxnDate = the calendar date of ``packed_at`` as
+  BlueTrace wrote it (the packer's local date when it carries an offset);
+* RefNumber = :func:`ref_number_for` the order number (QuickBooks keeps 11 characters);
+  the full order number always stays in the Memo;
+* PONumber (QuickBooks allows 25: a longer one blocks the order, naming the field);
+* BillAddress = the BlueTrace customer's billing address when it has one (otherwise
+  QuickBooks copies the customer's), ShipAddress = the order's;
+* TermsRef: none when the QuickBooks customer has its own terms — QuickBooks then applies
+  the customer's *current* terms, which a stale copy of them could not guarantee — else
+  the General tab's default terms;
+* lines: item ListID, description, Decimal quantity and rate (QuickBooks computes the
+  amount); Memo starts with :func:`memo_marker` ("BlueTrace order SO-1001 (order id
+  ...)") followed by the order's own memo; ExternalGUID = :func:`external_guid`, a UUID5
+  of the account's FileID and the order id (sent from qbXML 9.0 on). Marker and GUID let
+  the exactly-once reconciliation recognise our own invoice in QuickBooks
+  (``backends/desktop/invoice_operations.py``).
+
+Text QuickBooks cannot store (too long, not Latin-1) is refused by the qbXML layer with a
+``DataError`` naming the field; the order is then blocked with that Action.
+
+**Status** follows the order's outbox operation (:func:`follow`): pending = queued, sent,
+unconfirmed, done = created, failed = failed (or blocked when a person can fix the data).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import outbox
+from ..domain import InvoiceStatus, IssueType, PendingAction
+from ..errors import DataError
+from ..store.models import (
+    Account,
+    BtCustomer,
+    BtItem,
+    OperationState,
+    OutboxOperation,
+    PackedOrder,
+    QbCustomer,
+    QbItem,
+    QbTerms,
+)
+
+log = logging.getLogger(__name__)
+
+OPERATION_KIND = "invoice_add"
+REF_NUMBER_LENGTH = 11
+_GUID_NAMESPACE = uuid.UUID("6f1c2a4e-8d5b-5c1e-9a57-3b0d6c2e4f81")  # qbwc-bridge invoices
+_CHUNK = 500  # ids per IN (...) query
+_MAX_LISTED = 5  # fixes listed in one Action before "and N more"
+
+REPORT_TO_SUPPORT = (
+    "Nothing in your data causes this: report it to BlueTrace support with the order number. "
+    "The invoice is not sent again until then."
+)
+UNCONFIRMED_TEXT = (
+    "The answer from QuickBooks never arrived: the bridge looks for this invoice in QuickBooks before sending "
+    "anything again."
+)
+# Order statuses that a match or setting change may release.
+REEVALUATED = (InvoiceStatus.BLOCKED.value, InvoiceStatus.WAITING.value)
+
+
+# -- identity of an invoice in QuickBooks ------------------------------------------------------
+
+
+def ref_number_for(order_number: str) -> str:
+    """The RefNumber (invoice number) QuickBooks shows for a BlueTrace order number.
+
+    QuickBooks keeps 11 characters. Up to 11 are used as they are (surrounding spaces
+    trimmed). Longer numbers keep their **last 11 characters**, because order numbers
+    grow at the end and share their prefix ("SO-2024-000123" becomes "2024-000123"), minus
+    any separators the cut leaves at the front. Two long numbers can therefore share a
+    RefNumber; QuickBooks allows that, the Memo always holds the full number, and our
+    marker (Memo, ExternalGUID) tells the invoices apart when the bridge looks one up.
+    """
+    text = order_number.strip()
+    if len(text) <= REF_NUMBER_LENGTH:
+        return text
+    return text[-REF_NUMBER_LENGTH:].lstrip(" -_/.#:")
+
+
+def external_guid(account: Account, order_id: str) -> uuid.UUID:
+    """Our ExternalGUID for an order: the same on every attempt, different for every account and order."""
+    return uuid.uuid5(_GUID_NAMESPACE, f"{account.file_id.strip('{}').lower()}/{order_id}")
+
+
+def memo_marker(order: PackedOrder) -> str:
+    """The start of every invoice Memo we write; finding it in QuickBooks means the invoice is ours."""
+    return f"BlueTrace order {order.order_number} (order id {order.order_id})"
+
+
+def memo_for(order: PackedOrder) -> str:
+    """Marker first (free text is cut at QuickBooks' limit from the end), then the order's memo."""
+    extra = order.payload.get("memo")
+    return f"{memo_marker(order)} - {extra}" if extra else memo_marker(order)
+
+
+# -- what stops an invoice ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One reason an order cannot go out yet. ``waiting``: the bridge is fixing it itself."""
+
+    field: str  # the order field (or setting) it is about: "customer_id", "lines[2].item_id"
+    action: str
+    waiting: bool = False
+
+
+class InvoiceBlocked(DataError):
+    """Raised when a request is built for an order the rules no longer let out."""
+
+    def __init__(self, order: PackedOrder, blockers: Sequence[Blocker]):
+        text = action_text(blockers)
+        super().__init__(text, record=f"order {order.order_number}", field=blockers[0].field, action=text)
+        self.blockers = list(blockers)
+
+
+@dataclass
+class Catalog:
+    """The BlueTrace records and QuickBooks mirror rows a set of orders refers to, loaded in bulk."""
+
+    customers: dict[str, BtCustomer]
+    items: dict[str, BtItem]
+    qb_customers: dict[str, QbCustomer]
+    qb_items: dict[str, QbItem]
+    terms: dict[str, QbTerms]
+
+    @classmethod
+    def load(cls, db: Session, account: Account, orders: Iterable[PackedOrder]) -> Catalog:
+        orders = list(orders)
+        customer_ids = {order.payload["customer_id"] for order in orders}
+        item_ids = {line["item_id"] for order in orders for line in order.payload["lines"]}
+        customers = _by_key(db, BtCustomer, BtCustomer.customer_id, account.id, customer_ids, "customer_id")
+        items = _by_key(db, BtItem, BtItem.item_id, account.id, item_ids, "item_id")
+        qb_customers = _by_key(
+            db, QbCustomer, QbCustomer.list_id, account.id, {c.qb_list_id for c in customers.values() if c.qb_list_id}, "list_id"
+        )
+        qb_items = _by_key(db, QbItem, QbItem.list_id, account.id, {i.qb_list_id for i in items.values() if i.qb_list_id}, "list_id")
+        terms = _by_key(db, QbTerms, QbTerms.list_id, account.id, {account.default_terms_id} - {None}, "list_id")
+        return cls(customers, items, qb_customers, qb_items, terms)
+
+
+def _by_key(db: Session, model, column, account_id: int, keys: set[str], attribute: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    keys = sorted(keys)
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        for row in db.scalars(select(model).where(model.account_id == account_id, column.in_(chunk))):
+            found[getattr(row, attribute)] = row
+    return found
+
+
+_CUSTOMER_FIX = {
+    IssueType.MISSING_EMAIL.value: "Customer {name} has no billing email, so it has no match in QuickBooks — "
+    "enter the billing email in BlueTrace, or create it in QuickBooks (Customers tab).",
+    IssueType.NOT_FOUND.value: "Customer {name} has no match in QuickBooks — correct its billing email and Re-sync, "
+    "or create it in QuickBooks (Customers tab).",
+    IssueType.DUPLICATE_NAME.value: "Customer {name} could not be created in QuickBooks because the name is already "
+    "used there — rename it here or in QuickBooks (Customers tab).",
+    IssueType.DUPLICATE_MATCH.value: "Customer {name} shares its billing email with other customers — pick its "
+    "QuickBooks customer (Customers tab).",
+    IssueType.CREATE_FAILED.value: "Customer {name} could not be created in QuickBooks — fix what the Customers tab "
+    "says and create it again.",
+}
+_CUSTOMER_UNMATCHED = "Customer {name} has no match in QuickBooks — match it or create it in QuickBooks (Customers tab)."
+_ITEM_FIX = {
+    IssueType.MISSING_SKU.value: "Item {name} has no SKU, so it has no match in QuickBooks — enter its SKU or create "
+    "it in QuickBooks (Items tab).",
+    IssueType.NOT_FOUND.value: "Item {name} has no match in QuickBooks — enter its SKU or create it in QuickBooks "
+    "(Items tab).",
+    IssueType.DUPLICATE_NAME.value: "Item {name} could not be created in QuickBooks because the name is already used "
+    "there — rename it here or in QuickBooks (Items tab).",
+    IssueType.DUPLICATE_MATCH.value: "Several QuickBooks items carry the SKU of item {name} — pick the right one "
+    "(Items tab).",
+    IssueType.CREATE_FAILED.value: "Item {name} could not be created in QuickBooks — fix what the Items tab says and "
+    "create it again.",
+}
+_ITEM_UNMATCHED = "Item {name} has no match in QuickBooks — enter its SKU or create it in QuickBooks (Items tab)."
+
+
+def blockers(account: Account, order: PackedOrder, catalog: Catalog) -> list[Blocker]:
+    """Everything that keeps this order's invoice from going out now, in the order a person reads it."""
+    found: list[Blocker] = []
+    if not account.invoice_creation:
+        found.append(
+            Blocker(
+                "settings.invoice_creation",
+                "Invoice creation is off — turn it on in Settings > Integration (General tab); "
+                "this invoice then goes out by itself.",
+            )
+        )
+    payload = order.payload
+    customer = catalog.customers.get(payload["customer_id"])
+    if customer is None:
+        found.append(
+            Blocker(
+                "customer_id",
+                f"Customer {payload['customer_id']} is unknown to the bridge: BlueTrace has not sent it — check the "
+                "customer in BlueTrace; the invoice goes out once it arrives and is matched (Customers tab).",
+            )
+        )
+    else:
+        found.extend(_record_blockers(customer, "customer_id", customer.name, _CUSTOMER_FIX, _CUSTOMER_UNMATCHED,
+                                      catalog.qb_customers, "customer", "Customers"))  # fmt: skip
+        if not found or found[-1].field != "customer_id":
+            found.extend(_terms_blockers(account, customer, catalog))
+    seen: set[str] = set()
+    for index, line in enumerate(payload["lines"]):
+        item_id = line["item_id"]
+        if item_id in seen:
+            continue
+        seen.add(item_id)
+        field = f"lines[{index}].item_id"
+        item = catalog.items.get(item_id)
+        if item is None:
+            found.append(
+                Blocker(
+                    field,
+                    f"Item {item_id} is unknown to the bridge: BlueTrace has not sent it — check the item in "
+                    "BlueTrace; the invoice goes out once it arrives and is matched (Items tab).",
+                )
+            )
+            continue
+        found.extend(_record_blockers(item, field, item.sku or item.name, _ITEM_FIX, _ITEM_UNMATCHED, catalog.qb_items,
+                                      "item", "Items"))  # fmt: skip
+    return found
+
+
+def _record_blockers(record, field, name, fixes, unmatched, mirror, noun, tab) -> list[Blocker]:
+    if record.qb_list_id and record.issue is None:
+        mirrored = mirror.get(record.qb_list_id)
+        if mirrored is not None and not mirrored.is_active:
+            return [
+                Blocker(
+                    field,
+                    f"{noun.capitalize()} {name} is matched to a QuickBooks {noun} that is inactive — make it active in "
+                    f"QuickBooks, or match another one ({tab} tab).",
+                )
+            ]
+        return []
+    if record.pending == PendingAction.CREATING.value:
+        return [Blocker(field, f"Nothing to do: {noun} {name} is being created in QuickBooks; the invoice goes out "
+                               "once it exists.", waiting=True)]  # fmt: skip
+    if record.pending == PendingAction.RESYNCING.value:
+        return [Blocker(field, f"Nothing to do: {noun} {name} is being looked up in QuickBooks again; the invoice "
+                               "goes out once it is matched.", waiting=True)]  # fmt: skip
+    return [Blocker(field, fixes.get(record.issue, unmatched).format(name=name))]
+
+
+def _terms_blockers(account: Account, customer: BtCustomer, catalog: Catalog) -> list[Blocker]:
+    if _customer_terms(customer, catalog) or not account.default_terms_id:
+        return []
+    terms = catalog.terms.get(account.default_terms_id)
+    if terms is not None and terms.is_active:
+        return []
+    return [
+        Blocker(
+            "settings.default_terms",
+            "The default payment terms chosen in the General tab no longer exist in QuickBooks or are inactive — "
+            "choose other terms in Settings > Integration (General tab).",
+        )
+    ]
+
+
+def _customer_terms(customer: BtCustomer, catalog: Catalog) -> str | None:
+    mirrored = catalog.qb_customers.get(customer.qb_list_id or "")
+    return mirrored.terms_list_id if mirrored is not None else None
+
+
+def action_text(found: Sequence[Blocker]) -> str:
+    """One Action for a person: each fix on its own line, at most a handful, then a count."""
+    lines = [blocker.action for blocker in found[:_MAX_LISTED]]
+    if len(found) > _MAX_LISTED:
+        lines.append(f"... and {len(found) - _MAX_LISTED} more fixes of the same kind (Items and Customers tabs).")
+    return "\n".join(lines)
+
+
+# -- the InvoiceAdd request --------------------------------------------------------------------
+
+
+def invoice_request(db: Session, account: Account, order: PackedOrder) -> dict[str, Any]:
+    """The InvoiceAdd data for an order whose invoice may go out now, from the store as it is now.
+
+    Raises:
+        InvoiceBlocked: the rules do not let it out (a match, a setting): the Action says why.
+    """
+    return build_invoice(account, order, Catalog.load(db, account, [order]))
+
+
+def build_invoice(account: Account, order: PackedOrder, catalog: Catalog) -> dict[str, Any]:
+    """The InvoiceAdd data (render.py's keys) for ``order``, from the records in ``catalog``.
+
+    Raises:
+        InvoiceBlocked: the rules do not let it out (a match, a setting): the Action says why.
+    """
+    found = blockers(account, order, catalog)
+    if found:
+        raise InvoiceBlocked(order, found)
+    payload = order.payload
+    customer = catalog.customers[payload["customer_id"]]
+    return {
+        "customer_list_id": customer.qb_list_id,
+        "txn_date": packed_date(payload["packed_at"]),
+        "ref_number": ref_number_for(order.order_number),
+        "bill_address": qbxml_address(payload.get("bill_address") or customer.bill_address),
+        "ship_address": qbxml_address(payload.get("ship_address")),
+        "po_number": payload.get("po_number"),
+        "terms_list_id": None if _customer_terms(customer, catalog) else account.default_terms_id,
+        "memo": memo_for(order),
+        "external_guid": external_guid(account, order.order_id),
+        "lines": [
+            {
+                "item_list_id": catalog.items[line["item_id"]].qb_list_id,
+                "desc": line.get("description"),
+                "quantity": Decimal(line["quantity"]),
+                "rate": Decimal(line["unit_price"]),
+            }
+            for line in payload["lines"]
+        ],
+    }
+
+
+def packed_date(packed_at: str) -> dt.date:
+    """The calendar date of ``packed_at`` as written (an offset, if any, is the packer's own)."""
+    return dt.date.fromisoformat(packed_at[:10])
+
+
+_ADDRESS_LINES = ("line1", "line2", "line3", "line4", "line5")
+
+
+def qbxml_address(address: dict[str, str] | None) -> dict[str, str] | None:
+    """BlueTrace's address shape (line1..line5, city, state, postal_code, country) in qbXML's keys."""
+    if not address:
+        return None
+    lines = [address[key] for key in _ADDRESS_LINES if address.get(key)]
+    converted = {f"addr{number}": line for number, line in enumerate(lines, start=1)}
+    for key in ("city", "state", "postal_code", "country"):
+        if address.get(key):
+            converted[key] = address[key]
+    return converted or None
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+def evaluate(db: Session, account: Account, orders: Sequence[PackedOrder], catalog: Catalog | None = None) -> None:
+    """Apply the rules to orders not yet in QuickBooks's hands: block them, or queue their invoice."""
+    catalog = catalog or Catalog.load(db, account, orders)
+    for order in orders:
+        found = blockers(account, order, catalog)
+        if found:
+            _set(order, *_held(found), error=None)
+        else:
+            queue(db, order)
+
+
+def _held(found: Sequence[Blocker]) -> tuple[InvoiceStatus, str, str]:
+    """(status, action, code) of an order the rules hold back: waiting only if the bridge is fixing every cause."""
+    if all(blocker.waiting for blocker in found):
+        return InvoiceStatus.WAITING, action_text(found), "waiting"
+    return InvoiceStatus.BLOCKED, action_text([blocker for blocker in found if not blocker.waiting]), "not_ready"
+
+
+def on_matches_changed(db: Session, account: Account) -> None:
+    """Re-evaluate the account's blocked and waiting orders; those now allowed out are queued.
+
+    Called by the matching engine after matches change, and by the settings when invoice
+    creation or the default terms change. Orders held back after QuickBooks refused a
+    reference (status 3140) stay blocked while they would send the same refused reference.
+    """
+    orders = list(
+        db.scalars(
+            select(PackedOrder)
+            .where(PackedOrder.account_id == account.id, PackedOrder.status.in_(REEVALUATED))
+            .order_by(PackedOrder.received_at)
+        )
+    )
+    for start in range(0, len(orders), _CHUNK):
+        chunk = orders[start : start + _CHUNK]
+        catalog = Catalog.load(db, account, chunk)
+        ready = [order for order in chunk if not _still_refused(db, account, order, catalog)]
+        evaluate(db, account, ready, catalog)
+
+
+def _still_refused(db: Session, account: Account, order: PackedOrder, catalog: Catalog) -> bool:
+    """QuickBooks refused a reference of this order: keep it blocked while we would send the same one."""
+    if order.error_code != "3140" or order.operation_id is None:
+        return False
+    op = db.get(OutboxOperation, order.operation_id)
+    refused = set((op.result or {}).get("invalid_refs", [])) if op is not None else set()
+    if not refused:
+        return False
+    customer = catalog.customers.get(order.payload["customer_id"])
+    current = {customer.qb_list_id if customer else None, account.default_terms_id}
+    current |= {catalog.items[line["item_id"]].qb_list_id for line in order.payload["lines"] if line["item_id"] in catalog.items}
+    return bool(refused & current)
+
+
+def queue(db: Session, order: PackedOrder) -> OutboxOperation:
+    """Put the order's invoice in the outbox (one operation per order, reused after a block)."""
+    op = db.get(OutboxOperation, order.operation_id) if order.operation_id else None
+    if op is None:
+        op = outbox.enqueue(db, order.account_id, OPERATION_KIND, {"order_id": order.order_id},
+                            dedupe_key=f"invoice:{order.order_id}")  # fmt: skip
+        if op is None:  # an operation for this order exists but lost its link: reuse it
+            op = db.scalar(
+                select(OutboxOperation).where(
+                    OutboxOperation.account_id == order.account_id,
+                    OutboxOperation.dedupe_key == f"invoice:{order.order_id}",
+                )
+            )
+        order.operation_id = op.id
+    if op.state == OperationState.FAILED.value:
+        outbox.requeue(op)
+    follow(order, op)
+    return op
+
+
+def follow(order: PackedOrder, op: OutboxOperation) -> None:
+    """Bring the order's status in step with its operation after the operation moved."""
+    order.attempts = op.attempts
+    state = op.state
+    verifying = bool(op.payload.get("verify"))
+    if state == OperationState.UNCONFIRMED.value or (state == OperationState.PENDING.value and verifying):
+        _set(order, InvoiceStatus.UNCONFIRMED, action=None, error=UNCONFIRMED_TEXT, code="unconfirmed")
+    elif state == OperationState.PENDING.value:
+        # A lock or a busy QuickBooks: say so, but nothing for a person to do yet.
+        error = op.error_message if op.not_before else None
+        _set(order, InvoiceStatus.QUEUED, action=None, error=error, code=op.error_code if error else None)
+    elif state == OperationState.SENT.value:
+        _set(order, InvoiceStatus.SENT, action=None, error=UNCONFIRMED_TEXT if verifying else None,
+             code="unconfirmed" if verifying else None)  # fmt: skip
+    elif state == OperationState.DONE.value:
+        result = op.result or {}
+        order.txn_id, order.ref_number = result.get("txn_id"), result.get("ref_number")
+        _set(order, InvoiceStatus.CREATED, action=None, error=None, code=None)
+    elif state == OperationState.FAILED.value and order.status != InvoiceStatus.BLOCKED.value:
+        _set(order, InvoiceStatus.FAILED, action=REPORT_TO_SUPPORT, error=op.error_message, code=op.error_code)
+
+
+def hold(order: PackedOrder, op: OutboxOperation, blocked: InvoiceBlocked) -> None:
+    """The rules stopped an invoice about to be sent: waiting (the bridge is on it) or blocked."""
+    status, action, code = _held(blocked.blockers)
+    outbox.fail(op, code, action)
+    order.attempts = op.attempts
+    _set(order, status, action=action, error=None, code=code)
+
+
+def block(order: PackedOrder, op: OutboxOperation, *, code: str, action: str, error: str) -> None:
+    """A person must change data, a match or a setting; ``op`` is failed and requeued once they have."""
+    outbox.fail(op, code, error)
+    order.attempts = op.attempts
+    _set(order, InvoiceStatus.BLOCKED, action=action, error=error, code=code)
+
+
+def fail(order: PackedOrder, op: OutboxOperation, *, code: str, action: str, error: str) -> None:
+    """QuickBooks refused the invoice and retrying unchanged will not help."""
+    outbox.fail(op, code, error)
+    order.attempts = op.attempts
+    _set(order, InvoiceStatus.FAILED, action=action, error=error, code=code)
+
+
+def _set(order: PackedOrder, status: InvoiceStatus, action: str | None, code: str | None, *, error: str | None) -> None:
+    order.status = status.value
+    order.action = action
+    order.error = error
+    order.error_code = code
+
+
+def order_for(db: Session, op: OutboxOperation) -> PackedOrder | None:
+    return db.get(PackedOrder, (op.account_id, op.payload["order_id"]))
