@@ -322,6 +322,8 @@ class User(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Admin sessions are signed cookies: logging out ends every session started before this.
+    sessions_revoked_at: Mapped[dt.datetime | None]
 
 
 class SyncCursor(Base):
