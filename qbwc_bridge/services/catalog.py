@@ -277,9 +277,9 @@ def _account(db: Session, account_id: int) -> Account:
 
 def resync_item(db: Session, account_id: int, item_id: str) -> BtItem:
     """Re-sync: ask QuickBooks again for this item's match. Raises: NotFound, NeedsPerson."""
+    row = get_item(db, account_id, item_id)
     from ..sync import items as sync_items
 
-    row = get_item(db, account_id, item_id)
     sync_items.request_resync(db, _account(db, account_id), item_id)
     return row
 
@@ -289,9 +289,9 @@ def create_item_in_quickbooks(db: Session, account_id: int, item_id: str, name: 
 
     Raises: NotFound, Conflict (already matched), NeedsPerson (e.g. the General tab's accounts are not set).
     """
+    row = get_item(db, account_id, item_id)
     from ..sync import items as sync_items
 
-    row = get_item(db, account_id, item_id)
     sync_items.request_create(db, _account(db, account_id), item_id, name=name)
     return row
 
@@ -301,9 +301,9 @@ def match_item(db: Session, account_id: int, item_id: str, quickbooks_id: str) -
 
     Raises: NotFound (the item), validation.InvalidInput (no such QuickBooks item as of the last sync).
     """
+    row = get_item(db, account_id, item_id)
     from ..sync import items as sync_items
 
-    row = get_item(db, account_id, item_id)
     if db.get(QbItem, (account_id, quickbooks_id)) is None:
         raise v.InvalidInput("quickbooks_id", f"QuickBooks has no item with id {quickbooks_id!r} (as of the last sync).")
     sync_items.match_manually(db, _account(db, account_id), item_id, quickbooks_id)
@@ -312,36 +312,36 @@ def match_item(db: Session, account_id: int, item_id: str, quickbooks_id: str) -
 
 def unmatch_item(db: Session, account_id: int, item_id: str) -> BtItem:
     """Forget the match; the item then shows its issue again. Raises: NotFound."""
+    row = get_item(db, account_id, item_id)
     from ..sync import items as sync_items
 
-    row = get_item(db, account_id, item_id)
     sync_items.unmatch(db, _account(db, account_id), item_id)
     return row
 
 
 def resync_customer(db: Session, account_id: int, customer_id: str) -> BtCustomer:
     """Re-sync one customer. Raises: NotFound, NeedsPerson."""
+    row = get_customer(db, account_id, customer_id)
     from ..sync import customers as sync_customers
 
-    row = get_customer(db, account_id, customer_id)
     sync_customers.request_resync(db, _account(db, account_id), customer_id)
     return row
 
 
 def create_customer_in_quickbooks(db: Session, account_id: int, customer_id: str, name: str | None = None) -> BtCustomer:
     """Create in QuickBooks (``name`` after a duplicate name). Raises: NotFound, Conflict, NeedsPerson."""
+    row = get_customer(db, account_id, customer_id)
     from ..sync import customers as sync_customers
 
-    row = get_customer(db, account_id, customer_id)
     sync_customers.request_create(db, _account(db, account_id), customer_id, name=name)
     return row
 
 
 def match_customer(db: Session, account_id: int, customer_id: str, quickbooks_id: str) -> BtCustomer:
     """Pick a match / accept a suggestion. Raises: NotFound, validation.InvalidInput."""
+    row = get_customer(db, account_id, customer_id)
     from ..sync import customers as sync_customers
 
-    row = get_customer(db, account_id, customer_id)
     if db.get(QbCustomer, (account_id, quickbooks_id)) is None:
         raise v.InvalidInput(
             "quickbooks_id", f"QuickBooks has no customer with id {quickbooks_id!r} (as of the last sync)."
@@ -352,9 +352,9 @@ def match_customer(db: Session, account_id: int, customer_id: str, quickbooks_id
 
 def unmatch_customer(db: Session, account_id: int, customer_id: str) -> BtCustomer:
     """Forget the match. Raises: NotFound."""
+    row = get_customer(db, account_id, customer_id)
     from ..sync import customers as sync_customers
 
-    row = get_customer(db, account_id, customer_id)
     sync_customers.unmatch(db, _account(db, account_id), customer_id)
     return row
 
@@ -470,12 +470,13 @@ def _prefix_range(prefix: str) -> tuple[str, str | None]:
     Valid because the key columns compare by code point (SQLite's BINARY, PostgreSQL's "C").
     ``high`` is None when no string is above every extension of the prefix.
     """
-    last = ord(prefix[-1]) + 1
+    stem = prefix.rstrip("\U0010ffff")  # the last character cannot grow: carry to the one before
+    if not stem:
+        return prefix, None
+    last = ord(stem[-1]) + 1
     if 0xD800 <= last <= 0xDFFF:  # surrogates are not text; skip to the next character
         last = 0xE000
-    if last > 0x10FFFF:
-        return prefix, None
-    return prefix, prefix[:-1] + chr(last)
+    return prefix, stem[:-1] + chr(last)
 
 
 def match_summary(db: Session, account_id: int, kind: str) -> dict[str, Any]:
