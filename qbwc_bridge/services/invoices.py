@@ -174,6 +174,7 @@ def record_packed_order(db: Session, account_id: int, order_id: str, payload: An
             )
         order.order_number, order.payload, order.payload_hash = event["order_number"], event, digest
     rules.evaluate(db, account, [order])
+    db.flush()  # the answer shows what is stored (updated_at is set on flush)
     return invoice_view(order), inserted is not None
 
 
@@ -200,6 +201,7 @@ def retry_invoice(db: Session, account_id: int, order_id: str) -> dict[str, Any]
     else:
         order.error_code = None
         rules.evaluate(db, db.get(Account, account_id), [order])
+    db.flush()
     return invoice_view(order)
 
 

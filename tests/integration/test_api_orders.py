@@ -1,0 +1,241 @@
+"""The packed-order API over real HTTP, on SQLite and PostgreSQL.
+
+202 only once the event is durable, the same event again is a no-op with the same answer,
+a different one a 409, bad input a 400/422 naming the field, tenants isolated, and a
+blocked invoice going out by itself, through the simulated Web Connector, once its match
+is made.
+"""
+from __future__ import annotations
+
+import json
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import jsonschema
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from qbwc_bridge.store.db import Store
+from qbwc_bridge.store.models import OutboxOperation, PackedOrder
+from tests.integration.conftest import make_tenant
+from tests.integration.invoice_world import add_unmatched_item, make_company, match_item, ours, seed_matches
+
+PREFIX = "/api/v1"
+
+
+class Api:
+    """BlueTrace's backend with one account's token."""
+
+    def __init__(self, base_url: str, token: str):
+        self.base = base_url + PREFIX
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def __call__(self, method: str, path: str, body=None, **kwargs) -> requests.Response:
+        data = body if body is None or isinstance(body, (str, bytes)) else json.dumps(body)
+        return requests.request(method, self.base + path, data=data, headers=self.headers, timeout=30, **kwargs)
+
+    def packed(self, order_id: str, event) -> requests.Response:
+        return self("POST", f"/orders/{order_id}/packed", event)
+
+
+@pytest.fixture
+def api(server, tenant) -> Api:
+    return Api(server.url, tenant.account.api_token)
+
+
+@pytest.fixture
+def world(store, tenant):
+    return seed_matches(store, tenant.account.account_id, make_company(items=6, customers=4, seed=5))
+
+
+@pytest.fixture(scope="module")
+def rng():
+    return random.Random(6)
+
+
+def schema_of(server, method: str, path: str, status: int) -> dict:
+    document = requests.get(server.url + PREFIX + "/openapi.json", timeout=10).json()
+    schema = document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    return {**schema, "components": document["components"]}
+
+
+def test_a_packed_order_is_answered_202_once_it_is_durable(api, server, settings, world, rng, tenant):
+    event = world.order(rng, "SO-1001")
+    answer = api.packed("o-1", event)
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["status"] == "queued" and body["order_id"] == "o-1" and body["quickbooks"] == {
+        "txn_id": None, "ref_number": None}  # fmt: skip
+    jsonschema.Draft202012Validator(schema_of(server, "post", "/orders/{order_id}/packed", 202)).validate(body)
+    # Another connection (another process, after a crash) sees the order and its outbox operation.
+    other = Store(settings.database_url)
+    try:
+        with other.begin() as db:
+            order = db.get(PackedOrder, (tenant.account.account_id, "o-1"))
+            assert order.payload["order_number"] == "SO-1001"
+            assert db.get(OutboxOperation, order.operation_id).kind == "invoice_add"
+    finally:
+        other.dispose()
+    view = api("GET", "/orders/o-1/invoice").json()
+    assert view == body
+
+
+def test_the_same_event_again_is_a_no_op_with_the_same_answer(api, store, world, rng):
+    event = world.order(rng, "SO-1002")
+    first = api.packed("o-2", event)
+    # The same event, spelt differently: key order, spacing, 2 vs "2.00".
+    respelt = {key: event[key] for key in reversed(list(event))}
+    respelt["lines"] = [{**line, "quantity": line["quantity"] + ".000" if "." not in line["quantity"] else
+                         line["quantity"] + "00"} for line in event["lines"]]  # fmt: skip
+    again = api.packed("o-2", json.dumps(respelt, indent=3))
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == first.json()
+    with store.begin() as db:
+        assert db.scalar(select(func.count()).select_from(OutboxOperation).where(OutboxOperation.kind == "invoice_add")) == 1
+
+
+def test_identical_events_racing_make_one_order_and_one_operation(api, store, world, rng):
+    event = world.order(rng, "SO-1003")
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: api.packed("o-3", event), range(8)))
+    assert {answer.status_code for answer in answers} == {202}
+    assert len({json.dumps(answer.json(), sort_keys=True) for answer in answers}) == 1
+    with store.begin() as db:
+        assert db.scalar(select(func.count()).select_from(PackedOrder)) == 1
+        assert db.scalar(select(func.count()).select_from(OutboxOperation).where(OutboxOperation.kind == "invoice_add")) == 1
+
+
+def test_a_different_event_for_an_order_on_its_way_is_a_conflict(api, world, rng):
+    event = world.order(rng, "SO-1004")
+    assert api.packed("o-4", event).status_code == 202
+    changed = {**event, "lines": [{**event["lines"][0], "quantity": "999"}]}
+    answer = api.packed("o-4", changed)
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "conflict" and "o-4" in answer.json()["error"]["message"]
+    assert api("GET", "/orders/o-4/invoice").json()["total"] != "0.00"
+
+
+def test_a_corrected_event_replaces_a_blocked_one(api, store, tenant, world, rng):
+    add_unmatched_item(store, tenant.account.account_id, "NEW-9", "NEW-9")
+    event = world.order(rng, "SO-1005", item_ids=["NEW-9"])
+    assert api.packed("o-5", event).json()["status"] == "blocked"
+    corrected = world.order(rng, "SO-1005", item_ids=[next(iter(world.items))])
+    answer = api.packed("o-5", corrected)
+    assert answer.status_code == 202 and answer.json()["status"] == "queued"
+
+
+GOOD = {
+    "order_number": "SO-1", "customer_id": "C000", "packed_at": "2024-05-01T10:00:00Z",
+    "lines": [{"item_id": "I000", "quantity": 1, "unit_price": "2.50"}],
+}  # fmt: skip
+
+
+def _with(**changes):
+    event = json.loads(json.dumps(GOOD))
+    for path, value in changes.items():
+        target, *rest = path.split("__")
+        if rest:
+            event["lines"][0][rest[0]] = value
+        else:
+            event[target] = value
+    return event
+
+
+@pytest.mark.parametrize(
+    "body, status, field",
+    [
+        (b"{not json", 400, None),
+        ([GOOD], 400, None),
+        ('{"order_number": NaN}', 400, None),
+        ({}, 422, "lines"),
+        (_with(lines=[]), 422, "lines"),
+        ({k: v for k, v in GOOD.items() if k != "order_number"}, 422, "order_number"),
+        (_with(order_number="x" * 101), 422, "order_number"),
+        (_with(customer_id=" C000"), 422, "customer_id"),
+        (_with(packed_at="yesterday"), 422, "packed_at"),
+        (_with(ship_address="12 Dock Road"), 422, "ship_address"),
+        (_with(colour="red"), 422, "colour"),
+        (_with(lines__qty=2), 422, "lines[0].qty"),
+        (_with(lines__quantity="two"), 422, "lines[0].quantity"),
+        (_with(lines__quantity=0), 422, "lines[0].quantity"),
+        (_with(lines__unit_price=-1), 422, "lines[0].unit_price"),
+        (_with(lines__unit_price="1.123456"), 422, "lines[0].unit_price"),
+        (_with(lines__item_id=None), 422, "lines[0].item_id"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field(api, body, status, field):
+    answer = api.packed("o-bad", body)
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["message"]
+    assert error.get("field") == field
+    assert api("GET", "/orders/o-bad/invoice").status_code == 404
+
+
+def test_without_a_valid_token_nothing_is_accepted(server):
+    answer = Api(server.url, "not-a-token").packed("o-1", GOOD)
+    assert answer.status_code == 401
+
+
+def test_tenants_never_see_each_others_orders(api, server, store, world, rng):
+    other = make_tenant(store, "Other Co")
+    theirs = Api(server.url, other.account.api_token)
+    assert api.packed("shared-id", world.order(rng, "SO-1")).status_code == 202
+    assert theirs("GET", "/orders/shared-id/invoice").status_code == 404
+    # The same order id in another account is another order: no conflict, no replay.
+    answer = theirs.packed("shared-id", {**GOOD, "order_number": "THEIRS"})
+    assert answer.status_code == 202 and answer.json()["status"] == "blocked"  # nothing matched in their account
+    assert [row["order_number"] for row in theirs("GET", "/invoices").json()["invoices"]] == ["THEIRS"]
+    assert [row["order_number"] for row in api("GET", "/invoices").json()["invoices"]] == ["SO-1"]
+
+
+def test_the_invoice_list_filters_by_status_pages_and_counts(api, server, store, tenant, world, rng):
+    add_unmatched_item(store, tenant.account.account_id, "NEW-1", "NEW-1")
+    for n in range(3):
+        api.packed(f"q-{n}", world.order(rng, f"Q-{n}"))
+    for n in range(2):
+        api.packed(f"b-{n}", world.order(rng, f"B-{n}", item_ids=["NEW-1"]))
+    page = api("GET", "/invoices?status=blocked&page_size=1").json()
+    jsonschema.Draft202012Validator(schema_of(server, "get", "/invoices", 200)).validate(page)
+    assert (page["total"], page["pages"], len(page["invoices"])) == (2, 2, 1)
+    assert page["invoices"][0]["order_id"] == "b-1"  # newest first
+    assert page["counts"]["queued"] == 3 and page["counts"]["blocked"] == 2 and page["counts"]["total"] == 5
+    second = api("GET", "/invoices?status=blocked&page_size=1&page=2").json()
+    assert second["invoices"][0]["order_id"] == "b-0"
+    answer = api("GET", "/invoices?status=lost")
+    assert answer.status_code == 422 and answer.json()["error"]["field"] == "status"
+
+
+def test_retry_is_only_for_blocked_or_failed_invoices(api, store, tenant, world, rng):
+    api.packed("o-r", world.order(rng, "SO-R"))
+    assert api("POST", "/orders/o-r/invoice/retry").status_code == 409
+    assert api("POST", "/orders/nope/invoice/retry").status_code == 404
+
+
+def test_a_blocked_invoice_names_its_fix_and_goes_out_once_the_match_is_made(
+    api, shared_dir, settings, store, server, tenant, tmp_path, rng
+):
+    from tests.integration.test_simulated_session import connector_for
+
+    connector, company = connector_for(shared_dir, settings, store, server, tenant, tmp_path, tenant.password, seed=7)
+    world = seed_matches(store, tenant.account.account_id, company)
+    add_unmatched_item(store, tenant.account.account_id, "NEW-7", "ABC-12")
+    event = world.order(rng, "SO-2024-000777", item_ids=["NEW-7", next(iter(world.items))])
+    blocked = api.packed("o-7", event).json()
+    assert blocked["status"] == "blocked"
+    assert blocked["action"] == "Item ABC-12 has no match in QuickBooks — enter its SKU or create it in QuickBooks (Items tab)."
+    assert connector.run_session().ok
+    assert api("GET", "/orders/o-7/invoice").json()["status"] == "blocked"
+    assert company.invoices == {}
+
+    target = company.sorted_items()[0]
+    match_item(store, tenant.account.account_id, "NEW-7", target)
+    transcript = connector.run_session()
+    assert transcript.ok, transcript.to_text()
+    view = api("GET", "/orders/o-7/invoice").json()
+    [invoice] = ours(company, "o-7")
+    assert view["status"] == "created" and view["action"] is None
+    assert view["quickbooks"] == {"txn_id": invoice.stamp.id, "ref_number": "2024-000777"}
+    assert invoice.memo.startswith("BlueTrace order SO-2024-000777 (order id o-7)")
+    assert [line.item_id for line in invoice.lines] == [target.stamp.id, world.items[event["lines"][1]["item_id"]].stamp.id]
