@@ -12,6 +12,7 @@ from ..backends.desktop.qwc import SOAP_PATH, SUPPORT_PATH
 from ..backends.desktop.web_connector import WebConnectorService
 from ..config import Settings
 from ..store.db import Store, check_connection
+from .admin import register_admin
 from .api import create_api_blueprint
 from .soap import SoapEndpoint
 
@@ -28,6 +29,7 @@ def create_flask_app(settings: Settings, store: Store) -> Flask:
     app.extensions["qbwc_bridge.settings"] = settings
     app.extensions["qbwc_bridge.store"] = store
     app.register_blueprint(create_api_blueprint(store))
+    register_admin(app)
 
     @app.get("/healthz")
     def healthz():

@@ -1,0 +1,144 @@
+"""What support staff read to diagnose a customer's trouble: health, sessions, exchange logs.
+
+Read-only views over the store, shared by the admin's support pages (and any future
+API). Exchange-log bodies are redacted again on the way out, whatever was stored:
+passwords, tickets and tokens never reach a support person's screen.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import outbox
+from ..errors import NotFound
+from ..store.models import Account, ExchangeLogEntry, WebConnectorSession
+from .pagination import Page, clamp
+
+REDACTED = "[redacted]"
+# Elements whose text is a secret, in qbXML or in a SOAP envelope (strPassword, ticket, ...).
+_SECRET_ELEMENT = re.compile(
+    r"<(?P<tag>(?:[\w.-]+:)?[\w.-]*(?:password|ticket|token|secret|creditcardnumber|cardsecuritycode)[\w.-]*)"
+    r"(?P<attrs>\s[^>]*)?>(?P<text>[^<]*)</(?P=tag)\s*>",
+    re.IGNORECASE,
+)
+# The same words as key=value or key: value in plain-text summaries.
+_SECRET_PAIR = re.compile(r"(?P<key>\b(?:password|ticket|token|secret)\b\s*[=:]\s*)(?P<value>[^\s,;&<]+)", re.IGNORECASE)
+
+
+def redact(text: str | None) -> str | None:
+    """``text`` with the contents of secret-bearing elements and key=value pairs replaced."""
+    if text is None:
+        return None
+    text = _SECRET_ELEMENT.sub(lambda m: f"<{m['tag']}{m['attrs'] or ''}>{REDACTED}</{m['tag']}>", text)
+    return _SECRET_PAIR.sub(lambda m: m["key"] + REDACTED, text)
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    """One row of support's list of accounts."""
+
+    account_id: int
+    name: str
+    kind: str
+    status: str
+    last_contact_at: dt.datetime | None
+    error: str | None
+    error_at: dt.datetime | None
+    outbox_depth: int
+    oldest_waiting_at: dt.datetime | None
+
+
+def account_health(db: Session, *, search: str | None = None) -> list[AccountHealth]:
+    """Every account (or those whose name contains ``search``), with what support checks first."""
+    query = select(Account).order_by(Account.name, Account.id)
+    if search and search.strip():
+        query = query.where(func.lower(Account.name).contains(search.strip().lower(), autoescape=True))
+    rows = []
+    for account in db.scalars(query):
+        depth, oldest = outbox.depth(db, account.id)
+        rows.append(
+            AccountHealth(
+                account_id=account.id,
+                name=account.name,
+                kind=account.kind,
+                status=account.status,
+                last_contact_at=account.last_contact_at,
+                error=account.status_message if account.status == "error" else None,
+                error_at=account.error_at,
+                outbox_depth=depth,
+                oldest_waiting_at=oldest,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    session: WebConnectorSession
+    entries: int
+
+
+def list_sessions(db: Session, account_id: int, *, page: int = 1, page_size: int = 25) -> Page:
+    """The account's Web Connector sessions, newest first, each with its number of log entries."""
+    page, page_size = clamp(page, page_size)
+    total = db.scalar(select(func.count()).where(WebConnectorSession.account_id == account_id)) or 0
+    counts = (
+        select(ExchangeLogEntry.session_id, func.count().label("entries"))
+        .where(ExchangeLogEntry.account_id == account_id)
+        .group_by(ExchangeLogEntry.session_id)
+        .subquery()
+    )
+    result = db.execute(
+        select(WebConnectorSession, func.coalesce(counts.c.entries, 0))
+        .outerjoin(counts, counts.c.session_id == WebConnectorSession.id)
+        .where(WebConnectorSession.account_id == account_id)
+        .order_by(WebConnectorSession.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return Page([SessionSummary(ws, entries) for ws, entries in result], total, page, page_size)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    at: dt.datetime
+    operation: str
+    direction: str
+    summary: str
+    body: str | None
+
+
+def _entries(rows) -> list[LogEntry]:
+    return [LogEntry(row.at, row.operation, row.direction, redact(row.summary), redact(row.body)) for row in rows]
+
+
+def session_log(db: Session, account_id: int, session_id: int) -> tuple[WebConnectorSession, list[LogEntry]]:
+    """One session of the account and everything exchanged in it, in order, secrets redacted.
+
+    Raises:
+        NotFound: no such session for this account.
+    """
+    ws = db.get(WebConnectorSession, session_id)
+    if ws is None or ws.account_id != account_id:
+        raise NotFound(f"account {account_id} has no Web Connector session {session_id}")
+    rows = db.scalars(
+        select(ExchangeLogEntry)
+        .where(ExchangeLogEntry.account_id == account_id, ExchangeLogEntry.session_id == session_id)
+        .order_by(ExchangeLogEntry.id)
+    )
+    return ws, _entries(rows)
+
+
+def logins_log(db: Session, account_id: int, *, limit: int = 50) -> list[LogEntry]:
+    """The newest calls that opened no session: wrong passwords, locked logins, 'nothing to do'."""
+    rows = db.scalars(
+        select(ExchangeLogEntry)
+        .where(ExchangeLogEntry.account_id == account_id, ExchangeLogEntry.session_id.is_(None))
+        .order_by(ExchangeLogEntry.id.desc())
+        .limit(limit)
+    )
+    return _entries(rows)

@@ -1,0 +1,137 @@
+"""One account's Settings > Integration page: Connect, the status, and the four tabs.
+
+URLs (all under ``/admin/accounts/<id>``): ``/`` and ``/general``, ``/items``,
+``/customers``, ``/invoices`` (the tabs), ``/status`` (the status panel alone, polled
+while Connecting), ``/connect`` (QuickBooks Online or Desktop), ``/connect/desktop``
+(the Web Connector steps), ``/qwc`` (the file), ``/web-connector-password`` (POST: a
+new password, shown once). Form actions redirect back to the page they came from
+(post/redirect/get) with the outcome as a message.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+
+from ...backends.desktop.qwc import QwcRefused, app_url, qwc_filename, render_qwc
+from ...services import accounts as account_service
+from ...services.status import account_status
+from ...store.models import AccountKind
+from . import csrf, pages, tabs
+from .auth import current_viewer, login_required, require_account
+from .pages import error_page, settings, unit_of_work
+
+bp = Blueprint("admin_integration", __name__, url_prefix="/admin")
+csrf.protect(bp)
+pages.install_error_pages(bp)
+tabs.register(bp)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Where /admin lands: a bookkeeper's own account, or support's list of every account."""
+    viewer = current_viewer()
+    if viewer.is_support:
+        return redirect(url_for("admin_support.accounts"))
+    return redirect(url_for("admin_integration.general", account_id=viewer.account_id))
+
+
+@bp.get("/accounts/<int:account_id>/status")
+@login_required
+def status(account_id: int):
+    """The status panel alone: the page polls it while the account is Connecting."""
+    require_account(account_id)
+    with unit_of_work() as db:
+        account = account_service.get_account(db, account_id)
+        state = account_status(db, account_id)
+        return render_template("admin/integration/status.html", account=account, status=state)
+
+
+@bp.get("/accounts/<int:account_id>/connect")
+@login_required
+def connect(account_id: int):
+    require_account(account_id)
+    with unit_of_work() as db:
+        account = account_service.get_account(db, account_id)
+        return render_template(
+            "admin/integration/connect.html", account=account, status=account_status(db, account_id)
+        )
+
+
+@bp.get("/accounts/<int:account_id>/connect/online")
+@login_required
+def connect_online(account_id: int):
+    require_account(account_id)
+    with unit_of_work() as db:
+        account = account_service.get_account(db, account_id)
+        return render_template("admin/integration/online.html", account=account)
+
+
+@bp.get("/accounts/<int:account_id>/connect/desktop")
+@login_required
+def connect_desktop(account_id: int):
+    require_account(account_id)
+    with unit_of_work() as db:
+        account = account_service.get_account(db, account_id)
+        refusal = None
+        if account.kind == AccountKind.DESKTOP.value:
+            try:
+                render_qwc(db, settings(), account_id)
+            except QwcRefused as exc:
+                refusal = str(exc)
+        return render_template(
+            "admin/integration/desktop.html",
+            account=account,
+            status=account_status(db, account_id),
+            app_url=app_url(settings()),
+            refusal=refusal,
+        )
+
+
+@bp.get("/accounts/<int:account_id>/qwc")
+@login_required
+def qwc(account_id: int):
+    """The .qwc file the bookkeeper adds to the Web Connector."""
+    require_account(account_id)
+    with unit_of_work() as db:
+        account = account_service.get_account(db, account_id)
+        try:
+            text = render_qwc(db, settings(), account_id)
+        except QwcRefused as exc:
+            return error_page(
+                409,
+                f"The .qwc file cannot be made yet: {exc}",
+                "Ask whoever runs this bridge to set the public https address, then download the file again.",
+            )
+        filename = qwc_filename(account.name, account.id)
+    return Response(
+        text,
+        mimetype="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.post("/accounts/<int:account_id>/web-connector-password")
+@login_required
+def reset_password(account_id: int):
+    """A new Web Connector password, shown on this answer only (never stored in clear, never shown again)."""
+    require_account(account_id)
+    with unit_of_work() as db:
+        account = account_service.get_account(db, account_id)
+        password = account_service.reset_web_connector_password(db, account_id)
+        username = account.credential.username
+        name = account.name
+    back_to = request.form.get("back") or ""
+    if not back_to.startswith("/admin") or back_to.startswith("//"):
+        back_to = url_for("admin_integration.connect_desktop", account_id=account_id)
+    response = Response(
+        render_template(
+            "admin/integration/password.html",
+            account_id=account_id,
+            account_name=name,
+            username=username,
+            password=password,
+            back=back_to,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

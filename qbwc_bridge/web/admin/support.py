@@ -1,0 +1,48 @@
+"""Support staff's pages: every account's health, its Web Connector sessions and their exchange logs.
+
+Support may also download any Desktop account's .qwc and reset its Web Connector
+password; those actions are the integration page's own (``admin_integration.qwc`` and
+``admin_integration.reset_password``), which let support through for every account.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from ...services import diagnostics
+from ...services.accounts import get_account
+from . import csrf, pages
+from .auth import support_required
+from .pages import unit_of_work
+
+bp = Blueprint("admin_support", __name__, url_prefix="/admin/support")
+csrf.protect(bp)
+pages.install_error_pages(bp)
+
+
+@bp.get("/")
+@support_required
+def accounts():
+    search = request.args.get("q", "").strip()
+    with unit_of_work() as db:
+        rows = diagnostics.account_health(db, search=search or None)
+    return render_template("admin/support/accounts.html", rows=rows, search=search)
+
+
+@bp.get("/accounts/<int:account_id>")
+@support_required
+def account(account_id: int):
+    page = request.args.get("page", "1")
+    with unit_of_work() as db:
+        target = get_account(db, account_id)
+        sessions = diagnostics.list_sessions(db, account_id, page=int(page) if page.isdigit() else 1)
+        logins = diagnostics.logins_log(db, account_id, limit=20)
+        return render_template("admin/support/account.html", account=target, sessions=sessions, logins=logins)
+
+
+@bp.get("/accounts/<int:account_id>/sessions/<int:session_id>")
+@support_required
+def session_log(account_id: int, session_id: int):
+    with unit_of_work() as db:
+        target = get_account(db, account_id)
+        ws, entries = diagnostics.session_log(db, account_id, session_id)
+        return render_template("admin/support/session.html", account=target, ws=ws, entries=entries)
