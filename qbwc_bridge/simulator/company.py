@@ -98,6 +98,9 @@ class FakeCompany:
     next_list_sequence: int = FIRST_LIST_SEQUENCE
     next_txn_sequence: int = FIRST_TXN_SEQUENCE
     next_txn_number: int = 1
+    # casefolded full name -> ListID, per table: QuickBooks finds a name at once in a
+    # 100k-item file, and so must the fake (a scan per add would make seeding quadratic).
+    _names: dict[int, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     # ----------------------------------------------------------------- identity
     def now(self) -> datetime:
@@ -149,11 +152,16 @@ class FakeCompany:
         return _find(self.terms, list_id, full_name, lambda t: t.name)
 
     def find_item(self, list_id: str | None = None, full_name: str | None = None) -> Item | None:
+        if list_id is None and full_name is not None:
+            return self.items.get(self.name_index(self.items).get(full_name.casefold(), ""))
         return _find(self.items, list_id, full_name, lambda i: i.full_name)
 
     def find_entity(self, kind: EntityKind | None, list_id: str | None = None,
                     full_name: str | None = None) -> Entity | None:
-        found = _find(self.entities, list_id, full_name, lambda e: e.full_name)
+        if list_id is None and full_name is not None:
+            found = self.entities.get(self.name_index(self.entities).get(full_name.casefold(), ""))
+        else:
+            found = _find(self.entities, list_id, full_name, lambda e: e.full_name)
         return found if found is not None and (kind is None or found.kind is kind) else None
 
     def customer_named(self, full_name: str) -> Entity | None:
@@ -184,6 +192,14 @@ class FakeCompany:
         return result
 
     # ----------------------------------------------------------------- rules
+    def name_index(self, table: dict[str, Item] | dict[str, Entity]) -> dict[str, str]:
+        """Casefolded full name -> ListID of ``items`` or ``entities``, rebuilt if the table grew behind our back."""
+        index = self._names.get(id(table))
+        if index is None or len(index) != len(table):
+            index = {record.full_name.casefold(): list_id for list_id, record in table.items()}
+            self._names[id(table)] = index
+        return index
+
     def check_entity_name_free(self, name: str, parent: Entity | None, ignore_id: str | None = None) -> None:
         """Raise 3100 if the name clashes in the shared customer/vendor/employee/other-name list.
 
@@ -191,9 +207,9 @@ class FakeCompany:
             QuickBooksStatus: 3100, naming the record that holds the name.
         """
         full_name = f"{parent.full_name}:{name}" if parent else name
-        for entity in self.entities.values():
-            if entity.stamp.id != ignore_id and entity.full_name.casefold() == full_name.casefold():
-                raise QuickBooksStatus(3100, f'The name "{full_name}" of the list element is already in use.')
+        holder = self.name_index(self.entities).get(full_name.casefold())
+        if holder is not None and holder != ignore_id:
+            raise QuickBooksStatus(3100, f'The name "{full_name}" of the list element is already in use.')
 
     def check_item_name_free(self, name: str, parent: Item | None, ignore_id: str | None = None) -> None:
         """Raise 3100 if another item (of any kind) has this full name.
@@ -202,9 +218,9 @@ class FakeCompany:
             QuickBooksStatus: 3100.
         """
         full_name = f"{parent.full_name}:{name}" if parent else name
-        for item in self.items.values():
-            if item.stamp.id != ignore_id and item.full_name.casefold() == full_name.casefold():
-                raise QuickBooksStatus(3100, f'The name "{full_name}" of the list element is already in use.')
+        holder = self.name_index(self.items).get(full_name.casefold())
+        if holder is not None and holder != ignore_id:
+            raise QuickBooksStatus(3100, f'The name "{full_name}" of the list element is already in use.')
 
     def _check_simple_name_free(self, records: Iterable[Account | Terms], name: str) -> None:
         if any(r.name.casefold() == name.casefold() for r in records):
@@ -241,7 +257,9 @@ class FakeCompany:
         self.check_item_name_free(item.name, parent)
         item.full_name = f"{parent.full_name}:{item.name}" if parent else item.name
         item.sublevel = parent.sublevel + 1 if parent else 0
+        names = self.name_index(self.items)
         self.items[item.stamp.id] = item
+        names[item.full_name.casefold()] = item.stamp.id
         return item
 
     def add_entity(self, entity_factory: Callable[[Stamp], Entity]) -> Entity:
@@ -255,7 +273,9 @@ class FakeCompany:
         self.check_entity_name_free(entity.name, parent)
         entity.full_name = f"{parent.full_name}:{entity.name}" if parent else entity.name
         entity.sublevel = parent.sublevel + 1 if parent else 0
+        names = self.name_index(self.entities)
         self.entities[entity.stamp.id] = entity
+        names[entity.full_name.casefold()] = entity.stamp.id
         return entity
 
     def add_invoice(self, invoice: Invoice) -> Invoice:
@@ -310,14 +330,20 @@ class FakeCompany:
         logger.info("company edit: %s renamed to %r", list_id, new_name)
 
     def _rename_tree(self, record: Item | Entity, new_name: str, table: dict) -> None:
+        names = self.name_index(table)
         old_full = record.full_name
         record.name = new_name
         record.full_name = old_full[: len(old_full) - len(old_full.split(":")[-1])] + new_name
         self.touch(record.stamp)
+        renamed = [record]
         for other in table.values():
             if other.full_name.startswith(old_full + ":"):
+                names.pop(other.full_name.casefold(), None)
                 other.full_name = record.full_name + other.full_name[len(old_full):]
                 self.touch(other.stamp)
+                renamed.append(other)
+        names.pop(old_full.casefold(), None)
+        names.update((r.full_name.casefold(), r.stamp.id) for r in renamed)
 
     def set_email(self, list_id: str, email: str | None) -> None:
         """Change a customer's (or other name's) Email field, commas and all."""

@@ -208,6 +208,9 @@ def _terms_query(date_driven: bool | None) -> Handler:
 def _item_query(kind: ItemKind | None) -> Handler:
     def handler(context: HandlerContext, request: Element) -> Outcome:
         company = context.company
+        if request.get("iterator") == "Continue":  # the iterator holds the ids: no need to look at the list
+            _reject_unsupported(request, LIST_QUERY_FIELDS)
+            return _continue(context, request, lambda list_id: item_ret(company, company.items[list_id]))
         items = [i for i in company.items.values() if kind is None or i.kind is kind]
         return list_query(context, request, items, lambda i: i.stamp.id, lambda i: i.full_name,
                           lambda i: item_ret(company, i))
@@ -216,6 +219,9 @@ def _item_query(kind: ItemKind | None) -> Handler:
 
 def customer_query(context: HandlerContext, request: Element) -> Outcome:
     company = context.company
+    if request.get("iterator") == "Continue":
+        _reject_unsupported(request, LIST_QUERY_FIELDS)
+        return _continue(context, request, lambda list_id: customer_ret(company, company.entities[list_id]))
     return list_query(context, request, company.customers, lambda c: c.stamp.id, lambda c: c.full_name,
                       lambda c: customer_ret(company, c))
 

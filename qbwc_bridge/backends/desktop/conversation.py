@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ... import outbox
 from ...errors import DataError
 from ...store.models import Account, OperationState, OutboxOperation, WebConnectorSession
+from . import list_sync
 from .operations import WorkContext
 from .registry import REGISTRY
 from .qbxml import QbxmlParseError, QbxmlVersion, parse_response, render_message_set, render_request
@@ -147,6 +148,7 @@ def progress(db: Session, ws: WebConnectorSession, ctx: WorkContext) -> int:
     remaining = outbox.count_ready(db, ctx.account.id, ctx.now)
     if remaining == 0:
         return 100
+    remaining += list_sync.pages_beyond_ready(db, ctx.account.id)  # a pull's later pages are work too
     done = ws.operations_done + ws.operations_failed
     return min(99, done * 100 // (done + remaining))
 

@@ -6,6 +6,7 @@ lists them, so the conversation can look any operation up by its kind.
 from __future__ import annotations
 
 from ...sync import mirror
+from . import list_sync
 from .invoice_operations import InvoiceAddOperation
 from .operations import DesktopOperation, SyncList
 
@@ -15,6 +16,7 @@ def _build() -> dict[str, DesktopOperation]:
         SyncList("sync_terms", "TermsQuery", mirror.upsert_terms),
         SyncList("sync_accounts", "AccountQuery", mirror.upsert_accounts),
         InvoiceAddOperation(),
+        *list_sync.handlers(),
     ]
     return {handler.kind: handler for handler in handlers}
 

@@ -25,6 +25,7 @@ from ...store.models import (
     WebConnectorSession,
     utcnow,
 )
+from ...sync.incremental import queue_incremental_sync
 from ...sync.initial import refresh_connection_status, start_initial_sync
 from ... import outbox
 from . import conversation
@@ -105,6 +106,8 @@ class WebConnectorService:
 
             if account.status == ConnectionStatus.NOT_CONNECTED.value:
                 start_initial_sync(db, account)
+            else:  # lists changed in QuickBooks since the last pull give this session its work
+                queue_incremental_sync(db, account, now, self.settings.run_every_minutes)
             if outbox.count_ready(db, account.id, now) == 0:
                 refresh_connection_status(db, account)
                 self._log(db, account.id, None, "authenticate", "out", "none: nothing to do")

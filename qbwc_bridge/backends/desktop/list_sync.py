@@ -1,0 +1,281 @@
+"""List sync over the Web Connector: paged pulls, one-record look-ups and "Create in QuickBooks".
+
+:class:`DesktopListSync` is the Desktop side of :class:`~qbwc_bridge.backends.base.Backend`
+for list sync: it turns outbox payloads into qbXML requests and ``*Rs`` answers into
+domain results. The handlers below add what only Desktop has:
+
+* **Iterators.** A pull asks ``iterator="Start"`` with :data:`PAGE_SIZE` records per
+  page; each answer queues the next page as a new operation carrying the iteratorID,
+  until ``iteratorRemainingCount`` is 0. Iterators die with the QuickBooks session, so
+  a page found in a later Web Connector session starts its list again (records already
+  mirrored are skipped by EditSequence); QuickBooks' 3391 "iterator no longer valid"
+  does the same at once instead of backing off.
+* **Look before re-sending an Add.** A creation whose answer was lost (the session
+  died) may have been saved: it is first looked up by name, adopted if found, and only
+  sent again if not.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from ... import outbox
+from ...errors import DataError
+from ...store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession
+from ...sync import mirror, pulls, records
+from ..base import Created, ListName, ListPage, ListPull, NewRecord, OperationKind, RecordLookup, Refused
+from .operations import DesktopOperation, WorkContext
+from .qbxml import QbxmlResponse, QbxmlVersion, render_request
+from .qbxml.render import CUSTOMER_RET_ELEMENTS, ITEM_RET_ELEMENTS
+from .status import Outcome
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 500
+ITERATOR_GONE = 3391
+DUPLICATE_NAME = 3100
+PULL_PRIORITY = 20
+LOOKUP_PRIORITY = 30
+CREATE_PRIORITY = 50
+ITEM_ELEMENTS = ITEM_RET_ELEMENTS + ("ItemDesc",)  # group, discount, subtotal... items describe themselves there
+CUSTOMER_ELEMENTS = CUSTOMER_RET_ELEMENTS + ("ParentRef",)
+QUERIES = {ListName.ITEMS: ("ItemQuery", ITEM_ELEMENTS), ListName.CUSTOMERS: ("CustomerQuery", CUSTOMER_ELEMENTS)}
+ROWS = {ListName.ITEMS: mirror.item_row, ListName.CUSTOMERS: mirror.customer_row}
+
+
+class DesktopListSync:
+    """Build qbXML for list-sync operations and read the answers into domain results."""
+
+    kind = "desktop"
+    operations = frozenset({
+        OperationKind.SYNC_ITEMS, OperationKind.SYNC_CUSTOMERS, OperationKind.RESYNC_ITEM,
+        OperationKind.RESYNC_CUSTOMER, OperationKind.CREATE_ITEM, OperationKind.CREATE_CUSTOMER,
+    })  # fmt: skip
+
+    def supports(self, operation: OperationKind) -> bool:
+        return operation in self.operations
+
+    def build(self, operation: OperationKind, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if operation in (OperationKind.SYNC_ITEMS, OperationKind.SYNC_CUSTOMERS):
+            pull = ListPull.from_payload(payload)
+            request_type, elements = QUERIES[pull.list_name]
+            data: dict[str, Any] = {"max_returned": PAGE_SIZE, "active_status": "All",
+                                    "include_ret_elements": list(elements)}
+            if pull.since is not None:
+                data["from_modified_date"] = pull.since
+            return request_type, data
+        if operation in (OperationKind.RESYNC_ITEM, OperationKind.RESYNC_CUSTOMER):
+            lookup = RecordLookup.from_payload(payload)
+            request_type, elements = QUERIES[_list_of(operation)]
+            selection = {"list_ids": list(lookup.list_ids)} if lookup.list_ids else {"full_names": list(lookup.names)}
+            return request_type, {**selection, "include_ret_elements": list(elements)}
+        spec = NewRecord.from_payload(payload)
+        return spec.request, add_data(spec)
+
+    def read(self, operation: OperationKind, payload: dict[str, Any], answer: QbxmlResponse):
+        """A page of rows for pulls and look-ups; Created or Refused for creations."""
+        status = answer.status
+        if operation in (OperationKind.CREATE_ITEM, OperationKind.CREATE_CUSTOMER):
+            if status.outcome is Outcome.OK or status.outcome is Outcome.WARNING:
+                return Created(ROWS[_list_of(operation)](0, answer.records[0]))
+            return Refused(status.code_text, status.explanation, status.action, status.message,
+                           duplicate_name=status.code == DUPLICATE_NAME)
+        to_row = ROWS[_list_of(operation)]
+        return ListPage([to_row(0, record) for record in answer.records], answer.iterator_remaining_count or 0)
+
+
+BACKEND = DesktopListSync()
+
+
+def _list_of(operation: OperationKind) -> ListName:
+    customers = (OperationKind.SYNC_CUSTOMERS, OperationKind.RESYNC_CUSTOMER, OperationKind.CREATE_CUSTOMER)
+    return ListName.CUSTOMERS if operation in customers else ListName.ITEMS
+
+
+def add_data(spec: NewRecord) -> dict[str, Any]:
+    """The qbXML data of a creation, money back from the payload's strings to Decimal."""
+    return {key: Decimal(value) if key in NewRecord.money_fields and value is not None else value
+            for key, value in spec.data.items()}
+
+
+def check_new_record(spec: NewRecord, version: QbxmlVersion) -> None:
+    """Render the Add once now, so a name too long or a character QuickBooks cannot store
+    is told to the person asking, not discovered in a Web Connector session.
+
+    Raises:
+        DataError: what to change, naming the record and the field.
+    """
+    render_request(spec.request, "check", add_data(spec), version)
+
+
+def queryable_names(list_name: ListName, names) -> list[str]:
+    """The names QuickBooks can be asked for (a FullName filter): trimmed, unique, storable.
+
+    A name QuickBooks could not hold (too long, not Latin-1) cannot be in QuickBooks
+    either, so it is left out of the look-up rather than failing it.
+    """
+    request_type, _elements = QUERIES[list_name]
+    found: dict[str, None] = {}
+    for name in names:
+        name = (name or "").strip()
+        if not name or name.casefold() in {n.casefold() for n in found}:
+            continue
+        try:
+            render_request(request_type, "check", {"full_names": [name]})
+        except DataError:
+            continue
+        found[name] = None
+    return list(found)
+
+
+def _with_account(rows: list[dict], account_id: int) -> list[dict]:
+    for row in rows:
+        row["account_id"] = account_id
+    return rows
+
+
+def _current_session_id(ctx: WorkContext) -> int | None:
+    return ctx.db.scalar(
+        select(WebConnectorSession.id)
+        .where(WebConnectorSession.account_id == ctx.account.id, WebConnectorSession.state == SessionState.OPEN.value)
+        .order_by(WebConnectorSession.id.desc())
+        .limit(1)
+    )
+
+
+# ----------------------------------------------------------------------------- handlers
+class ListPullOperation(DesktopOperation):
+    """One page of an item or customer pull; the answer queues the next page."""
+
+    def __init__(self, kind: OperationKind):
+        self.kind = kind.value
+        self.operation = kind
+
+    def build(self, op, ctx):
+        request_type, data = BACKEND.build(self.operation, op.payload)
+        iterator_id = op.payload.get("iterator_id")
+        if iterator_id and op.payload.get("iterator_session") == _current_session_id(ctx):
+            return request_type, {**data, "iterator": "Continue", "iterator_id": iterator_id}
+        if iterator_id:
+            log.info("%s #%s: the iterator died with its QuickBooks session; starting the list again", op.kind, op.id)
+        return request_type, {**data, "iterator": "Start"}
+
+    def handle(self, op, response, ctx):
+        if response.status.code == ITERATOR_GONE:
+            log.info("%s #%s: QuickBooks forgot the iterator (3391); starting the list again", op.kind, op.id)
+            op.payload = {key: value for key, value in op.payload.items() if key not in ("iterator_id", "iterator_session")}
+            op.state = OperationState.PENDING.value
+            return
+        super().handle(op, response, ctx)
+
+    def on_records(self, op, response, ctx):
+        payload = op.payload
+        pull = ListPull.from_payload(payload)
+        page = BACKEND.read(self.operation, payload, response)
+        restarted = response.iterator_id is None or response.iterator_id != payload.get("iterator_id")
+        result = pulls.apply_page(ctx.db, ctx.account, pull, ListPage(_with_account(page.rows, ctx.account.id),
+                                  page.remaining), restarted=restarted)
+        earlier = dt.datetime.fromisoformat(payload["newest"]) if payload.get("newest") else None
+        newest = max(filter(None, [earlier, result.newest]), default=None)
+        outbox.succeed(op, {"records": result.seen, "changed": len(result.changed), "remaining": page.remaining})
+        if page.remaining and response.iterator_id:
+            following = {**payload, "iterator_id": response.iterator_id, "iterator_session": op.session_id,
+                         "remaining": page.remaining, "page": payload.get("page", 1) + 1,
+                         "newest": newest.isoformat() if newest else None}
+            outbox.enqueue(ctx.db, ctx.account.id, op.kind, following, priority=op.priority)
+        else:
+            pulls.finish_pull(ctx.db, ctx.account, pull, newest, ctx.now)
+
+
+class LookupOperation(DesktopOperation):
+    """Re-sync: ask QuickBooks for the records one BlueTrace record may match, then re-match it."""
+
+    def __init__(self, kind: OperationKind):
+        self.kind = kind.value
+        self.operation = kind
+
+    def build(self, op, ctx):
+        return BACKEND.build(self.operation, op.payload)
+
+    def handle(self, op, response, ctx):
+        super().handle(op, response, ctx)
+        if op.state == OperationState.FAILED.value:
+            records.lookup_failed(ctx.db, ctx.account, _list_of(self.operation),
+                                  RecordLookup.from_payload(op.payload).record_id, op.error_message or "")
+
+    def on_records(self, op, response, ctx):
+        page = BACKEND.read(self.operation, op.payload, response)
+        lookup = RecordLookup.from_payload(op.payload)
+        records.lookup_answered(ctx.db, ctx.account, _list_of(self.operation), lookup,
+                                _with_account(page.rows, ctx.account.id))
+        outbox.succeed(op, {"records": len(page.rows)})
+
+
+class CreateOperation(DesktopOperation):
+    """Create in QuickBooks. An Add whose answer was lost is looked up by name before any resend."""
+
+    idempotent = False
+
+    def __init__(self, kind: OperationKind):
+        self.kind = kind.value
+        self.operation = kind
+
+    def build(self, op, ctx):
+        spec = NewRecord.from_payload(op.payload)
+        if op.state == OperationState.UNCONFIRMED.value:
+            request_type, elements = QUERIES[_list_of(self.operation)]
+            return request_type, {"full_names": [spec.name], "include_ret_elements": list(elements)}
+        return BACKEND.build(self.operation, op.payload)
+
+    def handle(self, op, response, ctx):
+        list_name = _list_of(self.operation)
+        spec = NewRecord.from_payload(op.payload)
+        if response.rs_type.endswith("QueryRs"):  # the look-up after a lost answer
+            if response.records:
+                created = Created(_with_account([ROWS[list_name](0, response.records[0])], ctx.account.id)[0])
+                records.created(ctx.db, ctx.account, list_name, spec.record_id, created)
+                outbox.succeed(op, {"list_id": created.list_id, "adopted": True})
+            elif response.status.outcome in (Outcome.EMPTY, Outcome.NOT_FOUND):
+                op.state = OperationState.PENDING.value  # not saved after all: send the Add
+            else:
+                super().handle(op, response, ctx)
+            return
+        result = BACKEND.read(self.operation, op.payload, response)
+        if isinstance(result, Created):
+            created = Created(_with_account([result.row], ctx.account.id)[0])
+            records.created(ctx.db, ctx.account, list_name, spec.record_id, created)
+            outbox.succeed(op, {"list_id": created.list_id})
+        elif response.status.outcome is Outcome.RETRY:
+            outbox.retry_later(op, ctx.now, result.code, result.explanation)
+        else:
+            outbox.fail(op, result.code, result.explanation)
+            records.create_refused(ctx.db, ctx.account, list_name, spec, result)
+
+
+def handlers() -> list[DesktopOperation]:
+    """Every list-sync handler, for ``registry._build()``."""
+    return [
+        ListPullOperation(OperationKind.SYNC_ITEMS),
+        ListPullOperation(OperationKind.SYNC_CUSTOMERS),
+        LookupOperation(OperationKind.RESYNC_ITEM),
+        LookupOperation(OperationKind.RESYNC_CUSTOMER),
+        CreateOperation(OperationKind.CREATE_ITEM),
+        CreateOperation(OperationKind.CREATE_CUSTOMER),
+    ]
+
+
+def pages_beyond_ready(db, account_id: int) -> int:
+    """Pages of running pulls still to come after the one waiting in the outbox (for honest progress)."""
+    payloads = db.scalars(
+        select(OutboxOperation.payload).where(
+            OutboxOperation.account_id == account_id,
+            OutboxOperation.kind.in_([OperationKind.SYNC_ITEMS.value, OperationKind.SYNC_CUSTOMERS.value]),
+            OutboxOperation.state.in_(outbox.READY_STATES),
+        )
+    )
+    return sum(max(math.ceil((payload.get("remaining") or 0) / PAGE_SIZE) - 1, 0) for payload in payloads)
