@@ -69,8 +69,14 @@ def read_packed_order(payload: Any) -> dict[str, Any]:
         raise v.InvalidInput("lines", "must be a non-empty list of order lines")
     if len(lines) > MAX_LINES:
         raise v.InvalidInput("lines", f"has {len(lines)} lines; at most {MAX_LINES} are allowed")
+    order_number = payload.get("order_number")
+    if isinstance(order_number, int) and not isinstance(order_number, bool):
+        order_number = str(order_number)
+    order_number = v.text(order_number, "order_number", max_length=100, required=True)
+    if not any(character.isalnum() for character in order_number):
+        raise v.InvalidInput("order_number", "must contain a letter or a digit (it becomes the invoice number)")
     return {
-        "order_number": _reference(payload.get("order_number"), "order_number"),
+        "order_number": order_number,
         "customer_id": _reference(payload.get("customer_id"), "customer_id"),
         "packed_at": _timestamp(payload.get("packed_at"), "packed_at"),
         "po_number": v.text(payload.get("po_number"), "po_number", max_length=MAX_PO_NUMBER),

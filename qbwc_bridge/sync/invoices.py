@@ -100,7 +100,8 @@ def ref_number_for(order_number: str) -> str:
     text = order_number.strip()
     if len(text) <= REF_NUMBER_LENGTH:
         return text
-    return text[-REF_NUMBER_LENGTH:].lstrip(" -_/.#:")
+    cut = text[-REF_NUMBER_LENGTH:]
+    return cut.lstrip(" -_/.#:") or cut
 
 
 def external_guid(account: Account, order_id: str) -> uuid.UUID:
