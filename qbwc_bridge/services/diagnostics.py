@@ -17,6 +17,7 @@ from .. import outbox
 from ..errors import NotFound
 from ..store.models import Account, ExchangeLogEntry, WebConnectorSession
 from .pagination import Page, clamp
+from .status import LABELS
 
 REDACTED = "[redacted]"
 # Elements whose text is a secret, in qbXML or in a SOAP envelope (strPassword, ticket, ...).
@@ -45,6 +46,7 @@ class AccountHealth:
     name: str
     kind: str
     status: str
+    status_label: str
     last_contact_at: dt.datetime | None
     error: str | None
     error_at: dt.datetime | None
@@ -66,6 +68,7 @@ def account_health(db: Session, *, search: str | None = None) -> list[AccountHea
                 name=account.name,
                 kind=account.kind,
                 status=account.status,
+                status_label=LABELS.get(account.status, account.status),
                 last_contact_at=account.last_contact_at,
                 error=account.status_message if account.status == "error" else None,
                 error_at=account.error_at,
