@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from qbwc_bridge.store.models import BtCustomer, BtItem, QbAccount, QbCustomer, QbItem
+from qbwc_bridge.store.models import Account, BtCustomer, BtItem, QbAccount, QbCustomer, QbItem, SyncCursor
 from tests.integration.conftest import make_tenant
 
 PREFIX = "/api/v1"
@@ -40,6 +40,19 @@ class Api:
         expected = status if isinstance(status, tuple) else (status,)
         assert answer.status_code in expected, (answer.status_code, answer.text)
         return answer.json()
+
+
+def finish_initial_sync(store, account_id: int) -> None:
+    """The account as the first Web Connector runs leave it: Connected, every list pulled.
+
+    Matching waits for this (there is nothing complete to match against before).
+    """
+    with store.begin() as db:
+        db.get(Account, account_id).status = "connected"
+        for list_name in ("terms", "accounts", "items", "customers"):
+            cursor = db.get(SyncCursor, (account_id, list_name)) or SyncCursor(account_id=account_id, list_name=list_name)
+            cursor.initial_done = True
+            db.add(cursor)
 
 
 def seed_qb_items(store, account_id: int, *items: dict) -> None:
@@ -73,7 +86,9 @@ def seed_bt_items(store, account_id: int, count: int, *, issue_every: int = 0) -
 
 
 @pytest.fixture
-def api(server, tenant) -> Api:
+def api(server, tenant, store) -> Api:
+    """The tenant's BlueTrace backend, after the initial sync."""
+    finish_initial_sync(store, tenant.account.account_id)
     return Api(server.url, tenant.account.api_token)
 
 

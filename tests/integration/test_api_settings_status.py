@@ -9,11 +9,12 @@ import requests
 
 from qbwc_bridge.store.models import Account, BtItem, QbAccount, QbTerms
 from tests.integration.conftest import make_tenant
-from tests.integration.test_api_catalog import PREFIX, Api, assert_valid, response_schema, seed_qb_items
+from tests.integration.test_api_catalog import PREFIX, Api, assert_valid, finish_initial_sync, response_schema, seed_qb_items
 
 
 @pytest.fixture
 def api(server, tenant) -> Api:
+    """The tenant's BlueTrace backend, before the initial sync (tests that need it finish it)."""
     return Api(server.url, tenant.account.api_token)
 
 
@@ -76,7 +77,7 @@ def test_terms_and_accounts_by_name_or_listid_answer_with_both(api, mirror, stor
 )
 def test_wrong_settings_are_a_422_naming_the_setting_and_change_nothing(api, mirror, change, field, words):
     before = api.ok("PATCH", "/settings", {"default_terms": "T2"})
-    answer = api("PATCH", "/settings", {**change, "ar_account": "Sales"})
+    answer = api("PATCH", "/settings", {"ar_account": "Sales", **change})
     assert answer.status_code == 422, answer.text
     error = answer.json()["error"]
     assert error["field"] == field and words in error["message"]
@@ -99,6 +100,7 @@ def test_choices_list_active_terms_and_accounts(api, mirror, openapi_document):
 
 
 def test_changing_the_match_field_rematches_every_item(api, store, account_id):
+    finish_initial_sync(store, account_id)
     seed_qb_items(store, account_id, {"name": "Q-1", "barcode": "0001"})
     with store.begin() as db:
         db.add(BtItem(account_id=account_id, item_id="i1", sku="0001", name="One", issue="not_found"))
@@ -109,6 +111,7 @@ def test_changing_the_match_field_rematches_every_item(api, store, account_id):
 
 
 def test_turning_items_sync_on_rematches_and_creates_what_has_no_match(api, mirror, store, account_id):
+    finish_initial_sync(store, account_id)
     seed_qb_items(store, account_id, {"name": "HAVE-1"})
     with store.begin() as db:
         db.add(BtItem(account_id=account_id, item_id="have", sku="HAVE-1", name="Have"))
