@@ -525,6 +525,7 @@ def _preload_counterparts(db: Session, account_id: int, catalog: _Catalog, rows:
         if row.qb_list_id:
             wanted.add(row.qb_list_id)
         wanted.update(_candidate_ids(row.issue_detail))
+        wanted.update(_candidate_ids(row.issue_detail, "inactive"))
     keep = db.info.setdefault("qbwc_bridge.preloaded", [])
     keep.append(db.get(Account, account_id))
     if wanted:
@@ -532,29 +533,36 @@ def _preload_counterparts(db: Session, account_id: int, catalog: _Catalog, rows:
         keep.extend(db.scalars(select(qb).where(qb.account_id == account_id, qb.list_id.in_(sorted(wanted)))))
 
 
-def _candidate_ids(detail: Mapping[str, Any] | None) -> list[str]:
-    """ListIDs of the suggested candidates the engine wrote into ``issue_detail``.
+def _candidate_ids(detail: Mapping[str, Any] | None, key: str = "candidates") -> list[str]:
+    """ListIDs of the QuickBooks records the engine listed under ``key`` of ``issue_detail``.
 
-    Candidates may be ListIDs or objects carrying ``list_id`` / ``quickbooks_id``.
+    ``candidates`` are suggested matches; ``inactive`` are inactive records carrying the
+    exact key. Entries are objects with ``quickbooks_id`` (or bare ListIDs).
     """
-    ids = []
-    for candidate in (detail or {}).get("candidates") or ():
-        if isinstance(candidate, str):
-            ids.append(candidate)
-        elif isinstance(candidate, Mapping):
-            found = candidate.get("quickbooks_id") or candidate.get("list_id") or candidate.get("id")
-            if isinstance(found, str):
-                ids.append(found)
-    return ids
+    return list(_reasons(detail, key))
 
 
-def _candidate_reasons(detail: Mapping[str, Any] | None) -> dict[str, str]:
-    reasons = {}
-    for candidate in (detail or {}).get("candidates") or ():
-        if isinstance(candidate, Mapping) and isinstance(candidate.get("reason"), str):
-            found = candidate.get("quickbooks_id") or candidate.get("list_id") or candidate.get("id")
-            reasons[str(found)] = candidate["reason"]
-    return reasons
+def _reasons(detail: Mapping[str, Any] | None, key: str) -> dict[str, str | None]:
+    """ListID -> why it is offered, in the engine's order."""
+    found: dict[str, str | None] = {}
+    for entry in (detail or {}).get(key) or ():
+        if isinstance(entry, str):
+            found[entry] = None
+        elif isinstance(entry, Mapping):
+            list_id = entry.get("quickbooks_id") or entry.get("list_id")
+            if isinstance(list_id, str):
+                reason = entry.get("reason")
+                found[list_id] = reason if isinstance(reason, str) else None
+    return found
+
+
+def _offered(detail: Mapping[str, Any] | None, key: str, qb: Any) -> list[dict[str, Any]]:
+    return [{**qb(list_id), "reason": reason} for list_id, reason in _reasons(detail, key).items()]
+
+
+def _detail_text(detail: Mapping[str, Any], key: str) -> str | None:
+    value = detail.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _match_state(row: Any) -> str:
@@ -580,18 +588,27 @@ def _actions(row: Any, has_candidates: bool) -> list[str]:
     return actions
 
 
-def _match_fields(row: Any, texts: Mapping[str, tuple[str, str]], candidates: list[dict]) -> dict[str, Any]:
-    detail = row.issue_detail or {}
-    explanation, resolution = texts.get(row.issue, (None, None)) if row.issue else (None, None)
-    message = detail.get("message") if isinstance(detail.get("message"), str) else None
+def _match_fields(row: Any, texts: Mapping[str, tuple[str, str]], qb: Any) -> dict[str, Any]:
+    """The match part of a view: state, issue in plain words (the engine's, else the help
+    article's), what QuickBooks said, and the QuickBooks records offered."""
+    detail = (row.issue_detail or {}) if row.issue else {}
+    explanation, resolution = texts.get(row.issue, (None, None))
+    candidates = _offered(detail, "candidates", qb)
+    rename = next(
+        (a for a in detail.get("actions") or () if isinstance(a, Mapping) and a.get("action") == "rename"), None
+    )
     return {
         "match_state": _match_state(row),
         "matched_by": row.matched_by,
         "issue": row.issue,
-        "issue_message": message or explanation,
-        "resolution": resolution,
+        "issue_message": _detail_text(detail, "message") or explanation,
+        "resolution": _detail_text(detail, "action") or resolution,
+        "quickbooks_message": _detail_text(detail, "quickbooks_message"),
+        "rename_max_length": rename.get("max_length") if rename else None,
+        "shared_with": [str(other) for other in detail.get("shared_with") or ()],
         "pending": row.pending,
         "candidates": candidates,
+        "inactive_matches": _offered(detail, "inactive", qb),
         "actions": _actions(row, bool(candidates)),
         "updated_at": row.updated_at.isoformat() if row.updated_at else None,
     }
@@ -620,8 +637,6 @@ def item_view(row: BtItem) -> dict[str, Any]:
             "active": record.is_active,
         }
 
-    reasons = _candidate_reasons(row.issue_detail)
-    candidates = [{**qb(list_id), "reason": reasons.get(list_id)} for list_id in _candidate_ids(row.issue_detail)]
     return {
         "item_id": row.item_id,
         "sku": row.sku,
@@ -632,7 +647,7 @@ def item_view(row: BtItem) -> dict[str, Any]:
         "kind": row.kind,
         "active": row.active,
         "quickbooks": qb(row.qb_list_id) if row.qb_list_id else None,
-        **_match_fields(row, ITEM_ISSUE_TEXT, candidates),
+        **_match_fields(row, ITEM_ISSUE_TEXT, qb),
     }
 
 
@@ -652,8 +667,6 @@ def customer_view(row: BtCustomer) -> dict[str, Any]:
             "active": record.is_active,
         }
 
-    reasons = _candidate_reasons(row.issue_detail)
-    candidates = [{**qb(list_id), "reason": reasons.get(list_id)} for list_id in _candidate_ids(row.issue_detail)]
     return {
         "customer_id": row.customer_id,
         "name": row.name,
@@ -664,5 +677,5 @@ def customer_view(row: BtCustomer) -> dict[str, Any]:
         "ship_address": row.ship_address,
         "active": row.active,
         "quickbooks": qb(row.qb_list_id) if row.qb_list_id else None,
-        **_match_fields(row, CUSTOMER_ISSUE_TEXT, candidates),
+        **_match_fields(row, CUSTOMER_ISSUE_TEXT, qb),
     }

@@ -374,6 +374,24 @@ def test_the_list_shows_counterparts_and_candidates_from_the_mirror(api, store, 
     assert listed["o"]["quickbooks"] == {"quickbooks_id": "deleted-1", "name": None, "full_name": None, "sku": None, "item_type": None, "active": None}
 
 
+def test_a_duplicate_name_shows_quickbooks_words_and_the_rename_limit(api, store, account_id, openapi_document):
+    """As the engine leaves an item after QuickBooks answered 3100 to "Create in QuickBooks"."""
+    with store.begin() as db:
+        db.add(BtItem(
+            account_id=account_id, item_id="dup", sku="CHAIR", name="Chair", issue="duplicate_name",
+            issue_detail={
+                "message": "QuickBooks already has something named \u201cCHAIR\u201d.", "action": "Rename it.",
+                "quickbooks_message": "The name \"CHAIR\" of the list element is already in use.", "candidates": [],
+                "actions": [{"action": "rename", "label": "Create under another name", "field": "name", "max_length": 31}],
+            },
+        ))
+    item = api.ok("GET", "/items/dup")
+    assert item["issue_message"].startswith("QuickBooks already has") and item["resolution"] == "Rename it."
+    assert item["quickbooks_message"].endswith("already in use.") and item["rename_max_length"] == 31
+    assert "create_in_quickbooks" in item["actions"]
+    assert_valid(openapi_document, item, response_schema(openapi_document, "get", "/items/{item_id}", 200))
+
+
 # -- the OpenAPI document -------------------------------------------------------------------
 
 

@@ -83,6 +83,15 @@ _MATCH_FIELDS = {
     "issue": {"enum": _ISSUES + [None]},
     "issue_message": _NULLABLE_TEXT,
     "resolution": {**_NULLABLE_TEXT, "description": "How to resolve the issue, in the help article's words"},
+    "quickbooks_message": {**_NULLABLE_TEXT, "description": "QuickBooks' own words when it refused a creation"},
+    "rename_max_length": {
+        "type": ["integer", "null"],
+        "description": "Set after a duplicate name: create-in-quickbooks may take {\"name\"} of at most this length",
+    },
+    "shared_with": {
+        "type": "array", "items": {"type": "string"},
+        "description": "Other BlueTrace records carrying the same SKU / email (duplicate match)",
+    },
     "pending": {"enum": [p.value for p in PendingAction] + [None]},
     "actions": {
         "type": "array",
@@ -140,6 +149,10 @@ ITEM_OUT = component(
             "active": {"type": "boolean"},
             "quickbooks": {"oneOf": [QB_ITEM, {"type": "null"}], "description": "The matched QuickBooks item"},
             "candidates": {"type": "array", "items": _with_candidates(_QB_ITEM), "description": "Suggested matches"},
+            "inactive_matches": {
+                "type": "array", "items": _with_candidates(_QB_ITEM),
+                "description": "Inactive QuickBooks records carrying the exact key (make one active, then Re-sync)",
+            },
             **_MATCH_FIELDS,
         },
     },
@@ -160,6 +173,10 @@ CUSTOMER_OUT = component(
             "active": {"type": "boolean"},
             "quickbooks": {"oneOf": [QB_CUSTOMER, {"type": "null"}], "description": "The matched QuickBooks customer"},
             "candidates": {"type": "array", "items": _with_candidates(_QB_CUSTOMER), "description": "Suggested matches"},
+            "inactive_matches": {
+                "type": "array", "items": _with_candidates(_QB_CUSTOMER),
+                "description": "Inactive QuickBooks records carrying the exact key (make one active, then Re-sync)",
+            },
             **_MATCH_FIELDS,
         },
     },
