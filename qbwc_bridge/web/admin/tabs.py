@@ -43,6 +43,13 @@ INVOICE_STATUS_LABELS = {
     "created": "Created",
     "failed": "Failed",
 }
+CANDIDATE_REASONS = {
+    "same_sku": "same SKU",
+    "similar_sku": "SKU differs only in case, spaces or dashes",
+    "same_name": "same name",
+    "same_email": "same email",
+    "same_email_user": "same email user name",
+}
 MATCH_FIELD_LABELS = {
     "name": "Item Name",
     "manufacturer_part_number": "Manufacturer's Part Number",
@@ -152,6 +159,7 @@ def _catalog_tab(account_id: int, kind: str):
             current=account_settings.get_settings(db, account_id),
             summary=catalog.match_summary(db, account_id, kind),
             issue_labels=labels,
+            candidate_reasons=CANDIDATE_REASONS,
             match_field_labels=MATCH_FIELD_LABELS,
             issue=issue,
             search=search or "",
@@ -173,40 +181,48 @@ def save_sync(account_id: int, kind: str):
     )
 
 
+_RESOLUTIONS: dict[tuple[str, str], Callable] = {
+    ("items", "edit"): catalog.upsert_item,
+    ("items", "resync"): catalog.resync_item,
+    ("items", "create"): catalog.create_item_in_quickbooks,
+    ("items", "match"): catalog.match_item,
+    ("items", "unmatch"): catalog.unmatch_item,
+    ("customers", "edit"): catalog.upsert_customer,
+    ("customers", "resync"): catalog.resync_customer,
+    ("customers", "create"): catalog.create_customer_in_quickbooks,
+    ("customers", "match"): catalog.match_customer,
+    ("customers", "unmatch"): catalog.unmatch_customer,
+}
+
+
 def record_action(account_id: int, kind: str, action: str):
-    """One resolution on one item or customer (the record's id travels in the form, ids may hold '/')."""
+    """One resolution on one item or customer (its id travels in the form: ids may hold '/')."""
     require_account(account_id)
     form = request.form
     record_id = form.get("record_id", "")
     noun = "Item" if kind == "items" else "Customer"
-    field = "sku" if kind == "items" else "billing_email"
-    service: dict[str, Callable] = {
-        "edit": catalog.upsert_item if kind == "items" else catalog.upsert_customer,
-        "resync": catalog.resync_item if kind == "items" else catalog.resync_customer,
-        "create": catalog.create_item_in_quickbooks if kind == "items" else catalog.create_customer_in_quickbooks,
-        "match": catalog.match_item if kind == "items" else catalog.match_customer,
-        "unmatch": catalog.unmatch_item if kind == "items" else catalog.unmatch_customer,
-    }
+    arguments: tuple = ()
+    options: dict[str, Any] = {}
     if action == "edit":
-        value = form.get(field, "")
-        call = lambda db: service["edit"](db, account_id, record_id, {field: value})  # noqa: E731
-        what = "SKU" if kind == "items" else "billing email"
-        message = f"{noun} {record_id}: {what} saved; the bridge looked for a match in QuickBooks again."
+        field, what = ("sku", "SKU") if kind == "items" else ("billing_email", "billing email")
+        arguments = ({field: form.get(field, "")},)
+        message = f"{noun} {record_id}: {what} saved, and matched again against QuickBooks."
     elif action == "create":
-        name = (form.get("name") or "").strip() or None
-        call = lambda db: service["create"](db, account_id, record_id, name=name)  # noqa: E731
+        options["name"] = (form.get("name") or "").strip() or None
         message = f"{noun} {record_id} will be created in QuickBooks on the next Web Connector run."
     elif action == "match":
-        quickbooks_id = form.get("quickbooks_id", "")
-        call = lambda db: service["match"](db, account_id, record_id, quickbooks_id)  # noqa: E731
+        arguments = (form.get("quickbooks_id", ""),)
         message = f"{noun} {record_id} is matched."
     elif action == "resync":
-        call = lambda db: service["resync"](db, account_id, record_id)  # noqa: E731
         message = f"Re-sync requested: the next Web Connector run asks QuickBooks again for {noun.lower()} {record_id}."
     else:
-        call = lambda db: service["unmatch"](db, account_id, record_id)  # noqa: E731
         message = f"{noun} {record_id} is no longer matched."
-    return act(url_for(f"admin_integration.{kind}", account_id=account_id), message, call)
+    resolve = _RESOLUTIONS[(kind, action)]
+    return act(
+        url_for(f"admin_integration.{kind}", account_id=account_id),
+        message,
+        lambda db: resolve(db, account_id, record_id, *arguments, **options),
+    )
 
 
 # -- Invoices ----------------------------------------------------------------------------------
