@@ -28,8 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import outbox
@@ -229,13 +228,12 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
         if (automatic and active and not pending and new["issue"] == IssueType.NOT_FOUND.value
                 and not decision.inactive and not decision.shared_with and not (new["issue_detail"] or {}).get("rejected")):
             creatable.append(record_id)
-    if updates:
-        db.execute(update(side.model), updates)
-        mapper = sa_inspect(side.model)
-        for row in updates:
-            stale = db.identity_map.get(mapper.identity_key_from_primary_key((row["account_id"], row[side.id_column])))
-            if stale is not None:
-                db.expire(stale)
+    matched = [{key: row[key] for key in ("account_id", side.id_column, "qb_list_id", "matched_by")}
+               for row in updates if row["qb_list_id"] is not None]
+    issues = [{key: row[key] for key in ("account_id", side.id_column, "issue", "issue_detail")}
+              for row in updates if row["qb_list_id"] is None]
+    mirror.update_rows(db, side.model, matched, constants={"issue": None, "issue_detail": None})
+    mirror.update_rows(db, side.model, issues, constants={"qb_list_id": None, "matched_by": None})
     for record_id in creatable:
         _create_automatically(db, account, side, record_id)
 
