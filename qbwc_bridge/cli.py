@@ -216,7 +216,7 @@ def demo(context: Context, host: str, port: int, no_serve: bool) -> None:
     click.echo(f"  Simulate a session:    .venv/bin/qbwc-bridge simulate --qwc {facts['qwc_path']} --password {facts['wc_password']}")
     click.echo("")
     if not no_serve:
-        context.invoke(serve, host=host, port=port)
+        click.get_current_context().invoke(serve, host=host, port=port)
 
 
 @main.group("import")
