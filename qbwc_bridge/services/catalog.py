@@ -23,6 +23,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, object_session
 from ..domain import IssueType, ItemMatchField
 from ..errors import Conflict, NotFound
 from ..store.models import Account, BtCustomer, BtItem, QbCustomer, QbItem, search_key
+from ..sync import customers as sync_customers
+from ..sync import items as sync_items
 from . import validation as v
 from .pagination import Page, clamp
 
@@ -211,8 +213,6 @@ def upsert_item(db: Session, account_id: int, item_id: str, data: Any) -> BtItem
     except IntegrityError:  # another request took the SKU between our check and our write
         raise SkuInUse(sku or "", None) from None
     if created or changed & {"sku", "name", "active", "kind"}:
-        from ..sync import items as sync_items
-
         sync_items.rematch_items(db, _account(db, account_id), [item_id])
     return row
 
@@ -233,8 +233,6 @@ def upsert_customer(db: Session, account_id: int, customer_id: str, data: Any) -
     changed = _assign(row, changes)
     db.flush()
     if created or changed & {"billing_email", "name", "company_name", "active"}:
-        from ..sync import customers as sync_customers
-
         sync_customers.rematch_customers(db, _account(db, account_id), [customer_id])
     return row
 
@@ -278,8 +276,6 @@ def _account(db: Session, account_id: int) -> Account:
 def resync_item(db: Session, account_id: int, item_id: str) -> BtItem:
     """Re-sync: ask QuickBooks again for this item's match. Raises: NotFound, NeedsPerson."""
     row = get_item(db, account_id, item_id)
-    from ..sync import items as sync_items
-
     sync_items.request_resync(db, _account(db, account_id), item_id)
     return row
 
@@ -290,8 +286,6 @@ def create_item_in_quickbooks(db: Session, account_id: int, item_id: str, name: 
     Raises: NotFound, Conflict (already matched), NeedsPerson (e.g. the General tab's accounts are not set).
     """
     row = get_item(db, account_id, item_id)
-    from ..sync import items as sync_items
-
     sync_items.request_create(db, _account(db, account_id), item_id, name=name)
     return row
 
@@ -302,8 +296,6 @@ def match_item(db: Session, account_id: int, item_id: str, quickbooks_id: str) -
     Raises: NotFound (the item), validation.InvalidInput (no such QuickBooks item as of the last sync).
     """
     row = get_item(db, account_id, item_id)
-    from ..sync import items as sync_items
-
     if db.get(QbItem, (account_id, quickbooks_id)) is None:
         raise v.InvalidInput("quickbooks_id", f"QuickBooks has no item with id {quickbooks_id!r} (as of the last sync).")
     sync_items.match_manually(db, _account(db, account_id), item_id, quickbooks_id)
@@ -313,8 +305,6 @@ def match_item(db: Session, account_id: int, item_id: str, quickbooks_id: str) -
 def unmatch_item(db: Session, account_id: int, item_id: str) -> BtItem:
     """Forget the match; the item then shows its issue again. Raises: NotFound."""
     row = get_item(db, account_id, item_id)
-    from ..sync import items as sync_items
-
     sync_items.unmatch(db, _account(db, account_id), item_id)
     return row
 
@@ -322,8 +312,6 @@ def unmatch_item(db: Session, account_id: int, item_id: str) -> BtItem:
 def resync_customer(db: Session, account_id: int, customer_id: str) -> BtCustomer:
     """Re-sync one customer. Raises: NotFound, NeedsPerson."""
     row = get_customer(db, account_id, customer_id)
-    from ..sync import customers as sync_customers
-
     sync_customers.request_resync(db, _account(db, account_id), customer_id)
     return row
 
@@ -331,8 +319,6 @@ def resync_customer(db: Session, account_id: int, customer_id: str) -> BtCustome
 def create_customer_in_quickbooks(db: Session, account_id: int, customer_id: str, name: str | None = None) -> BtCustomer:
     """Create in QuickBooks (``name`` after a duplicate name). Raises: NotFound, Conflict, NeedsPerson."""
     row = get_customer(db, account_id, customer_id)
-    from ..sync import customers as sync_customers
-
     sync_customers.request_create(db, _account(db, account_id), customer_id, name=name)
     return row
 
@@ -340,8 +326,6 @@ def create_customer_in_quickbooks(db: Session, account_id: int, customer_id: str
 def match_customer(db: Session, account_id: int, customer_id: str, quickbooks_id: str) -> BtCustomer:
     """Pick a match / accept a suggestion. Raises: NotFound, validation.InvalidInput."""
     row = get_customer(db, account_id, customer_id)
-    from ..sync import customers as sync_customers
-
     if db.get(QbCustomer, (account_id, quickbooks_id)) is None:
         raise v.InvalidInput(
             "quickbooks_id", f"QuickBooks has no customer with id {quickbooks_id!r} (as of the last sync)."
@@ -353,8 +337,6 @@ def match_customer(db: Session, account_id: int, customer_id: str, quickbooks_id
 def unmatch_customer(db: Session, account_id: int, customer_id: str) -> BtCustomer:
     """Forget the match. Raises: NotFound."""
     row = get_customer(db, account_id, customer_id)
-    from ..sync import customers as sync_customers
-
     sync_customers.unmatch(db, _account(db, account_id), customer_id)
     return row
 

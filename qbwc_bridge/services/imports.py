@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from ..errors import NotFound
 from ..store.db import Store
 from ..store.models import Account, BtCustomer, BtItem, search_key, utcnow
+from ..sync import customers as sync_customers
+from ..sync import items as sync_items
 from . import catalog
 from . import validation as v
 
@@ -295,12 +297,8 @@ def _rematch(db: Session, account_id: int, kind: str, changed: list[str]) -> int
     ids = None if len(changed) > REMATCH_ALL_ABOVE else changed
     account = db.get(Account, account_id)
     if kind == "items":
-        from ..sync import items as sync_items
-
         sync_items.rematch_items(db, account, ids)
     else:
-        from ..sync import customers as sync_customers
-
         sync_customers.rematch_customers(db, account, ids)
     return len(changed)
 

@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 from ..domain import ItemMatchField
 from ..errors import NotFound
 from ..store.models import Account, QbAccount, QbTerms
+from ..sync import customers as sync_customers
+from ..sync import invoices
+from ..sync import items as sync_items
 from . import validation as v
 
 REFERENCE_SETTINGS = {
@@ -115,24 +118,16 @@ def _read_changes(db: Session, account_id: int, changes: Mapping[str, Any]) -> d
 
 
 def _act_on(db: Session, account: Account, changed: set[str]) -> None:
-    """Re-match or release invoices when a change calls for it (each at most once)."""
-    rematched = False
+    """Re-match, or release blocked invoices, when a change calls for it."""
     # A new match field changes every item's match, sync on or off; with sync on, new
     # accounts also let the engine create the items it could not create before.
     if "item_match_field" in changed or (account.items_sync and {"items_sync", "ar_account_id", "ap_account_id"} & changed):
-        from ..sync import items as sync_items
-
         sync_items.rematch_items(db, account, None)
-        rematched = True
     if account.customers_sync and "customers_sync" in changed:
-        from ..sync import customers as sync_customers
-
         sync_customers.rematch_customers(db, account, None)
-        rematched = True
-    # The engine's rematch already re-evaluates blocked invoices; otherwise do it here.
-    if not rematched and ({"invoice_creation", "default_terms_id"} & changed):
-        from ..sync import invoices
-
+    # A re-match ends with this too, but only once the initial sync is done; invoices
+    # waiting on the switch or the default terms must not depend on that.
+    if {"invoice_creation", "default_terms_id"} & changed:
         invoices.on_matches_changed(db, account)
 
 

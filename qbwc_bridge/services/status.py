@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..backends.desktop.status import explain_hresult, parse_hresult
 from ..errors import NotFound
 from ..store.models import Account, ConnectionStatus
+from ..sync.progress import connection_progress
 from .catalog import match_summary
 
 LABELS = {
@@ -34,8 +35,6 @@ def account_status(db: Session, account_id: int) -> dict[str, Any]:
     Raises:
         NotFound: no such account.
     """
-    from ..sync.progress import connection_progress
-
     account = db.get(Account, account_id)
     if account is None:
         raise NotFound(f"account {account_id} does not exist")

@@ -173,3 +173,16 @@ def test_status_explains_the_current_error_and_what_to_do(api, store, account_id
     assert error["action"] and error["at"].startswith("2026-05-01")
     assert_valid(openapi_document, status, response_schema(openapi_document, "get", "/status", 200))
     jsonschema.Draft202012Validator.check_schema(response_schema(openapi_document, "get", "/status", 200))
+
+
+def test_turning_invoice_creation_on_lets_blocked_invoices_go(api, store, account_id):
+    """The Invoices tab's promise: a blocked invoice goes out by itself once the switch is on."""
+    import random
+
+    from tests.integration.invoice_world import make_company, seed_matches
+
+    world = seed_matches(store, account_id, make_company(), invoice_creation=False)
+    api.ok("POST", "/orders/o-1/packed", world.order(random.Random(5), "1001"), status=202)
+    assert api.ok("GET", "/orders/o-1/invoice")["status"] == "blocked"
+    api.ok("PATCH", "/settings", {"invoice_creation": True})
+    assert api.ok("GET", "/orders/o-1/invoice")["status"] == "queued"
