@@ -92,3 +92,32 @@ def test_support_resets_a_password_from_the_list_and_goes_back_there(client, peo
         f"/admin/accounts/{people.globex.account_id}/web-connector-password", {"back": "https://evil.test/"}
     )
     assert "evil.test" not in elsewhere.get_data(as_text=True)
+
+
+def test_connection_errors_are_shown_in_plain_words_with_the_last_contact(client, people, store):
+    import datetime as dt
+
+    from qbwc_bridge.backends.desktop.status import explain_hresult
+    from qbwc_bridge.store.models import Account, utcnow
+
+    client.login(people.acme_bookkeeper)
+    cases = [
+        ("0x80040418", "QuickBooks has not yet allowed the bridge"),  # never authorised
+        ("0x80040408", "could not start QuickBooks"),  # QuickBooks not running
+        ("0x8004041A", "access to this company file was turned off"),  # reconnect needed
+        ("wrong_company_file", "Open the company file this account was connected to"),
+    ]
+    for code, words in cases:
+        with store.begin() as db:
+            account = db.get(Account, people.acme.account_id)
+            if code.startswith("0x"):
+                info = explain_hresult(code, "")
+                message = f"{info.explanation} {info.action}"
+            else:
+                message = "The company file open in QuickBooks is not the one this account was connected to."
+            account.status, account.status_message, account.error_code = "error", message, code
+            account.error_at = account.last_contact_at = utcnow() - dt.timedelta(hours=2)
+        page = client.get(f"/admin/accounts/{people.acme.account_id}/general").get_data(as_text=True)
+        assert 'id="connection-status">Error<' in page, code
+        assert words in page, code
+        assert "What to do:" in page and "Last contact from the Web Connector: <time" in page and "2 hours ago" in page
