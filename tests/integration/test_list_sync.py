@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from decimal import Decimal
 
 import pytest
@@ -17,7 +16,7 @@ from qbwc_bridge.domain import IssueType
 from qbwc_bridge.errors import NeedsPerson
 from qbwc_bridge.services import catalog, settings as settings_service
 from qbwc_bridge.simulator import Faults, RequestProcessor, WebConnector, company_from_description
-from qbwc_bridge.store.models import Account, BtCustomer, BtItem, QbCustomer, QbItem, SyncCursor
+from qbwc_bridge.store.models import Account, BtCustomer, BtItem, QbCustomer, QbItem, SyncCursor, WebConnectorSession
 from qbwc_bridge.sync import customers as sync_customers
 from qbwc_bridge.sync import items as sync_items
 from qbwc_bridge.sync.progress import connection_progress
@@ -106,6 +105,13 @@ def state(db, model, account_id, record_id):
     return row.qb_list_id, row.matched_by, row.issue, row.pending
 
 
+def forget_dead_session(store, account_id):
+    """As if the busy window had passed since the Web Connector died (no sleeping in tests)."""
+    with store.begin() as db:
+        db.execute(update(WebConnectorSession).where(WebConnectorSession.account_id == account_id)
+                   .values(last_seen_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)))
+
+
 def age_last_pulls(store, account_id, minutes=10):
     """As if the last pull were a scheduled run ago, so the next session pulls what changed."""
     with store.begin() as db:
@@ -128,7 +134,7 @@ def test_initial_sync_pulls_four_lists_with_iterators_then_connects(shared_dir, 
         assert progress["phase"] == "items" and 0 < progress["percent"] < 100
         assert progress["counts"]["terms"] == len(company.terms)
         assert db.get(BtItem, (account_id, "i-new")).issue is None  # nothing is judged before the list is in
-    time.sleep(settings.busy_window_seconds + 0.1)
+    forget_dead_session(store, account_id)
     web_connector.max_calls_per_session = 500
     second = web_connector.run_session()
     assert second.ok, second.to_text()
@@ -180,7 +186,7 @@ def test_a_session_killed_mid_items_resumes_without_pulling_finished_lists_again
         done = {c.list_name for c in db.scalars(select(SyncCursor).where(SyncCursor.account_id == account_id))
                 if c.initial_done}
         assert done == {"terms", "accounts", "customers"}
-    time.sleep(settings.busy_window_seconds + 0.1)  # the dead session stops counting as alive
+    forget_dead_session(store, account_id)  # the dead session stops counting as alive
     second = web_connector.run_session()
     assert second.ok, second.to_text()
     sent = requests(second)
@@ -319,7 +325,7 @@ def test_items_sync_creates_what_nothing_matches_and_a_lost_answer_is_not_create
     lost = web_connector.run_session()
     assert "response lost" in lost.outcome
     assert company.item_named("NEW-1") is not None  # QuickBooks saved it; the bridge never heard
-    time.sleep(settings.busy_window_seconds + 0.1)
+    forget_dead_session(store, account_id)
     resumed = web_connector.run_session()
     assert resumed.ok, resumed.to_text()
     assert "ItemQueryRq" in requests(resumed) and "ItemNonInventoryAddRq" not in requests(resumed)

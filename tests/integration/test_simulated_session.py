@@ -4,7 +4,7 @@ from __future__ import annotations
 from qbwc_bridge.backends.desktop.qwc import render_qwc
 from qbwc_bridge.backends.desktop.schema import schema_dir
 from qbwc_bridge.simulator import RequestProcessor, WebConnector, generate_company
-from qbwc_bridge.store.models import Account, QbAccount, QbTerms
+from qbwc_bridge.store.models import Account, QbAccount, QbCustomer, QbItem, QbTerms
 
 
 def connector_for(shared_dir, settings, store, server, tenant, tmp_path, password, seed):
@@ -33,6 +33,8 @@ def test_first_runs_connect_the_account_through_the_simulator(shared_dir, settin
         assert account.status == "connected", account.status_message
         assert db.query(QbTerms).count() == len(company.terms) > 0
         assert db.query(QbAccount).count() == len(company.accounts) > 0
+        assert db.query(QbItem).count() == len(company.items) > 0
+        assert db.query(QbCustomer).count() == len(company.customers) > 0
 
 
 def test_a_wrong_password_is_reported_as_qbwc_would(shared_dir, settings, store, server, tenant, tmp_path):
