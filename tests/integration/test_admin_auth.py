@@ -142,3 +142,12 @@ def test_session_cookie_is_httponly_and_samesite(client, people):
     response = client.post("/admin/login", {"email": people.acme_bookkeeper, "password": PASSWORD})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_admin_pages_cannot_be_framed_or_load_foreign_code(client, people):
+    for path in ["/admin/login", "/admin/static/admin.css"]:
+        with client.client.get(path) as response:
+            headers = response.headers
+        assert headers["X-Frame-Options"] == "DENY", path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert headers["X-Content-Type-Options"] == "nosniff", path

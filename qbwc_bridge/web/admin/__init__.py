@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from ...resources import data_dir
 from ...store.models import utcnow
-from . import auth, csrf, integration, support
+from . import auth, csrf, integration, pages, support
 
 
 def register_admin(app: Flask) -> None:
@@ -31,6 +31,7 @@ def register_admin(app: Flask) -> None:
         static_folder=str(ui / "static"),
         static_url_path="/static",
     )
+    pages.install_security_headers(assets)
     app.register_blueprint(assets)
     for blueprint in (auth.bp, integration.bp, support.bp):
         app.register_blueprint(blueprint)

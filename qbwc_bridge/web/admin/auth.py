@@ -36,6 +36,7 @@ _DUMMY_HASH = security.hash_password("not a real password")
 bp = Blueprint("admin_auth", __name__, url_prefix="/admin")
 csrf.protect(bp)
 pages.install_error_pages(bp)
+pages.install_security_headers(bp)
 
 
 @dataclass(frozen=True)

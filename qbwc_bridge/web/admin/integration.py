@@ -22,6 +22,7 @@ from .pages import error_page, settings, unit_of_work
 bp = Blueprint("admin_integration", __name__, url_prefix="/admin")
 csrf.protect(bp)
 pages.install_error_pages(bp)
+pages.install_security_headers(bp)
 tabs.register(bp)
 
 

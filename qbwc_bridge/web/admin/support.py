@@ -17,6 +17,7 @@ from .pages import unit_of_work
 bp = Blueprint("admin_support", __name__, url_prefix="/admin/support")
 csrf.protect(bp)
 pages.install_error_pages(bp)
+pages.install_security_headers(bp)
 
 
 @bp.get("/")
