@@ -493,22 +493,42 @@ def issue_counts(db: Session, account_id: int, kind: str) -> dict[str, int]:
 
 
 def _preload_counterparts(db: Session, account_id: int, catalog: _Catalog, rows: Iterable[Any]) -> None:
-    """Load the matched and suggested QuickBooks records of ``rows`` in one query.
-
-    They land in the session's identity map, so the views' ``db.get`` calls cost no SQL;
-    ``db.info`` holds strong references because the identity map alone would let them go.
-    """
+    """Load the matched and offered QuickBooks records of ``rows`` in one query, so that the
+    views of a page cost no SQL (see :func:`_qb_record`)."""
     wanted = set()
     for row in rows:
         if row.qb_list_id:
             wanted.add(row.qb_list_id)
         wanted.update(_candidate_ids(row.issue_detail))
         wanted.update(_candidate_ids(row.issue_detail, "inactive"))
-    keep = db.info.setdefault("qbwc_bridge.preloaded", [])
-    keep.append(db.get(Account, account_id))
-    if wanted:
-        qb = catalog.qb_model
-        keep.extend(db.scalars(select(qb).where(qb.account_id == account_id, qb.list_id.in_(sorted(wanted)))))
+    qb = catalog.qb_model
+    cache = _qb_cache(db)
+    wanted = sorted(list_id for list_id in wanted if (qb, account_id, list_id) not in cache)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found = {r.list_id: r for r in db.scalars(select(qb).where(qb.account_id == account_id, qb.list_id.in_(chunk)))}
+        cache.update({(qb, account_id, list_id): found.get(list_id) for list_id in chunk})
+
+
+def _qb_cache(db: Session) -> dict[tuple, Any]:
+    """QuickBooks records (or None: not in the mirror) by (model, account, ListID), for this unit of work."""
+    return db.info.setdefault("qbwc_bridge.qb_records", {})
+
+
+def _qb_record(db: Session, model: type, account_id: int, list_id: str) -> Any:
+    cache = _qb_cache(db)
+    key = (model, account_id, list_id)
+    if key not in cache:
+        cache[key] = db.get(model, (account_id, list_id))
+    return cache[key]
+
+
+def _item_match_field(db: Session, account_id: int) -> str:
+    fields = db.info.setdefault("qbwc_bridge.item_match_field", {})
+    if account_id not in fields:
+        account = db.get(Account, account_id)
+        fields[account_id] = account.item_match_field if account else ItemMatchField.NAME.value
+    return fields[account_id]
 
 
 def _candidate_ids(detail: Mapping[str, Any] | None, key: str = "candidates") -> list[str]:
@@ -599,11 +619,10 @@ def item_view(row: BtItem) -> dict[str, Any]:
     or BarCodeValue, per the account's setting).
     """
     db = object_session(row)
-    account = db.get(Account, row.account_id)
-    match_field = account.item_match_field if account else ItemMatchField.NAME.value
+    match_field = _item_match_field(db, row.account_id)
 
     def qb(list_id: str) -> dict[str, Any]:
-        record = db.get(QbItem, (row.account_id, list_id))
+        record = _qb_record(db, QbItem, row.account_id, list_id)
         if record is None:  # matched to a record the mirror no longer holds (deleted in QuickBooks)
             return {"quickbooks_id": list_id, "name": None, "full_name": None, "sku": None, "item_type": None, "active": None}
         return {
@@ -634,7 +653,7 @@ def customer_view(row: BtCustomer) -> dict[str, Any]:
     db = object_session(row)
 
     def qb(list_id: str) -> dict[str, Any]:
-        record = db.get(QbCustomer, (row.account_id, list_id))
+        record = _qb_record(db, QbCustomer, row.account_id, list_id)
         if record is None:
             return {"quickbooks_id": list_id, "name": None, "full_name": None, "email": None, "active": None}
         return {

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from . import catalog
 from . import validation as v
 
 KINDS = ("items", "customers")
+_MODELS = {"items": BtItem, "customers": BtCustomer}
 FORMATS = ("csv", "ndjson")
 DEFAULT_BATCH_SIZE = 1000
 #: Above this many changed records, re-matching the whole account is as cheap as naming them.
@@ -272,6 +273,7 @@ def import_rows(
     result = ImportResult(kind)
     importer = _Importer(account_id, kind, result)
     batch: list[Row] = []
+    analyzed = False
     for row in rows:
         if isinstance(row, RowError):
             result.errors.append(row)
@@ -281,13 +283,33 @@ def import_rows(
         if len(batch) >= batch_size:
             importer.store_batch(store, batch)
             batch = []
+            if not analyzed and result.created:
+                _refresh_statistics(store, kind)
+                analyzed = True
     if batch:
         importer.store_batch(store, batch)
     result.errors.sort(key=lambda error: error.line)
+    if result.created:
+        _refresh_statistics(store, kind, vacuum=True)
     with store.begin() as db:
         result.rematched = _rematch(db, account_id, kind, list(dict.fromkeys(importer.changed_ids)))
         result.counts = catalog.match_summary(db, account_id, kind)
     return result
+
+
+def _refresh_statistics(store: Store, kind: str, *, vacuum: bool = False) -> None:
+    """Let PostgreSQL's planner see the table's new size, and (``vacuum``) mark its pages
+    all-visible so counts are index-only.
+
+    A first load starts from an empty, never-analysed table, whose plans scan every row
+    per batch instead of probing the primary key (quadratic), and whose counts read every
+    row until autovacuum comes by. SQLite plans these queries well without statistics.
+    """
+    if not store.is_postgresql:
+        return
+    table = _MODELS[kind].__tablename__
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"{'VACUUM ' if vacuum else ''}ANALYZE {table}"))
 
 
 def _rematch(db: Session, account_id: int, kind: str, changed: list[str]) -> int:
