@@ -174,7 +174,7 @@ def test_wrong_fields_are_a_422_naming_the_field(api, body, field):
     assert api("GET", "/items/bad").status_code == 404  # nothing was stored
 
 
-@pytest.mark.parametrize("raw", ["{", "[1, 2]", '"text"', '{"sales_price": NaN}', b"\xff\xfe"])
+@pytest.mark.parametrize("raw", ["{", "[1, 2]", '"text"', '{"sales_price": NaN}', b"\xff\xfe", "[" * 5000 + "]" * 5000])
 def test_unreadable_bodies_are_a_400_never_a_stack_trace(api, raw):
     answer = api("PUT", "/items/x", raw)
     assert answer.status_code == 400

@@ -145,6 +145,26 @@ def test_any_json_item_is_either_read_or_refused_with_a_field(data):
         assert set(changes) == set(data) - {"extra"}
 
 
+address_keys = st.sampled_from(["line1", "city", "postal_code", "planet"])
+
+
+@given(st.dictionaries(
+    st.sampled_from(["name", "company_name", "billing_email", "phone", "bill_address", "ship_address", "active", "extra"]),
+    st.one_of(json_values, st.dictionaries(address_keys, json_values, max_size=3)),
+))
+def test_any_json_customer_is_either_read_or_refused_with_a_field_path(data):
+    try:
+        changes = read_customer(data, creating=False)
+    except v.InvalidInput as refused:
+        top = refused.field.split(".")[0]
+        assert top in data
+    else:
+        assert set(changes) == set(data) - {"extra"}
+        for key in ("bill_address", "ship_address"):
+            if changes.get(key) is not None:
+                assert set(changes[key]) <= set(catalog.ADDRESS_FIELDS) and all(changes[key].values())
+
+
 @given(
     sku=st.one_of(st.none(), typed_text.filter(lambda s: "\t" not in s and len(s.strip()) <= 100)),
     name=typed_text.filter(lambda s: s.strip() and len(s.strip()) <= 400 and not any(c in s for c in "\t\r\n")),
