@@ -334,6 +334,8 @@ def test_lists_filter_by_issue_search_by_prefix_and_page(api, store, account_id,
     by_name = api.ok("GET", "/items?search=WIDGET 12")
     assert {i["item_id"] for i in by_name["items"]} == {"item-00012", "item-00120"}
     assert api.ok("GET", "/items?search=item-00007")["total"] == 1  # the exact id
+    for wildcard in ("%25", "_", "%25idget"):  # LIKE's wildcards are plain characters here
+        assert api.ok("GET", f"/items?search={wildcard}")["total"] == 0
     both = api.ok("GET", "/items?search=widget 1&issue=not_found")
     assert {i["item_id"] for i in both["items"]} == {"item-00010", "item-00100", "item-00110", "item-00120"}
 
