@@ -51,8 +51,10 @@ from . import matching, mirror, pulls
 log = logging.getLogger(__name__)
 
 CHUNK = 500  # ids per IN (...) list
+STREAM = 5000  # rows fetched at a time when reading a whole list: 100k rows never sit in memory twice
 STICKY = (IssueType.DUPLICATE_NAME.value, IssueType.CREATE_FAILED.value)
 PINNED_BY = (MatchedBy.MANUAL.value, MatchedBy.CREATED.value)
+NONE_REJECTED: frozenset[str] = frozenset()  # one shared object: an empty frozenset per row costs 200 bytes
 FIELD_WORDS = {
     ItemMatchField.NAME: "item name",
     ItemMatchField.MANUFACTURER_PART_NUMBER: "manufacturer part number",
@@ -105,12 +107,14 @@ def _bt_facts(db: Session, side: Side, account: Account) -> list:
     else:
         columns = (model.customer_id, model.billing_email, model.name, model.company_name)
     rows = db.execute(
-        select(*columns, model.qb_list_id, model.matched_by, rejected).where(model.account_id == account.id)
-    ).all()
+        select(*columns, model.qb_list_id, model.matched_by, rejected)
+        .where(model.account_id == account.id)
+        .execution_options(yield_per=STREAM)
+    )
     facts = []
     for *values, qb_list_id, matched_by, refused in rows:
         pinned = qb_list_id if matched_by in PINNED_BY else None
-        refused = frozenset(refused) if isinstance(refused, list) else frozenset()
+        refused = frozenset(refused) if isinstance(refused, list) else NONE_REJECTED
         if side is ITEMS:
             facts.append(matching.BtItemFacts(values[0], values[1], values[2], pinned, refused))
         else:
@@ -124,12 +128,14 @@ def _qb_facts(db: Session, side: Side, account: Account) -> list:
         rows = db.execute(
             select(q.list_id, q.name, q.full_name, q.manufacturer_part_number, q.barcode, q.is_active)
             .where(q.account_id == account.id)
+            .execution_options(yield_per=STREAM)
         )
         return [matching.QbItemFacts(*row) for row in rows]
     q = QbCustomer
     rows = db.execute(
         select(q.list_id, q.name, q.full_name, q.company_name, q.email, q.is_active, q.parent_list_id)
         .where(q.account_id == account.id)
+        .execution_options(yield_per=STREAM)
     )
     return [matching.QbCustomerFacts(*row) for row in rows]
 
@@ -170,7 +176,9 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
         decisions = matching.match_items(bt, qb, field, targets)
     else:
         decisions = matching.match_customers(bt, qb, targets)
-    keys = {fact.id: (fact.sku if side is ITEMS else fact.email) for fact in bt if fact.id in decisions}
+    keys = {fact.id: fact.sku if side is ITEMS else fact.email  # the key as typed, for the issue messages
+            for fact in bt if (decided := decisions.get(fact.id)) is not None and decided.issue is not None}
+    del bt, qb  # what matching needed: the writes below need only decisions
     _apply(db, side, account, decisions, keys, field)
     _invoices_follow(db, account)
 
@@ -198,42 +206,41 @@ def _targets(db, side, account, bt, qb, ids, changed_qb, field) -> set[str]:
     return targets
 
 
-def _state_rows(db: Session, side: Side, account: Account, ids: set[str] | None) -> list:
+def _state_rows(db: Session, side: Side, account: Account, ids: list[str]) -> list:
     model = side.model
     columns = (side.column(), model.qb_list_id, model.matched_by, model.issue, model.issue_detail, model.pending,
                model.active)
-    where = [model.account_id == account.id]
-    if ids is None:
-        return list(db.execute(select(*columns).where(*where)))
-    ordered = sorted(ids)
-    rows = []
-    for start in range(0, len(ordered), CHUNK):
-        rows.extend(db.execute(select(*columns).where(*where, side.column().in_(ordered[start:start + CHUNK]))))
-    return rows
+    return list(db.execute(select(*columns).where(model.account_id == account.id, side.column().in_(ids))))
 
 
 def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dict, field: ItemMatchField) -> None:
-    """Write the rows whose state changed (one bulk UPDATE), then queue automatic creations."""
-    updates, creatable = [], []
+    """Write the rows whose state changed, a few thousand at a time, then queue automatic creations.
+
+    Batches keep memory flat at 100k records: no list of every row's new state, nor of
+    every UPDATE's parameters, ever exists.
+    """
+    creatable = []
     automatic = bool(getattr(account, side.sync_switch))
-    for record_id, qb_list_id, matched_by, issue, detail, pending, active in _state_rows(
-        db, side, account, set(decisions) if len(decisions) < CHUNK * 4 else None
-    ):
-        decision = decisions.get(record_id)
-        if decision is None:
-            continue
-        new = _new_state(side, decision, keys.get(record_id), qb_list_id, matched_by, issue, detail, field)
-        if new != {"qb_list_id": qb_list_id, "matched_by": matched_by, "issue": issue, "issue_detail": detail}:
-            updates.append({"account_id": account.id, side.id_column: record_id, **new})
-        if (automatic and active and not pending and new["issue"] == IssueType.NOT_FOUND.value
-                and not decision.inactive and not decision.shared_with and not (new["issue_detail"] or {}).get("rejected")):
-            creatable.append(record_id)
-    matched = [{key: row[key] for key in ("account_id", side.id_column, "qb_list_id", "matched_by")}
-               for row in updates if row["qb_list_id"] is not None]
-    issues = [{key: row[key] for key in ("account_id", side.id_column, "issue", "issue_detail")}
-              for row in updates if row["qb_list_id"] is None]
-    mirror.update_rows(db, side.model, matched, constants={"issue": None, "issue_detail": None})
-    mirror.update_rows(db, side.model, issues, constants={"qb_list_id": None, "matched_by": None})
+    ordered = sorted(decisions)
+    for start in range(0, len(ordered), STREAM):
+        matched, issues = [], []
+        for record_id, qb_list_id, matched_by, issue, detail, pending, active in _state_rows(
+                db, side, account, ordered[start:start + STREAM]):
+            decision = decisions[record_id]
+            new = _new_state(side, decision, keys.get(record_id), qb_list_id, matched_by, issue, detail, field)
+            if new["qb_list_id"] is not None:
+                if (new["qb_list_id"], new["matched_by"], issue, detail) != (qb_list_id, matched_by, None, None):
+                    matched.append({"account_id": account.id, side.id_column: record_id,
+                                    "qb_list_id": new["qb_list_id"], "matched_by": new["matched_by"]})
+            elif (new["issue"], new["issue_detail"], qb_list_id, matched_by) != (issue, detail, None, None):
+                issues.append({"account_id": account.id, side.id_column: record_id, "issue": new["issue"],
+                               "issue_detail": new["issue_detail"]})
+            if (automatic and active and not pending and new["issue"] == IssueType.NOT_FOUND.value
+                    and not decision.inactive and not decision.shared_with
+                    and not (new["issue_detail"] or {}).get("rejected")):
+                creatable.append(record_id)
+        mirror.update_rows(db, side.model, matched, constants={"issue": None, "issue_detail": None})
+        mirror.update_rows(db, side.model, issues, constants={"qb_list_id": None, "matched_by": None})
     for record_id in creatable:
         _create_automatically(db, account, side, record_id)
 
