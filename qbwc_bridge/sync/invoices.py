@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
@@ -154,26 +154,41 @@ class Catalog:
     @classmethod
     def load(cls, db: Session, account: Account, orders: Iterable[PackedOrder]) -> Catalog:
         orders = list(orders)
-        customer_ids = {order.payload["customer_id"] for order in orders}
-        item_ids = {line["item_id"] for order in orders for line in order.payload["lines"]}
-        customers = _by_key(db, BtCustomer, BtCustomer.customer_id, account.id, customer_ids, "customer_id")
-        items = _by_key(db, BtItem, BtItem.item_id, account.id, item_ids, "item_id")
-        qb_customers = _by_key(
-            db, QbCustomer, QbCustomer.list_id, account.id, {c.qb_list_id for c in customers.values() if c.qb_list_id}, "list_id"
-        )
-        qb_items = _by_key(db, QbItem, QbItem.list_id, account.id, {i.qb_list_id for i in items.values() if i.qb_list_id}, "list_id")
-        terms = _by_key(db, QbTerms, QbTerms.list_id, account.id, {account.default_terms_id} - {None}, "list_id")
-        return cls(customers, items, qb_customers, qb_items, terms)
+        catalog = cls({}, {}, {}, {}, {})
+        customer_ids = sorted({order.payload["customer_id"] for order in orders})
+        item_ids = sorted({line["item_id"] for order in orders for line in order.payload["lines"]})
+        for start in range(0, len(customer_ids), _CHUNK):
+            keys = {"account_id": account.id, "keys": customer_ids[start : start + _CHUNK]}
+            for customer, mirrored in db.execute(_CUSTOMERS, keys):
+                catalog.customers[customer.customer_id] = customer
+                if mirrored is not None:
+                    catalog.qb_customers[mirrored.list_id] = mirrored
+        for start in range(0, len(item_ids), _CHUNK):
+            keys = {"account_id": account.id, "keys": item_ids[start : start + _CHUNK]}
+            for item, mirrored in db.execute(_ITEMS, keys):
+                catalog.items[item.item_id] = item
+                if mirrored is not None:
+                    catalog.qb_items[mirrored.list_id] = mirrored
+        terms = db.get(QbTerms, (account.id, account.default_terms_id)) if account.default_terms_id else None
+        if terms is not None:
+            catalog.terms[terms.list_id] = terms
+        return catalog
 
 
-def _by_key(db: Session, model, column, account_id: int, keys: set[str], attribute: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    keys = sorted(keys)
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        for row in db.scalars(select(model).where(model.account_id == account_id, column.in_(chunk))):
-            found[getattr(row, attribute)] = row
-    return found
+def _with_mirror(model, key, mirror):
+    """Records of ``model`` by key (an expanding ``keys`` parameter), each with its mirrored QuickBooks row.
+
+    Built once: on the per-invoice path, building and compiling statements costs more than running them.
+    """
+    return (
+        select(model, mirror)
+        .outerjoin(mirror, and_(mirror.account_id == model.account_id, mirror.list_id == model.qb_list_id))
+        .where(model.account_id == bindparam("account_id"), key.in_(bindparam("keys", expanding=True)))
+    )
+
+
+_CUSTOMERS = _with_mirror(BtCustomer, BtCustomer.customer_id, QbCustomer)
+_ITEMS = _with_mirror(BtItem, BtItem.item_id, QbItem)
 
 
 _CUSTOMER_FIX = {

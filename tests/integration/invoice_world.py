@@ -167,12 +167,14 @@ class ScriptedConnector:
         self.requests: list[str] = []
 
     def session(self, *, lose: Callable[[int], bool] = lambda n: False, drop: Callable[[int], bool] = lambda n: False,
-                refuse: Callable[[int], tuple[str, str] | None] = lambda n: None) -> str:  # fmt: skip
+                refuse: Callable[[int], tuple[str, str] | None] = lambda n: None,
+                before: Callable[[int, str], None] = lambda n, request: None) -> str:  # fmt: skip
         """One session; returns how it ended ("none", "busy", "done", "lost", "dropped", "error").
 
         Per message set (numbered from 1 across sessions): ``lose`` - QuickBooks applies it, the
         answer never reaches us; ``drop`` - QBWC dies before QuickBooks sees it; ``refuse`` -
-        QuickBooks refuses the whole set with this (HRESULT, message), applying nothing.
+        QuickBooks refuses the whole set with this (HRESULT, message), applying nothing;
+        ``before`` - runs just before QuickBooks processes the set (a bookkeeper at work).
         """
         answer = self.service.authenticate(self.username, self.password)
         ticket, status = answer[0], answer[1]
@@ -196,6 +198,7 @@ class ScriptedConnector:
                 if refused is not None:
                     response, (hresult, message) = "", refused
                 else:
+                    before(self.message_sets, request)
                     result = qb.process(request)
                     if lose(self.message_sets):
                         return "lost"
