@@ -144,14 +144,14 @@ def _decoded_lines(stream: IO[bytes], on_bytes: Callable[[int], None] | None) ->
 
 
 def _ndjson_rows(lines: Iterable[tuple[int, str | None]], id_field: str) -> Iterator[Row | RowError]:
-    for number, text in lines:
-        if text is None:
+    for number, line in lines:
+        if line is None:
             yield RowError(number, "the line is not UTF-8 text")
             continue
-        if not text.strip():
+        if not line.strip():
             continue
         try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+            data = json.loads(line, parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:
             yield RowError(number, f"the line is not JSON ({exc})")
             continue
@@ -172,12 +172,12 @@ def _csv_rows(lines: Iterable[tuple[int, str | None]], kind: str, id_field: str)
     bad_lines: list[int] = []
 
     def text_lines() -> Iterator[str]:
-        for number, text in lines:
-            if text is None:
+        for number, line in lines:
+            if line is None:
                 bad_lines.append(number)
                 yield "\n"
             else:
-                yield text
+                yield line
 
     reader = csv.reader(text_lines())
     header = next(reader, None)

@@ -6,7 +6,6 @@ Items/Customers tabs promise. Tenants never see each other's records.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
 

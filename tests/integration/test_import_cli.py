@@ -9,7 +9,7 @@ import sys
 from decimal import Decimal
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from qbwc_bridge.cli import main
@@ -34,7 +34,7 @@ def account_id(tenant, store) -> int:
     return tenant.account.account_id
 
 
-def run(env, *args: str) -> "click.testing.Result":  # noqa: F821 - the name is only for readers
+def run(env, *args: str) -> Result:
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
