@@ -43,7 +43,9 @@ from ..domain import IssueType, ItemMatchField
 
 MAX_CANDIDATES = 5
 MAX_DUPLICATE_CANDIDATES = 20
-_LOOSE_DROP = re.compile(r"[\s\-\u2010-\u2015\u2212_]+")
+_SPACES_AND_DASHES = " \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+    "\u2028\u2029\u202f\u205f\u3000-_\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+_LOOSE_DROP = str.maketrans("", "", _SPACES_AND_DASHES)
 _EMAIL_SEPARATORS = re.compile(r"[,;\s]+")
 
 
@@ -60,7 +62,7 @@ def loose_key(value: str | None) -> str | None:
     """A SKU ignoring case, spaces and dashes: ``"ab-12 x"`` ~ ``"AB12X"``, for suggestions only."""
     if value is None:
         return None
-    key = _LOOSE_DROP.sub("", value).casefold()
+    key = value.translate(_LOOSE_DROP).casefold()
     return key or None
 
 
