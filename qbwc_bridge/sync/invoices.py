@@ -285,6 +285,9 @@ def _record_blockers(record, field, name, fixes, unmatched, mirror, noun, tab) -
     if record.pending == PendingAction.RESYNCING.value:
         return [Blocker(field, f"Nothing to do: {noun} {name} is being looked up in QuickBooks again; the invoice "
                                "goes out once it is matched.", waiting=True)]  # fmt: skip
+    if (record.issue_detail or {}).get("inactive"):  # the engine found only an inactive counterpart
+        return [Blocker(field, f"{noun.capitalize()} {name} matches only an inactive QuickBooks {noun} — make it active "
+                               f"in QuickBooks and click Re-sync, or pick another match ({tab} tab).")]  # fmt: skip
     return [Blocker(field, fixes.get(record.issue, unmatched).format(name=name))]
 
 

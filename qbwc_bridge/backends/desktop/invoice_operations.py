@@ -41,7 +41,9 @@ from sqlalchemy.orm import Session
 from ... import outbox
 from ...errors import DataError
 from ...store.models import Account, BtCustomer, BtItem, OperationState, OutboxOperation, PackedOrder
+from ...sync import customers as customer_sync
 from ...sync import invoices
+from ...sync import items as item_sync
 from .operations import DesktopOperation, WorkContext
 from .qbxml import QbxmlRecord, QbxmlResponse
 from .qbxml.text import clean_text
@@ -148,12 +150,26 @@ class InvoiceAddOperation(DesktopOperation):
         invoices.follow(order, op)
 
     def _refused_reference(self, op: OutboxOperation, order: PackedOrder, status: StatusInfo, ctx: WorkContext) -> None:
-        """3140: check the matches again; block naming what QuickBooks refused, until it changes."""
+        """3140: block naming what QuickBooks refused, until it changes; have the matching engine look it up again.
+
+        The refused customer or item may have been deleted, merged or made inactive since the
+        last sync: a Re-sync asks QuickBooks for it, and the engine's new verdict (which
+        releases or re-words the block through ``on_matches_changed``) follows.
+        """
         found = _INVALID_REFERENCE.search(status.message or "")
         kind, value = (found.group(1), found.group(2)) if found else ("", "")
         op.result = {"invalid_refs": [value] if value else []}
         invoices.block(order, op, code="3140", error=_said(status),
                        action=_refused_action(ctx.db, ctx.account, order, kind, value))  # fmt: skip
+        catalog = invoices.Catalog.load(ctx.db, ctx.account, [order])
+        if kind == "Customer":
+            for customer in catalog.customers.values():
+                if customer.qb_list_id == value:
+                    customer_sync.request_resync(ctx.db, ctx.account, customer.customer_id)
+        elif kind == "Item":
+            for item in catalog.items.values():
+                if item.qb_list_id == value:
+                    item_sync.request_resync(ctx.db, ctx.account, item.item_id)
 
     def _order(self, db: Session, op: OutboxOperation) -> PackedOrder:
         order = invoices.order_for(db, op)

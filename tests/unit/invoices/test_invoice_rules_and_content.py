@@ -155,6 +155,14 @@ def test_an_unmatched_item_names_its_sku_and_the_fix(issue, expected):
     assert [(b.field, b.action) for b in found] == [("lines[0].item_id", expected)]
 
 
+def test_an_item_whose_only_counterpart_is_inactive_says_so():
+    detail = {"message": "...", "inactive": [{"quickbooks_id": "QI1", "name": "ABC-12"}]}
+    found = blockers(account(), order(), catalog(items={"I1": {"qb_list_id": None, "issue": "not_found",
+                                                               "issue_detail": detail}}))  # fmt: skip
+    assert actions(found) == ["Item ABC-12 matches only an inactive QuickBooks item — make it active in QuickBooks and "
+                              "click Re-sync, or pick another match (Items tab)."]  # fmt: skip
+
+
 def test_an_item_without_a_sku_is_named_by_its_name():
     found = blockers(account(), order(), catalog(items={"I1": {"qb_list_id": None, "sku": None, "issue": "missing_sku"}}))
     assert actions(found) == ["Item Bolt has no SKU, so it has no match in QuickBooks — enter its SKU or create it in "
