@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select  # noqa: E402
 
 from qbwc_bridge.services.accounts import create_account  # noqa: E402
-from qbwc_bridge.services.imports import import_rows, read_rows  # noqa: E402
+from qbwc_bridge.services.import_files import read_rows  # noqa: E402
+from qbwc_bridge.services.imports import import_rows  # noqa: E402
 from qbwc_bridge.store.db import Store  # noqa: E402
 from qbwc_bridge.store.migrate import upgrade  # noqa: E402
 from qbwc_bridge.store.models import Account, BtItem, QbItem, SyncCursor, utcnow  # noqa: E402

@@ -258,7 +258,8 @@ def _import(context: Context, kind: str, *, file: Path, account_id: int, fmt: st
     """Good rows are stored even when others are rejected; the exit status is 1 when any was."""
     import csv
 
-    from .services.imports import detect_format, import_rows, read_rows
+    from .services.import_files import detect_format, read_rows
+    from .services.imports import import_rows
     from .store.migrate import upgrade
 
     fmt = fmt or detect_format(file.name)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from qbwc_bridge.services import catalog
 from qbwc_bridge.services import validation as v
 from qbwc_bridge.services.catalog import _prefix_range, read_customer, read_item
-from qbwc_bridge.services.imports import RowError, read_rows
+from qbwc_bridge.services.import_files import RowError, read_rows
 from qbwc_bridge.services.settings import InvalidSetting
 from qbwc_bridge.errors import NeedsPerson
 
