@@ -261,6 +261,11 @@ def _no_gc_pauses():
             gc.enable()
 
 
+def _in_order(group: Iterable[_Qb]) -> list[_Qb]:
+    """Candidates by name, then ListID: the same whatever order the records were read in."""
+    return sorted(group, key=lambda q: (q.label.casefold(), q.list_id))
+
+
 def _without_jobs(group: list[_Qb]) -> list[_Qb]:
     """Drop records whose parent is in the same group (a job repeating its customer's Email)."""
     if len(group) < 2:
@@ -357,11 +362,11 @@ def _decide(
             decisions[record.id] = Decision(single.list_id, None)
             continue
         group = [q for q in index.group(key) if q.list_id not in record.rejected]
-        others = tuple(other for other in index.sharing(key) if other != record.id)
+        others = tuple(sorted(other for other in index.sharing(key) if other != record.id))
         if len(group) == 1 and not others:
             decisions[record.id] = Decision(group[0].list_id, None)
         elif group:
-            choices = tuple(Candidate(q.list_id, q.label, q.shown_key, same_key_reason) for q in group)
+            choices = tuple(Candidate(q.list_id, q.label, q.shown_key, same_key_reason) for q in _in_order(group))
             decisions[record.id] = Decision(
                 None, IssueType.DUPLICATE_MATCH, candidates=choices[:MAX_DUPLICATE_CANDIDATES], shared_with=others
             )
@@ -375,9 +380,9 @@ def _decide(
         if record.key is None:
             decisions[record.id] = Decision(None, missing, candidates=candidates)
             continue
-        others = tuple(other for other in index.sharing(record.key) if other != record.id)
+        others = tuple(sorted(other for other in index.sharing(record.key) if other != record.id))
         inactive = tuple(
-            Candidate(q.list_id, q.label, q.shown_key, "inactive") for q in index.inactive.get(record.key, ())
+            Candidate(q.list_id, q.label, q.shown_key, "inactive") for q in _in_order(index.inactive.get(record.key, ()))
         )
         decisions[record.id] = Decision(
             None, IssueType.NOT_FOUND, candidates=candidates, shared_with=others, inactive=inactive
@@ -415,7 +420,7 @@ def _suggest(
                 continue
             for record in wanted[key]:
                 mine = found[record.id]
-                for q in group:
+                for q in _in_order(group):
                     if (len(mine) < MAX_CANDIDATES and q.list_id not in taken and q.list_id not in record.rejected
                             and q.list_id not in mine):
                         mine[q.list_id] = Candidate(q.list_id, q.label, q.shown_key, probe.reason)

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
@@ -99,7 +99,8 @@ def _match_field(account: Account) -> ItemMatchField:
         return ItemMatchField.NAME
 
 
-def _bt_facts(db: Session, side: Side, account: Account) -> list:
+def _bt_facts(db: Session, side: Side, account: Account, *where) -> list:
+    """What matching needs of the account's BlueTrace records (those meeting ``where``), streamed."""
     model = side.model
     rejected = model.issue_detail["rejected"]
     if side is ITEMS:
@@ -108,7 +109,7 @@ def _bt_facts(db: Session, side: Side, account: Account) -> list:
         columns = (model.customer_id, model.billing_email, model.name, model.company_name)
     rows = db.execute(
         select(*columns, model.qb_list_id, model.matched_by, rejected)
-        .where(model.account_id == account.id)
+        .where(model.account_id == account.id, *where)
         .execution_options(yield_per=STREAM)
     )
     facts = []
@@ -122,19 +123,20 @@ def _bt_facts(db: Session, side: Side, account: Account) -> list:
     return facts
 
 
-def _qb_facts(db: Session, side: Side, account: Account) -> list:
+def _qb_facts(db: Session, side: Side, account: Account, *where) -> list:
+    """What matching needs of the mirrored QuickBooks records (those meeting ``where``), streamed."""
     if side is ITEMS:
         q = QbItem
         rows = db.execute(
             select(q.list_id, q.name, q.full_name, q.manufacturer_part_number, q.barcode, q.is_active)
-            .where(q.account_id == account.id)
+            .where(q.account_id == account.id, *where)
             .execution_options(yield_per=STREAM)
         )
         return [matching.QbItemFacts(*row) for row in rows]
     q = QbCustomer
     rows = db.execute(
         select(q.list_id, q.name, q.full_name, q.company_name, q.email, q.is_active, q.parent_list_id)
-        .where(q.account_id == account.id)
+        .where(q.account_id == account.id, *where)
         .execution_options(yield_per=STREAM)
     )
     return [matching.QbCustomerFacts(*row) for row in rows]
@@ -166,9 +168,15 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
     if not pulls.initial_done(db, account.id, side.list_name):
         return
     field = _match_field(account)
-    bt = _bt_facts(db, side, account)
-    qb = _qb_facts(db, side, account)
-    targets = None if ids is None and changed_qb is None else _targets(db, side, account, bt, qb, ids, changed_qb, field)
+    found = None
+    if ids is not None or changed_qb is not None:
+        found = _neighbourhood(db, side, account, list(ids or ()), sorted(set(changed_qb or ())), field)
+    if found is None:  # everything (or too many targets to look up one by one)
+        bt, qb = _bt_facts(db, side, account), _qb_facts(db, side, account)
+        targets = None if ids is None and changed_qb is None else \
+            _targets(db, side, account, bt, qb, ids, changed_qb, field)
+    else:
+        bt, qb, targets = found
     if targets is not None and not targets:
         _invoices_follow(db, account)
         return
@@ -187,23 +195,140 @@ def _targets(db, side, account, bt, qb, ids, changed_qb, field) -> set[str]:
     """The records to re-decide: the ones named, their key-mates, every duplicate match, and
     those touched by changed QuickBooks records."""
     model = side.model
-    targets = set(ids or ())
-    wanted_keys = {key for fact in bt if fact.id in targets and (key := _bt_key(side, fact))}
-    targets.update(db.scalars(
-        select(side.column()).where(model.account_id == account.id, model.issue == IssueType.DUPLICATE_MATCH.value)
-    ))
+    targets = set(ids or ()) | _duplicates(db, side, account)
     changed = set(changed_qb or ())
-    if changed:
-        for fact in qb:
-            if fact.list_id in changed:
-                wanted_keys.update(_qb_keys(side, fact, field))
-        changed_list = sorted(changed)
-        for start in range(0, len(changed_list), CHUNK):
-            targets.update(db.scalars(select(side.column()).where(
-                model.account_id == account.id, model.qb_list_id.in_(changed_list[start:start + CHUNK]))))
+    wanted_keys = {key for fact in qb if fact.list_id in changed for key in _qb_keys(side, fact, field)}
+    changed_list = sorted(changed)
+    for start in range(0, len(changed_list), CHUNK):
+        targets.update(db.scalars(select(side.column()).where(
+            model.account_id == account.id, model.qb_list_id.in_(changed_list[start:start + CHUNK]))))
+    wanted_keys |= {key for fact in bt if fact.id in targets and (key := _bt_key(side, fact))}
     if wanted_keys:
         targets.update(fact.id for fact in bt if _bt_key(side, fact) in wanted_keys)
     return targets
+
+
+def _duplicates(db: Session, side: Side, account: Account) -> set[str]:
+    model = side.model
+    return set(db.scalars(
+        select(side.column()).where(model.account_id == account.id, model.issue == IssueType.DUPLICATE_MATCH.value)))
+
+
+# ----------------------------------------------------------------------------- a few records: their neighbourhood
+FEW = 200  # targets looked up through indexes; more, and reading whole lists is cheaper
+
+
+def _neighbourhood(db, side, account, ids, changed, field):
+    """Just the records a few targets' decisions depend on: ``(bt, qb, targets)``, or None.
+
+    Matching a few records (an API edit, a Re-sync, a QuickBooks change) must not read
+    100k of them. A decision depends only on records sharing a key or a suggestion key
+    with it, on pins, and - for "is this candidate already taken" - on the records sharing
+    the candidates' keys; all are found with a handful of queries, and matching the
+    neighbourhood decides exactly as matching everything would. None (read everything
+    instead) when there are too many targets, or keys outside ASCII, which SQL's
+    ``lower()`` does not fold the way Python does on every database.
+    """
+    model, qb_model = side.model, side.qb_model
+    targets = set(ids) | _duplicates(db, side, account)
+    if len(targets) > FEW or len(changed) > FEW:
+        return None
+    if changed:
+        targets |= set(db.scalars(select(side.column()).where(
+            model.account_id == account.id, model.qb_list_id.in_(changed))))
+    bt = {fact.id: fact for fact in _bt_facts(db, side, account, side.column().in_(sorted(targets)))}
+    qb = {fact.list_id: fact for fact in _qb_facts(db, side, account, qb_model.list_id.in_(changed))} if changed else {}
+    keys = {key for fact in bt.values() if (key := _bt_key(side, fact))}
+    keys |= {key for fact in qb.values() for key in _qb_keys(side, fact, field)}
+    names = {name for fact in bt.values() for name in _names_of(side, fact) if name}
+    if not all(text.isascii() for text in keys | names):
+        return None
+    for fact in _bt_with_keys(db, side, account, keys):  # key-mates are re-decided too
+        bt.setdefault(fact.id, fact)
+        targets.add(fact.id)
+    if len(targets) > FEW:
+        return None
+    qb.update((f.list_id, f) for f in _qb_with_keys(db, side, account, keys, field))
+    qb.update((f.list_id, f) for f in _qb_suggestions(db, side, account, [bt[i] for i in targets if i in bt], field))
+    # Whether a suggested record is taken depends on who else carries its key.
+    more = {key for fact in qb.values() for key in _qb_keys(side, fact, field)} - keys
+    if len(more) > FEW * 5 or not all(key.isascii() for key in more):
+        return None
+    for fact in _bt_with_keys(db, side, account, more):
+        bt.setdefault(fact.id, fact)
+    qb.update((f.list_id, f) for f in _qb_with_keys(db, side, account, more, field))
+    # Pins on either side.
+    for fact in _bt_facts(db, side, account, model.qb_list_id.in_(sorted(qb)), model.matched_by.in_(PINNED_BY)):
+        bt.setdefault(fact.id, fact)
+    pins = sorted({fact.pinned for fact in bt.values() if fact.pinned and fact.pinned not in qb})
+    if pins:
+        qb.update((f.list_id, f) for f in _qb_facts(db, side, account, qb_model.list_id.in_(pins)))
+    return list(bt.values()), list(qb.values()), targets
+
+
+def _names_of(side: Side, fact) -> tuple[str | None, ...]:
+    raw = (fact.name,) if side is ITEMS else (fact.name, fact.company_name)
+    return tuple(matching.name_key(value) for value in raw)
+
+
+def _lowered(column):
+    return func.lower(func.trim(column))
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _bt_with_keys(db, side, account, keys: set[str]) -> list:
+    """BlueTrace records whose SKU / billing email is one of ``keys`` (ASCII), through the search-key index."""
+    if not keys:
+        return []
+    column = side.model.sku_key if side is ITEMS else side.model.email_key
+    found = []
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), CHUNK):
+        found.extend(f for f in _bt_facts(db, side, account, column.in_(ordered[start:start + CHUNK]))
+                     if _bt_key(side, f) in keys)
+    return found
+
+
+def _qb_with_keys(db, side, account, keys: set[str], field: ItemMatchField) -> list:
+    """Mirrored QuickBooks records carrying one of ``keys`` (ASCII), active or not."""
+    if not keys:
+        return []
+    if side is ITEMS:
+        condition = _lowered(_item_column(field)).in_(sorted(keys))
+    else:
+        condition = or_(*(func.lower(QbCustomer.email).like(f"%{_like(key)}%", escape="\\") for key in sorted(keys)))
+    return [f for f in _qb_facts(db, side, account, condition) if keys & set(_qb_keys(side, f, field))]
+
+
+def _qb_suggestions(db, side, account, targets: list, field: ItemMatchField) -> list:
+    """Mirrored records a suggestion could name for ``targets``: same name, similar SKU, same mailbox."""
+    names = sorted({name for fact in targets for name in _names_of(side, fact) if name})
+    conditions = []
+    if side is ITEMS:
+        if names:
+            conditions.append(_lowered(QbItem.name).in_(names))
+        loose = sorted({key for fact in targets if (key := matching.loose_key(fact.sku))})
+        if loose:
+            squeezed = func.lower(_item_column(field))
+            for character in (" ", "-", "_", "\u00a0", "\t"):  # what QuickBooks' Latin-1 can hold of them
+                squeezed = func.replace(squeezed, character, "")
+            conditions.append(squeezed.in_(loose))
+    else:
+        if names:
+            conditions.extend(_lowered(column).in_(names)
+                              for column in (QbCustomer.name, QbCustomer.full_name, QbCustomer.company_name))
+        users = sorted({user for fact in targets if (key := matching.email_key(fact.email))
+                        and (user := matching.local_part(key)) and user.isascii()})
+        conditions.extend(func.lower(QbCustomer.email).like(f"%{_like(user)}@%", escape="\\") for user in users)
+    return _qb_facts(db, side, account, or_(*conditions)) if conditions else []
+
+
+def _item_column(field: ItemMatchField):
+    return {ItemMatchField.NAME: QbItem.name, ItemMatchField.MANUFACTURER_PART_NUMBER: QbItem.manufacturer_part_number,
+            ItemMatchField.BARCODE: QbItem.barcode}[field]
 
 
 def _state_rows(db: Session, side: Side, account: Account, ids: list[str]) -> list:

@@ -349,3 +349,68 @@ def test_resync_finds_an_email_just_typed_into_quickbooks(shared_dir, settings, 
     with store.begin() as db:
         matched = company.customer_named("Filler customer 007").stamp.id
         assert state(db, BtCustomer, account_id, "c-new") == (matched, "auto", None, None)
+
+
+def test_rematching_a_few_records_reads_their_neighbourhood_and_decides_as_reading_everything(store, tenant):
+    """The indexed look-ups of a targeted re-match find every record its decisions depend on."""
+    import random
+
+    from qbwc_bridge.sync import matching, records
+
+    rng = random.Random(5)
+    account_id = tenant.account.account_id
+    now = dt.datetime.now(dt.timezone.utc)
+    skus = ["W-1", "w 1", "W1", "AB-2", "ab2", "C-3", "Bolt", "bolt kit", "D 4", "E5"]
+    mailboxes = ["ap@acme.test", "AP@beta.test", "ann@acme.test", "orders@shared.test", "bob@c.test", "info@d.test"]
+    with store.begin() as db:
+        for n in range(120):
+            parent = f"P{n % 7}" if n % 5 == 0 else None
+            db.add(QbItem(account_id=account_id, list_id=f"I{n}", name=rng.choice(skus) + ("" if n < 60 else f" {n}"),
+                          full_name=f"{parent}:x{n}" if parent else f"x{n}", item_type="Service",
+                          manufacturer_part_number=rng.choice(skus + [None]), is_active=rng.random() > 0.1))
+            emails = rng.sample(mailboxes, rng.randint(0, 2))
+            db.add(QbCustomer(account_id=account_id, list_id=f"C{n}", name=rng.choice(["Acme", "Beta", f"Q{n}"]),
+                              full_name=f"Q{n}", company_name=rng.choice([None, "Acme", "Dee"]),
+                              email="; ".join(emails) or None, is_active=rng.random() > 0.1,
+                              parent_list_id=f"C{n - 1}" if n % 9 == 0 and n else None))
+        used = set()
+        for n in range(150):
+            pinned = rng.random() < 0.1
+            sku = rng.choice(skus + [None])
+            sku = sku if sku is None else "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in sku)
+            if sku in used:  # SKUs are unique in BlueTrace; case variants are not
+                sku = f"Z{n}"
+            used.add(sku)
+            item = BtItem(account_id=account_id, item_id=f"i{n}", sku=sku,
+                          name=rng.choice(["Bolt", "w1", f"Item {n}"]), kind="service", active=True)
+            customer = BtCustomer(account_id=account_id, customer_id=f"c{n}", name=rng.choice(["Acme", f"R{n}"]),
+                                  billing_email=rng.choice(mailboxes + [None, f"ann@x{n}.test"]), active=True)
+            for row, prefix in ((item, "I"), (customer, "C")):
+                if pinned:
+                    row.qb_list_id, row.matched_by = f"{prefix}{rng.randrange(120)}", rng.choice(["manual", "created"])
+                elif rng.random() < 0.05:
+                    row.issue_detail = {"rejected": [f"{prefix}{rng.randrange(120)}"]}
+                db.add(row)
+        for name in ("items", "customers", "terms", "accounts"):
+            db.add(SyncCursor(account_id=account_id, list_name=name, initial_done=True, records_seen=0))
+    with store.begin() as db:
+        account = db.get(Account, account_id)
+        records.rematch(db, account, records.ITEMS)  # some duplicate matches exist from here on
+        records.rematch(db, account, records.CUSTOMERS)
+    with store.begin() as db:
+        account = db.get(Account, account_id)
+        for side, prefix in ((records.ITEMS, "i"), (records.CUSTOMERS, "c")):
+            def decide(bt, qb, targets):
+                if side is records.ITEMS:
+                    return matching.match_items(bt, qb, records._match_field(account), targets)
+                return matching.match_customers(bt, qb, targets)
+
+            for trial in range(25):
+                ids = [f"{prefix}{rng.randrange(150)}" for _ in range(rng.randint(0, 3))]
+                changed = [f"{prefix.upper()}{rng.randrange(120)}" for _ in range(rng.randint(0, 2))]
+                bt, qb = records._bt_facts(db, side, account), records._qb_facts(db, side, account)
+                targets = records._targets(db, side, account, bt, qb, ids, changed, records._match_field(account))
+                near = records._neighbourhood(db, side, account, ids, changed, records._match_field(account))
+                assert near is not None
+                assert near[2] == targets
+                assert decide(near[0], near[1], near[2]) == decide(bt, qb, targets), (side.noun, ids, changed)
