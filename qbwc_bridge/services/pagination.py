@@ -25,10 +25,6 @@ class Page:
             return 1
         return (self.total + self.page_size - 1) // self.page_size
 
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
-
 
 def clamp(page: int | None, page_size: int | None) -> tuple[int, int]:
     """Bring a requested page/page size into range (page >= 1, 1 <= page_size <= MAX_PAGE_SIZE)."""
