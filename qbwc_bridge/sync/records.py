@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 CHUNK = 500  # ids per IN (...) list
 STREAM = 5000  # rows fetched at a time when reading a whole list: 100k rows never sit in memory twice
 STICKY = (IssueType.DUPLICATE_NAME.value, IssueType.CREATE_FAILED.value)
+UNMATCHED = (IssueType.NOT_FOUND, IssueType.MISSING_SKU, IssueType.MISSING_EMAIL)  # the issues with suggestions
 PINNED_BY = (MatchedBy.MANUAL.value, MatchedBy.CREATED.value)
 NONE_REJECTED: frozenset[str] = frozenset()  # one shared object: an empty frozenset per row costs 200 bytes
 FIELD_WORDS = {
@@ -168,9 +169,14 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
     if not pulls.initial_done(db, account.id, side.list_name):
         return
     field = _match_field(account)
+    decide = (lambda bt, qb, targets: matching.match_items(bt, qb, field, targets)) if side is ITEMS else \
+        matching.match_customers
     found = None
     if ids is not None or changed_qb is not None:
-        found = _neighbourhood(db, side, account, list(ids or ()), sorted(set(changed_qb or ())), field)
+        ids, changed_qb = list(ids or ()), sorted(set(changed_qb or ()))
+        found = _neighbourhood(db, side, account, ids, changed_qb, field, suggestions=False)
+        if found is not None and any(d.issue in UNMATCHED for d in decide(*found).values()):
+            found = _neighbourhood(db, side, account, ids, changed_qb, field, suggestions=True)
     if found is None:  # everything (or too many targets to look up one by one)
         bt, qb = _bt_facts(db, side, account), _qb_facts(db, side, account)
         targets = None if ids is None and changed_qb is None else \
@@ -180,10 +186,7 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
     if targets is not None and not targets:
         _invoices_follow(db, account)
         return
-    if side is ITEMS:
-        decisions = matching.match_items(bt, qb, field, targets)
-    else:
-        decisions = matching.match_customers(bt, qb, targets)
+    decisions = decide(bt, qb, targets)
     keys = {fact.id: fact.sku if side is ITEMS else fact.email  # the key as typed, for the issue messages
             for fact in bt if (decided := decisions.get(fact.id)) is not None and decided.issue is not None}
     del bt, qb  # what matching needed: the writes below need only decisions
@@ -218,7 +221,7 @@ def _duplicates(db: Session, side: Side, account: Account) -> set[str]:
 FEW = 200  # targets looked up through indexes; more, and reading whole lists is cheaper
 
 
-def _neighbourhood(db, side, account, ids, changed, field):
+def _neighbourhood(db, side, account, ids, changed, field, *, suggestions: bool = True):
     """Just the records a few targets' decisions depend on: ``(bt, qb, targets)``, or None.
 
     Matching a few records (an API edit, a Re-sync, a QuickBooks change) must not read
@@ -227,7 +230,9 @@ def _neighbourhood(db, side, account, ids, changed, field):
     the candidates' keys; all are found with a handful of queries, and matching the
     neighbourhood decides exactly as matching everything would. None (read everything
     instead) when there are too many targets, or keys outside ASCII, which SQL's
-    ``lower()`` does not fold the way Python does on every database.
+    ``lower()`` does not fold the way Python does on every database. Without
+    ``suggestions`` the (costlier) records only suggestions need are left out: enough
+    for records that match or are duplicates.
     """
     model, qb_model = side.model, side.qb_model
     targets = set(ids) | _duplicates(db, side, account)
@@ -249,7 +254,9 @@ def _neighbourhood(db, side, account, ids, changed, field):
     if len(targets) > FEW:
         return None
     qb.update((f.list_id, f) for f in _qb_with_keys(db, side, account, keys, field))
-    qb.update((f.list_id, f) for f in _qb_suggestions(db, side, account, [bt[i] for i in targets if i in bt], field))
+    if suggestions:
+        qb.update((f.list_id, f) for f in _qb_suggestions(db, side, account, [bt[i] for i in targets if i in bt],
+                                                          field))
     # Whether a suggested record is taken depends on who else carries its key.
     more = {key for fact in qb.values() for key in _qb_keys(side, fact, field)} - keys
     if len(more) > FEW * 5 or not all(key.isascii() for key in more):
