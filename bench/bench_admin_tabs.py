@@ -27,7 +27,8 @@ from sqlalchemy import insert  # noqa: E402
 
 from qbwc_bridge.config import Settings  # noqa: E402
 from qbwc_bridge.services.accounts import create_account  # noqa: E402
-from qbwc_bridge.services.imports import import_rows, read_rows  # noqa: E402
+from qbwc_bridge.services.import_files import read_rows  # noqa: E402
+from qbwc_bridge.services.imports import import_rows  # noqa: E402
 from qbwc_bridge.services.users import create_user  # noqa: E402
 from qbwc_bridge.store.db import Store  # noqa: E402
 from qbwc_bridge.store.migrate import upgrade  # noqa: E402
