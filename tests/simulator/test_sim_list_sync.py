@@ -72,11 +72,11 @@ def test_names_are_taken_ignoring_case_and_freed_by_a_rename(company):
 
 
 def test_a_big_company_seeds_in_linear_time():
-    """10k items and customers: seconds, where a name scan per add took minutes."""
+    """6k items and customers: a second, where a name scan per add took most of a minute."""
     company = company_from_description({})
     started = time.process_time()
-    for n in range(10_000):
+    for n in range(6_000):
         add_item(company, {"kind": "service", "name": f"SKU-{n:05d}", "account": "Services"})
         add_entity(company, EntityKind.CUSTOMER, {"name": f"Customer {n:05d}"})
-    assert time.process_time() - started < 10
-    assert company.counts()["items"] == company.counts()["customers"] == 10_000
+    assert time.process_time() - started < 5
+    assert company.counts()["items"] == company.counts()["customers"] == 6_000
