@@ -164,13 +164,13 @@ def record_packed_order(db: Session, account_id: int, order_id: str, payload: An
     )  # fmt: skip
     # Two requests racing on one order: the database picks one winner, the other replays.
     insert = (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(PackedOrder)
-    inserted = db.execute(
-        insert.values(**values).on_conflict_do_nothing(index_elements=["account_id", "order_id"]).returning(
-            PackedOrder.order_id
-        )
-    ).scalar()
-    order = db.get(PackedOrder, (account_id, order_id), populate_existing=True)
+    inserted = db.scalars(
+        insert.values(**values).on_conflict_do_nothing(index_elements=["account_id", "order_id"]).returning(PackedOrder)
+    ).first()
+    order = inserted
     if inserted is None:
+        # Locked: a replay racing a replacement, Retry or re-evaluation of the order decides on what is committed.
+        order = db.get(PackedOrder, (account_id, order_id), populate_existing=True, with_for_update=True)
         if order.payload_hash == digest:
             return invoice_view(order), False
         if order.status not in REPLACEABLE or _verifying(db, order):
@@ -196,7 +196,7 @@ def retry_invoice(db: Session, account_id: int, order_id: str) -> dict[str, Any]
     Raises:
         NotFound: no such order. Conflict: the invoice is not blocked or failed.
     """
-    order = _order(db, account_id, order_id)
+    order = _order(db, account_id, order_id, lock=True)
     if order.status not in (InvoiceStatus.BLOCKED.value, InvoiceStatus.FAILED.value):
         raise Conflict(f"The invoice of order {order_id} is {order.status}: only a blocked or failed one can be retried.")
     op = db.get(OutboxOperation, order.operation_id) if order.operation_id else None
@@ -248,8 +248,8 @@ def get_invoice(db: Session, account_id: int, order_id: str) -> dict[str, Any]:
     return invoice_view(_order(db, account_id, order_id))
 
 
-def _order(db: Session, account_id: int, order_id: str) -> PackedOrder:
-    order = db.get(PackedOrder, (account_id, order_id))
+def _order(db: Session, account_id: int, order_id: str, *, lock: bool = False) -> PackedOrder:
+    order = db.get(PackedOrder, (account_id, order_id), with_for_update=lock, populate_existing=lock)
     if order is None:
         raise NotFound(f"No packed order {order_id!r} was received for this account.")
     return order

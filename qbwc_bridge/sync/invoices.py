@@ -412,11 +412,13 @@ def on_matches_changed(db: Session, account: Account) -> None:
     creation or the default terms change. Orders held back after QuickBooks refused a
     reference (status 3140) stay blocked while they would send the same refused reference.
     """
+    # Locked (PostgreSQL): a concurrent corrected event or Retry of the same order waits, then sees our verdict.
     orders = list(
         db.scalars(
             select(PackedOrder)
             .where(PackedOrder.account_id == account.id, PackedOrder.status.in_(REEVALUATED))
-            .order_by(PackedOrder.received_at)
+            .order_by(PackedOrder.received_at, PackedOrder.order_id)
+            .with_for_update()
         )
     )
     for start in range(0, len(orders), _CHUNK):
@@ -441,8 +443,14 @@ def _still_refused(db: Session, account: Account, order: PackedOrder, catalog: C
 
 
 def queue(db: Session, order: PackedOrder) -> OutboxOperation:
-    """Put the order's invoice in the outbox (one operation per order, reused after a block)."""
-    op = db.get(OutboxOperation, order.operation_id) if order.operation_id else None
+    """Put the order's invoice in the outbox (one operation per order, reused after a block).
+
+    The operation is read afresh under a row lock: it is queued again only if it really
+    failed, never over a concurrent session that has just sent it.
+    """
+    op = None
+    if order.operation_id:
+        op = db.get(OutboxOperation, order.operation_id, with_for_update=True, populate_existing=True)
     if op is None:
         op = outbox.enqueue(db, order.account_id, OPERATION_KIND, {"order_id": order.order_id},
                             dedupe_key=f"invoice:{order.order_id}")  # fmt: skip
