@@ -360,6 +360,23 @@ class FakeCompany:
     def deactivate(self, list_id: str) -> None:
         self.set_active(list_id, False)
 
+    def delete(self, list_id: str) -> None:
+        """Delete an item or a name as a user would; QuickBooks refuses once a transaction uses it.
+
+        Raises:
+            ValueError: an invoice uses it, or another record is its child.
+            KeyError: no such ListID.
+        """
+        table = self.items if list_id in self.items else self.entities
+        record = table[list_id]
+        used = any(invoice.customer_id == list_id or any(line.item_id == list_id for line in invoice.lines)
+                   for invoice in self.invoices.values())
+        if used or any(other.parent_id == list_id for other in table.values()):
+            raise ValueError(f"{record.full_name!r} cannot be deleted: it is in use")
+        self.name_index(table).pop(record.full_name.casefold(), None)
+        del table[list_id]
+        logger.info("company edit: %s %r deleted", list_id, record.full_name)
+
     # ----------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> None:
         """Write the whole company (ids, edit sequences, counters) as JSON; see :mod:`.seeding`."""

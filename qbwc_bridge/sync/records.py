@@ -530,10 +530,21 @@ def request_resync(db: Session, account: Account, side: Side, record_id: str) ->
 
 
 def lookup_answered(db: Session, account: Account, list_name: ListName, lookup: RecordLookup, rows: list[dict]) -> None:
-    """QuickBooks answered a Re-sync: mirror what came back and re-match the record."""
+    """QuickBooks answered a Re-sync: mirror what came back and re-match the record.
+
+    A ListID asked for and not returned was deleted in QuickBooks (status 500): its
+    mirror copy becomes inactive, so nothing stays matched to a record that is gone.
+    """
     side = SIDES[list_name]
     upsert = mirror.upsert_items if side is ITEMS else mirror.upsert_customers
     result = upsert(db, rows)
+    gone = sorted(set(lookup.list_ids) - {row["list_id"] for row in rows})
+    for list_id in gone:
+        copy = db.get(side.qb_model, (account.id, list_id))
+        if copy is not None and copy.is_active:
+            copy.is_active = False
+            result.changed.append(list_id)
+    db.flush()
     row = db.get(side.model, (account.id, lookup.record_id))
     if row is not None and row.pending == PendingAction.RESYNCING.value:
         row.pending = None

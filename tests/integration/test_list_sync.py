@@ -349,6 +349,13 @@ def test_resync_finds_an_email_just_typed_into_quickbooks(shared_dir, settings, 
     with store.begin() as db:
         matched = company.customer_named("Filler customer 007").stamp.id
         assert state(db, BtCustomer, account_id, "c-new") == (matched, "auto", None, None)
+    company.delete(matched)  # deleted in QuickBooks: a Re-sync by ListID finds it gone
+    with store.begin() as db:
+        sync_customers.request_resync(db, db.get(Account, account_id), "c-new")
+    web_connector.run_session()
+    with store.begin() as db:
+        assert db.get(QbCustomer, (account_id, matched)).is_active is False
+        assert state(db, BtCustomer, account_id, "c-new")[:3] == (None, None, IssueType.NOT_FOUND.value)
 
 
 def test_rematching_a_few_records_reads_their_neighbourhood_and_decides_as_reading_everything(store, tenant):

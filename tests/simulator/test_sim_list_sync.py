@@ -10,7 +10,7 @@ from qbwc_bridge.simulator import company_from_description
 from qbwc_bridge.simulator.company import QuickBooksStatus
 from qbwc_bridge.simulator.records import EntityKind
 from qbwc_bridge.simulator.seeding import add_entity, add_item
-from tests.simulator.conftest import message_set
+from tests.simulator.conftest import DESCRIPTION, message_set
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
@@ -80,3 +80,14 @@ def test_a_big_company_seeds_in_linear_time():
         add_entity(company, EntityKind.CUSTOMER, {"name": f"Customer {n:05d}"})
     assert time.process_time() - started < 5
     assert company.counts()["items"] == company.counts()["customers"] == 6_000
+
+
+def test_a_record_in_use_cannot_be_deleted_and_a_deleted_name_is_free():
+    company = company_from_description(
+        {**DESCRIPTION, "invoices": [{"customer": "Beta LLC", "lines": [{"item": "Cable", "quantity": "1"}]}]})
+    company.delete(company.customer_named("Acme Corp").stamp.id)
+    assert company.customer_named("Acme Corp") is None
+    assert add_entity(company, EntityKind.CUSTOMER, {"name": "acme corp"}).name == "acme corp"
+    for used in (company.item_named("Cable"), company.customer_named("Beta LLC")):
+        with pytest.raises(ValueError, match="in use"):
+            company.delete(used.stamp.id)
