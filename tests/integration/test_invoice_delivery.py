@@ -314,3 +314,34 @@ def test_a_superseded_session_can_neither_send_nor_take_back_work(store, setting
     assert service_.receive_response_xml(old_ticket, "<QBXML/>", "", "") == -1
     request = service_.send_request_xml(new_ticket, connector.hcp, "C:\\Co.QBW", "US", 13, 0)
     assert "InvoiceQueryRq" in request and "InvoiceAddRq" not in request
+
+
+def test_a_send_racing_a_superseding_authenticate_never_strands_work(store, settings, tenant, world, connector, clock):
+    """Two processes, one abandoned session: whatever wins, nothing stays "sent" under a dead session."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from qbwc_bridge.store.models import SessionState, WebConnectorSession
+
+    service_ = connector.service
+    rng = random.Random(17)
+    with ThreadPoolExecutor(2) as pool:
+        for attempt in range(8):
+            post(store, tenant, f"race-{attempt}", world.order(rng, f"R-{attempt}"))
+            after_busy_window(clock, settings)
+            old_ticket = service_.authenticate(tenant.username, tenant.password)[0]
+            after_busy_window(clock, settings)
+            send = pool.submit(service_.send_request_xml, old_ticket, connector.hcp, "C:\\Co.QBW", "US", 13, 0)
+            supersede = pool.submit(service_.authenticate, tenant.username, tenant.password)
+            send.result(), supersede.result()
+            with store.begin() as db:
+                open_ids = set(db.scalars(select(WebConnectorSession.id).where(
+                    WebConnectorSession.state == SessionState.OPEN.value)))  # fmt: skip
+                stranded = db.scalars(select(OutboxOperation).where(
+                    OutboxOperation.state == "sent", OutboxOperation.session_id.not_in(open_ids or {-1}))).all()  # fmt: skip
+                assert stranded == [], [(op.id, op.kind, op.session_id) for op in stranded]
+    after_busy_window(clock, settings)
+    assert connector.session() == "done"
+    for attempt in range(8):
+        assert len(ours(world.company, f"race-{attempt}")) <= 1
