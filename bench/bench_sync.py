@@ -42,7 +42,7 @@ from qbwc_bridge.simulator.seeding import add_entity, add_item  # noqa: E402
 from qbwc_bridge.store.db import Store  # noqa: E402
 from qbwc_bridge.store.migrate import upgrade  # noqa: E402
 from qbwc_bridge.store.models import Account, BtCustomer, BtItem, search_key  # noqa: E402
-from qbwc_bridge.sync import matching, records  # noqa: E402
+from qbwc_bridge.sync import facts, matching  # noqa: E402
 from qbwc_bridge.sync.progress import connection_progress  # noqa: E402
 from tests.support.live_server import ServerProcess  # noqa: E402
 
@@ -136,12 +136,12 @@ def peak_rss_mb(pid: int) -> float:
 def measure_matching(store: Store, account_id: int) -> dict[str, float]:
     with store.begin() as db:
         account = db.get(Account, account_id)
-        facts = {side: (records._bt_facts(db, side, account), records._qb_facts(db, side, account))
-                 for side in (records.ITEMS, records.CUSTOMERS)}
+        facts = {side: (facts.bt_facts(db, side, account), facts.qb_facts(db, side, account))
+                 for side in (facts.ITEMS, facts.CUSTOMERS)}
     result = {}
     for side, (bt, qb) in facts.items():
         started = time.perf_counter()
-        if side is records.ITEMS:
+        if side is facts.ITEMS:
             decisions = matching.match_items(bt, qb)
         else:
             decisions = matching.match_customers(bt, qb)

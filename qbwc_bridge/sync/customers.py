@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from ..store.models import Account
-from . import records
+from . import facts, records, resolutions
 
-SIDE = records.CUSTOMERS
+SIDE = facts.CUSTOMERS
 
 
 def rematch_customers(db: Session, account: Account, customer_ids: Iterable[str] | None = None) -> None:
@@ -37,7 +37,7 @@ def rematch_for_quickbooks_changes(db: Session, account: Account, list_ids: Iter
 
 def request_resync(db: Session, account: Account, customer_id: str) -> None:
     """Re-sync: ask QuickBooks again for this customer's counterpart. Raises: NotFound."""
-    records.request_resync(db, account, SIDE, customer_id)
+    resolutions.request_resync(db, account, SIDE, customer_id)
 
 
 def request_create(db: Session, account: Account, customer_id: str, name: str | None = None) -> None:
@@ -51,14 +51,14 @@ def request_create(db: Session, account: Account, customer_id: str, name: str | 
         NotFound, Conflict (already matched), NeedsPerson (no name, a field QuickBooks
         cannot store: the ``DataError`` names it).
     """
-    records.request_create(db, account, SIDE, customer_id, name)
+    resolutions.request_create(db, account, SIDE, customer_id, name)
 
 
 def match_manually(db: Session, account: Account, customer_id: str, quickbooks_id: str) -> None:
     """Pick the QuickBooks customer (or accept a suggestion). Raises: NotFound, Conflict (inactive)."""
-    records.match_manually(db, account, SIDE, customer_id, quickbooks_id)
+    resolutions.match_manually(db, account, SIDE, customer_id, quickbooks_id)
 
 
 def unmatch(db: Session, account: Account, customer_id: str) -> None:
     """Forget the match; that QuickBooks customer is not matched to it automatically again. Raises: NotFound."""
-    records.unmatch(db, account, SIDE, customer_id)
+    resolutions.unmatch(db, account, SIDE, customer_id)

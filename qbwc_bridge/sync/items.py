@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from ..store.models import Account
-from . import records
+from . import facts, records, resolutions
 
-SIDE = records.ITEMS
+SIDE = facts.ITEMS
 
 
 def rematch_items(db: Session, account: Account, item_ids: Iterable[str] | None = None) -> None:
@@ -37,7 +37,7 @@ def rematch_for_quickbooks_changes(db: Session, account: Account, list_ids: Iter
 
 def request_resync(db: Session, account: Account, item_id: str) -> None:
     """Re-sync: ask QuickBooks again for this item's counterpart. Raises: NotFound."""
-    records.request_resync(db, account, SIDE, item_id)
+    resolutions.request_resync(db, account, SIDE, item_id)
 
 
 def request_create(db: Session, account: Account, item_id: str, name: str | None = None) -> None:
@@ -51,14 +51,14 @@ def request_create(db: Session, account: Account, item_id: str, name: str | None
         NotFound, Conflict (already matched), NeedsPerson (accounts not set, no SKU, a
         field QuickBooks cannot store).
     """
-    records.request_create(db, account, SIDE, item_id, name)
+    resolutions.request_create(db, account, SIDE, item_id, name)
 
 
 def match_manually(db: Session, account: Account, item_id: str, quickbooks_id: str) -> None:
     """Pick the QuickBooks item (or accept a suggestion). Raises: NotFound, Conflict (inactive)."""
-    records.match_manually(db, account, SIDE, item_id, quickbooks_id)
+    resolutions.match_manually(db, account, SIDE, item_id, quickbooks_id)
 
 
 def unmatch(db: Session, account: Account, item_id: str) -> None:
     """Forget the match; that QuickBooks item is not matched to it automatically again. Raises: NotFound."""
-    records.unmatch(db, account, SIDE, item_id)
+    resolutions.unmatch(db, account, SIDE, item_id)

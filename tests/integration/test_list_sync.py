@@ -362,7 +362,7 @@ def test_rematching_a_few_records_reads_their_neighbourhood_and_decides_as_readi
     """The indexed look-ups of a targeted re-match find every record its decisions depend on."""
     import random
 
-    from qbwc_bridge.sync import matching, records
+    from qbwc_bridge.sync import facts, matching, records
 
     rng = random.Random(5)
     account_id = tenant.account.account_id
@@ -402,22 +402,22 @@ def test_rematching_a_few_records_reads_their_neighbourhood_and_decides_as_readi
             db.add(SyncCursor(account_id=account_id, list_name=name, initial_done=True, records_seen=0))
     with store.begin() as db:
         account = db.get(Account, account_id)
-        records.rematch(db, account, records.ITEMS)  # some duplicate matches exist from here on
-        records.rematch(db, account, records.CUSTOMERS)
+        records.rematch(db, account, facts.ITEMS)  # some duplicate matches exist from here on
+        records.rematch(db, account, facts.CUSTOMERS)
     with store.begin() as db:
         account = db.get(Account, account_id)
-        for side, prefix in ((records.ITEMS, "i"), (records.CUSTOMERS, "c")):
+        for side, prefix in ((facts.ITEMS, "i"), (facts.CUSTOMERS, "c")):
             def decide(bt, qb, targets):
-                if side is records.ITEMS:
-                    return matching.match_items(bt, qb, records._match_field(account), targets)
+                if side is facts.ITEMS:
+                    return matching.match_items(bt, qb, facts.match_field(account), targets)
                 return matching.match_customers(bt, qb, targets)
 
             for trial in range(25):
                 ids = [f"{prefix}{rng.randrange(150)}" for _ in range(rng.randint(0, 3))]
                 changed = [f"{prefix.upper()}{rng.randrange(120)}" for _ in range(rng.randint(0, 2))]
-                bt, qb = records._bt_facts(db, side, account), records._qb_facts(db, side, account)
-                targets = records._targets(db, side, account, bt, qb, ids, changed, records._match_field(account))
-                near = records._neighbourhood(db, side, account, ids, changed, records._match_field(account))
+                bt, qb = facts.bt_facts(db, side, account), facts.qb_facts(db, side, account)
+                targets = facts.targets_of(db, side, account, bt, qb, ids, changed, facts.match_field(account))
+                near = facts.neighbourhood(db, side, account, ids, changed, facts.match_field(account))
                 assert near is not None
                 assert near[2] == targets
                 assert decide(near[0], near[1], near[2]) == decide(bt, qb, targets), (side.noun, ids, changed)

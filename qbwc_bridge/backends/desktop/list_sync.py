@@ -27,7 +27,7 @@ from sqlalchemy import select
 from ... import outbox
 from ...errors import DataError
 from ...store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession
-from ...sync import mirror, pulls, records
+from ...sync import mirror, pulls, resolutions
 from ..base import Created, ListName, ListPage, ListPull, NewRecord, OperationKind, RecordLookup, Refused
 from .operations import DesktopOperation, WorkContext
 from .qbxml import QbxmlResponse, QbxmlVersion, render_request
@@ -205,13 +205,13 @@ class LookupOperation(DesktopOperation):
     def handle(self, op, response, ctx):
         super().handle(op, response, ctx)
         if op.state == OperationState.FAILED.value:
-            records.lookup_failed(ctx.db, ctx.account, _list_of(self.operation),
+            resolutions.lookup_failed(ctx.db, ctx.account, _list_of(self.operation),
                                   RecordLookup.from_payload(op.payload).record_id, op.error_message or "")
 
     def on_records(self, op, response, ctx):
         page = BACKEND.read(self.operation, op.payload, response)
         lookup = RecordLookup.from_payload(op.payload)
-        records.lookup_answered(ctx.db, ctx.account, _list_of(self.operation), lookup,
+        resolutions.lookup_answered(ctx.db, ctx.account, _list_of(self.operation), lookup,
                                 _with_account(page.rows, ctx.account.id))
         outbox.succeed(op, {"records": len(page.rows)})
 
@@ -238,7 +238,7 @@ class CreateOperation(DesktopOperation):
         if response.rs_type.endswith("QueryRs"):  # the look-up after a lost answer
             if response.records:
                 created = Created(_with_account([ROWS[list_name](0, response.records[0])], ctx.account.id)[0])
-                records.created(ctx.db, ctx.account, list_name, spec.record_id, created)
+                resolutions.created(ctx.db, ctx.account, list_name, spec.record_id, created)
                 outbox.succeed(op, {"list_id": created.list_id, "adopted": True})
             elif response.status.outcome in (Outcome.EMPTY, Outcome.NOT_FOUND):
                 op.state = OperationState.PENDING.value  # not saved after all: send the Add
@@ -248,13 +248,13 @@ class CreateOperation(DesktopOperation):
         result = BACKEND.read(self.operation, op.payload, response)
         if isinstance(result, Created):
             created = Created(_with_account([result.row], ctx.account.id)[0])
-            records.created(ctx.db, ctx.account, list_name, spec.record_id, created)
+            resolutions.created(ctx.db, ctx.account, list_name, spec.record_id, created)
             outbox.succeed(op, {"list_id": created.list_id})
         elif response.status.outcome is Outcome.RETRY:
             outbox.retry_later(op, ctx.now, result.code, result.explanation)
         else:
             outbox.fail(op, result.code, result.explanation)
-            records.create_refused(ctx.db, ctx.account, list_name, spec, result)
+            resolutions.create_refused(ctx.db, ctx.account, list_name, spec, result)
 
 
 def handlers() -> list[DesktopOperation]:

@@ -9,11 +9,11 @@ from qbwc_bridge.backends.desktop import list_sync
 from qbwc_bridge.backends.desktop.qbxml import QbxmlRecord, QbxmlResponse, render_request
 from qbwc_bridge.backends.desktop.status import explain_status
 from qbwc_bridge.domain import IssueType, ItemMatchField
-from qbwc_bridge.sync import records
+from qbwc_bridge.sync import facts, records
 from qbwc_bridge.sync.matching import Candidate, Decision
 
 
-def state(decision, current=(None, None, None, None), key="W-1", side=records.ITEMS, field=ItemMatchField.NAME):
+def state(decision, current=(None, None, None, None), key="W-1", side=facts.ITEMS, field=ItemMatchField.NAME):
     qb_list_id, matched_by, issue, detail = current
     return records._new_state(side, decision, key, qb_list_id, matched_by, issue, detail, field)
 
@@ -35,20 +35,20 @@ def test_duplicate_name_sticks_until_the_record_matches_and_a_rejection_is_remem
 
 def test_issue_messages_say_what_happened_and_what_to_do():
     candidates = (Candidate("Q9", "W 1", "W 1", "similar_sku"),)
-    detail = records.describe(records.ITEMS, Decision(None, IssueType.NOT_FOUND, candidates=candidates), "W-1",
+    detail = records.describe(facts.ITEMS, Decision(None, IssueType.NOT_FOUND, candidates=candidates), "W-1",
                               ItemMatchField.MANUFACTURER_PART_NUMBER)
     assert detail["message"] == "No QuickBooks item has \u201cW-1\u201d as its manufacturer part number."
     assert "Re-sync" in detail["action"] and "Create in QuickBooks" in detail["action"]
     assert detail["candidates"] == [{"quickbooks_id": "Q9", "name": "W 1", "sku": "W 1", "reason": "similar_sku"}]
     inactive = Decision(None, IssueType.NOT_FOUND, inactive=(Candidate("Q3", "W-1", "W-1", "inactive"),))
-    assert "active in QuickBooks" in records.describe(records.ITEMS, inactive, "W-1", ItemMatchField.NAME)["action"]
+    assert "active in QuickBooks" in records.describe(facts.ITEMS, inactive, "W-1", ItemMatchField.NAME)["action"]
     shared = Decision(None, IssueType.DUPLICATE_MATCH, candidates=(Candidate("A", "Ann", "ap@x.test", "same_email"),
                                                                     Candidate("B", "Bob", "ap@x.test", "same_email")),
                       shared_with=("c2",))
-    detail = records.describe(records.CUSTOMERS, shared, " ap@x.test", ItemMatchField.NAME)
+    detail = records.describe(facts.CUSTOMERS, shared, " ap@x.test", ItemMatchField.NAME)
     assert "2 QuickBooks customers" in detail["message"] and "c2" in detail["message"]
     assert detail["shared_with"] == ["c2"] and detail["candidates"][0]["email"] == "ap@x.test"
-    missing = records.describe(records.CUSTOMERS, Decision(None, IssueType.MISSING_EMAIL), None, ItemMatchField.NAME)
+    missing = records.describe(facts.CUSTOMERS, Decision(None, IssueType.MISSING_EMAIL), None, ItemMatchField.NAME)
     assert "billing email" in missing["message"]
 
 

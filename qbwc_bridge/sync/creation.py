@@ -1,0 +1,128 @@
+"""What "Create in QuickBooks" sends for a record, following the account's settings.
+
+Items: matching on Name, the new item's Name is the SKU and the BlueTrace name its
+description; otherwise the SKU goes into ManufacturerPartNumber or BarCodeValue and the
+BlueTrace name is the Name. Income account = the General tab's "AR" account, expense
+(or, for inventory, cost of goods sold) = "AP". Customers: the BlueTrace name, company
+name, billing email, phone and addresses.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..backends.base import NewRecord
+from ..domain import ItemMatchField
+from ..errors import NeedsPerson
+from ..store.models import Account, BtCustomer, BtItem, QbAccount
+from . import facts, pulls
+from .facts import ITEMS, Side
+
+def new_record(db: Session, account: Account, side: Side, row, name: str | None) -> NewRecord:
+    """The Add for one record, following the account's settings.
+
+    Raises:
+        NeedsPerson: something a person must set first (accounts, a SKU, a name).
+    """
+    if not pulls.initial_done(db, account.id, side.list_name):
+        raise NeedsPerson(
+            f"The bridge is still reading QuickBooks' {side.list_name.value}; creating now could make a duplicate.",
+            action="Try again once the connection shows Connected.",
+        )
+    chosen = (name or "").strip() or None
+    return _new_item(db, account, row, chosen) if side is ITEMS else _new_customer(row, chosen)
+
+
+def _account_ref(db: Session, account: Account, list_id: str | None, what: str) -> str:
+    found = db.get(QbAccount, (account.id, list_id)) if list_id else None
+    if found is None or not found.is_active:
+        raise NeedsPerson(
+            f"Creating items in QuickBooks needs the {what} account, and it is not set (or no longer in QuickBooks).",
+            action="Choose the AR and AP accounts on the General tab, then try again.",
+        )
+    return list_id
+
+
+def _inventory_asset(db: Session, account: Account) -> str:
+    assets = list(db.scalars(select(QbAccount).where(
+        QbAccount.account_id == account.id, QbAccount.account_type == "OtherCurrentAsset", QbAccount.is_active)))
+    preferred = [a for a in assets if a.full_name.casefold() == "inventory asset"] or assets
+    if not preferred:
+        raise NeedsPerson(
+            "Inventory items need an inventory asset account, and QuickBooks has none.",
+            action="Turn inventory on in QuickBooks (it creates \u201cInventory Asset\u201d), click Re-sync, then try again.",
+        )
+    return preferred[0].list_id
+
+
+REQUESTS = {"service": "ItemServiceAdd", "non_inventory": "ItemNonInventoryAdd", "inventory": "ItemInventoryAdd"}
+
+
+def _new_item(db: Session, account: Account, row: BtItem, name: str | None) -> NewRecord:
+    field = facts.match_field(account)
+    sku = (row.sku or "").strip() or None
+    if sku is None:
+        raise NeedsPerson("This item has no SKU, so an item created from it could never match.",
+                          action="Enter the SKU in BlueTrace first.")
+    income = _account_ref(db, account, account.ar_account_id, '"AR" (income)')
+    expense = _account_ref(db, account, account.ap_account_id, '"AP" (expense)')
+    request = REQUESTS.get(row.kind, "ItemNonInventoryAdd")
+    if field is ItemMatchField.NAME:
+        qb_name, description = name or sku, row.name  # the SKU is the name; BlueTrace's name describes it
+    else:
+        qb_name, description = name or row.name, row.description or row.name
+    data: dict[str, Any] = {
+        "name": qb_name,
+        "is_active": bool(row.active),
+        "sales_desc": description,
+        "sales_price": None if row.sales_price is None else str(row.sales_price),
+        "income_account_list_id": income,
+        "purchase_desc": description,
+        "purchase_cost": None if row.purchase_cost is None else str(row.purchase_cost),
+    }
+    if request == "ItemInventoryAdd":
+        data["cogs_account_list_id"] = expense
+        data["asset_account_list_id"] = _inventory_asset(db, account)
+    else:
+        data["expense_account_list_id"] = expense
+    if field is ItemMatchField.MANUFACTURER_PART_NUMBER:
+        if request == "ItemServiceAdd":
+            raise NeedsPerson("QuickBooks service items have no manufacturer part number, so this SKU could not be "
+                              "stored where matching looks for it.",
+                              action="Match service items by hand, or match items by name on the Items tab.")
+        data["manufacturer_part_number"] = sku
+    elif field is ItemMatchField.BARCODE:
+        if account.qbxml_version and tuple(map(int, account.qbxml_version.split("."))) < (12, 0):
+            raise NeedsPerson("This QuickBooks is too old to store bar codes (QuickBooks 2012 or newer is needed).",
+                              action="Match items by name or manufacturer part number on the Items tab.")
+        data["bar_code_value"] = sku
+    return NewRecord(row.item_id, request, qb_name, {k: v for k, v in data.items() if v is not None})
+
+
+ADDRESS_KEYS = {"line1": "addr1", "line2": "addr2", "line3": "addr3", "line4": "addr4", "line5": "addr5",
+                "city": "city", "state": "state", "postal_code": "postal_code", "country": "country"}
+
+
+def _address(value: dict[str, Any] | None) -> dict[str, str] | None:
+    if not value:
+        return None
+    address = {ADDRESS_KEYS[key]: text for key, text in value.items() if key in ADDRESS_KEYS and text}
+    return address or None
+
+
+def _new_customer(row: BtCustomer, name: str | None) -> NewRecord:
+    qb_name = name or (row.name or "").strip()
+    if not qb_name:
+        raise NeedsPerson("This customer has no name.", action="Enter the customer's name in BlueTrace first.")
+    data = {
+        "name": qb_name,
+        "is_active": bool(row.active),
+        "company_name": row.company_name,
+        "bill_address": _address(row.bill_address),
+        "ship_address": _address(row.ship_address),
+        "phone": row.phone,
+        "email": (row.billing_email or "").strip() or None,
+    }
+    return NewRecord(row.customer_id, "CustomerAdd", qb_name, {k: v for k, v in data.items() if v is not None})

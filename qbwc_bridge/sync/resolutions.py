@@ -1,0 +1,276 @@
+"""Resolutions a person takes on the Items and Customers tabs, and QuickBooks' answers to them.
+
+Pick a match (or accept a suggestion), unmatch, Re-sync, Create in QuickBooks; then,
+when a Web Connector session brings the answer, :func:`lookup_answered`,
+:func:`created` and :func:`create_refused` put the record where it now stands.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import outbox
+from ..backends.base import Created, ListName, NewRecord, RecordLookup, Refused
+from ..domain import IssueType, ItemMatchField, MatchedBy, PendingAction
+from ..errors import Conflict, DataError, NeedsPerson, NotFound
+from ..store.models import Account, OperationState, OutboxOperation, utcnow
+from . import facts, matching, mirror
+from .creation import new_record
+from .facts import CUSTOMERS, ITEMS, SIDES, Side
+from .records import rematch
+
+log = logging.getLogger(__name__)
+
+NAME_LIMITS = {ListName.ITEMS: 31, ListName.CUSTOMERS: 41}
+
+
+def record(db: Session, side: Side, account: Account, record_id: str):
+    """The BlueTrace record of this account.
+
+    Raises:
+        NotFound: the account has no such record.
+    """
+    row = db.get(side.model, (account.id, record_id))
+    if row is None:
+        raise NotFound(f"There is no {side.noun} {record_id!r} in this account.")
+    return row
+
+
+def match_manually(db: Session, account: Account, side: Side, record_id: str, quickbooks_id: str) -> None:
+    """A person picks the QuickBooks record (or accepts a suggestion); the match is kept from now on.
+
+    Raises:
+        NotFound: no such record, or the QuickBooks record is not in the last sync.
+        Conflict: the QuickBooks record is inactive, or a creation for this record is on its way.
+    """
+    row = record(db, side, account, record_id)
+    qb = db.get(side.qb_model, (account.id, quickbooks_id))
+    if qb is None:
+        raise NotFound(f"QuickBooks has no {side.noun} with id {quickbooks_id!r} (as of the last sync).")
+    if not qb.is_active:
+        raise Conflict(
+            f"The QuickBooks {side.noun} \u201c{qb.full_name}\u201d is inactive.",
+            action=f"Make it active in QuickBooks, click Re-sync, then pick it again.",
+        )
+    if row.pending == PendingAction.CREATING.value:
+        _cancel_creation(db, account, side, record_id)
+    row.qb_list_id, row.matched_by = quickbooks_id, MatchedBy.MANUAL.value
+    row.issue = row.issue_detail = row.pending = None
+    db.flush()
+    rematch(db, account, side, [record_id])
+
+
+def unmatch(db: Session, account: Account, side: Side, record_id: str) -> None:
+    """Forget the match; the record is not matched to that QuickBooks record again automatically.
+
+    Raises:
+        NotFound: no such record.
+    """
+    row = record(db, side, account, record_id)
+    if row.qb_list_id is None:
+        return
+    rejected = list(dict.fromkeys([*((row.issue_detail or {}).get("rejected") or []), row.qb_list_id]))
+    row.qb_list_id = row.matched_by = row.issue = None
+    row.issue_detail = {"rejected": rejected}
+    db.flush()
+    rematch(db, account, side, [record_id])
+
+
+def request_resync(db: Session, account: Account, side: Side, record_id: str) -> None:
+    """Ask QuickBooks again for this record's counterpart (and for everything changed lately).
+
+    Queues a look-up of the matched record (by ListID) or of the names it could have, plus
+    an incremental pull of the list, which finds a SKU or email just typed into any
+    QuickBooks record; the record is re-matched when the answers arrive.
+
+    Raises:
+        NotFound: no such record.
+    """
+    row = record(db, side, account, record_id)
+    if row.pending == PendingAction.RESYNCING.value:
+        return
+    from ..backends.desktop import list_sync
+
+    if row.qb_list_id:
+        lookup = RecordLookup(record_id, list_ids=(row.qb_list_id,))
+    else:
+        names = [row.name, row.company_name] if side is CUSTOMERS else [row.name]
+        if side is ITEMS and facts.match_field(account) is ItemMatchField.NAME:
+            names.insert(0, row.sku)
+        lookup = RecordLookup(record_id, names=tuple(list_sync.queryable_names(side.list_name, names)))
+    from .incremental import queue_pull
+
+    queue_pull(db, account, side.list_name, utcnow())
+    if lookup.list_ids or lookup.names:
+        outbox.enqueue(db, account.id, side.resync_kind.value, lookup.to_payload(), priority=list_sync.LOOKUP_PRIORITY)
+        row.pending = PendingAction.RESYNCING.value
+
+
+def lookup_answered(db: Session, account: Account, list_name: ListName, lookup: RecordLookup, rows: list[dict]) -> None:
+    """QuickBooks answered a Re-sync: mirror what came back and re-match the record.
+
+    A ListID asked for and not returned was deleted in QuickBooks (status 500): its
+    mirror copy becomes inactive, so nothing stays matched to a record that is gone.
+    """
+    side = SIDES[list_name]
+    upsert = mirror.upsert_items if side is ITEMS else mirror.upsert_customers
+    result = upsert(db, rows)
+    gone = sorted(set(lookup.list_ids) - {row["list_id"] for row in rows})
+    for list_id in gone:
+        copy = db.get(side.qb_model, (account.id, list_id))
+        if copy is not None and copy.is_active:
+            copy.is_active = False
+            result.changed.append(list_id)
+    db.flush()
+    row = db.get(side.model, (account.id, lookup.record_id))
+    if row is not None and row.pending == PendingAction.RESYNCING.value:
+        row.pending = None
+        db.flush()
+    rematch(db, account, side, [lookup.record_id] if row is not None else [], result.changed)
+
+
+def lookup_failed(db: Session, account: Account, list_name: ListName, record_id: str, explanation: str) -> None:
+    side = SIDES[list_name]
+    row = db.get(side.model, (account.id, record_id))
+    if row is not None and row.pending == PendingAction.RESYNCING.value:
+        row.pending = None
+        log.warning("account %s: re-sync of %s %s failed: %s", account.id, side.noun, record_id, explanation)
+
+
+def request_create(db: Session, account: Account, side: Side, record_id: str, name: str | None = None) -> None:
+    """Create in QuickBooks: queue the Add that makes this record match afterwards.
+
+    ``name`` replaces the QuickBooks name (the rename action after a duplicate name).
+
+    Raises:
+        NotFound: no such record.
+        Conflict: it is already matched.
+        NeedsPerson: the General tab's accounts are missing, QuickBooks is still being
+            read, or a field cannot go to QuickBooks as it is (``DataError`` names it).
+    """
+    row = record(db, side, account, record_id)
+    if row.qb_list_id:
+        raise Conflict(
+            f"This {side.noun} already matches a QuickBooks {side.noun}.",
+            action="Unmatch it first if the match is wrong.",
+        )
+    if row.pending == PendingAction.CREATING.value:
+        return
+    spec = new_record(db, account, side, row, name)
+    from ..backends.desktop import list_sync
+    from ..backends.desktop.qbxml import QbxmlVersion
+
+    list_sync.check_new_record(spec, QbxmlVersion.parse(account.qbxml_version or "13.0"))
+    outbox.enqueue(db, account.id, side.create_kind.value, spec.to_payload(), priority=list_sync.CREATE_PRIORITY)
+    row.pending = PendingAction.CREATING.value
+
+
+def create_automatically(db: Session, account: Account, side: Side, record_id: str) -> None:
+    """Sync is on and nothing matches: create, or say on the record why that cannot happen yet."""
+    try:
+        request_create(db, account, side, record_id)
+    except DataError as refused:
+        row = db.get(side.model, (account.id, record_id))
+        row.issue = IssueType.CREATE_FAILED.value
+        row.issue_detail = _failure_detail(side, refused.explanation, refused.action or "", "", refused.field)
+    except (NeedsPerson, Conflict) as blocked:
+        row = db.get(side.model, (account.id, record_id))
+        detail = dict(row.issue_detail or {})
+        detail["create_blocked"] = f"{blocked.explanation} {blocked.action or ''}".strip()
+        row.issue_detail = detail
+
+
+def _failure_detail(side: Side, explanation: str, action: str, quickbooks_message: str, field: str | None) -> dict:
+    detail: dict[str, Any] = {"message": explanation, "action": action, "candidates": []}
+    if quickbooks_message:
+        detail["quickbooks_message"] = quickbooks_message
+    if field in (None, "name"):
+        detail["actions"] = [_rename_action(side)]
+    return detail
+
+
+def _rename_action(side: Side) -> dict[str, Any]:
+    return {"action": "rename", "label": "Create in QuickBooks under another name", "field": "name",
+            "max_length": NAME_LIMITS[side.list_name]}
+
+
+def created(db: Session, account: Account, list_name: ListName, record_id: str, result: Created) -> None:
+    """QuickBooks saved the record the bridge asked for: mirror it and pin the match."""
+    side = SIDES[list_name]
+    upsert = mirror.upsert_items if side is ITEMS else mirror.upsert_customers
+    upsert(db, [result.row])
+    row = db.get(side.model, (account.id, record_id))
+    if row is not None:
+        row.qb_list_id, row.matched_by = result.list_id, MatchedBy.CREATED.value
+        row.issue = row.issue_detail = row.pending = None
+        db.flush()
+    rematch(db, account, side, [record_id] if row is not None else [], [result.list_id])
+
+
+def create_refused(db: Session, account: Account, list_name: ListName, spec: NewRecord, refused: Refused) -> None:
+    """QuickBooks would not create it: a duplicate name (with the rename action) or another failure."""
+    side = SIDES[list_name]
+    row = db.get(side.model, (account.id, spec.record_id))
+    if row is None:
+        return
+    row.pending = None
+    if refused.duplicate_name:
+        row.issue = IssueType.DUPLICATE_NAME.value
+        holders = _same_name(db, side, account, spec.name)
+        shared = (" Customers, vendors, employees and other names share one list in QuickBooks Desktop."
+                  if side is CUSTOMERS else " Every item name must be unique in QuickBooks.")
+        row.issue_detail = {
+            "message": f"QuickBooks already uses the name \u201c{spec.name}\u201d.{shared}",
+            "action": (f"Create it under another name, or rename the existing record in QuickBooks and click "
+                       f"Re-sync, or pick the existing {side.noun} as the match."),
+            "attempted_name": spec.name,
+            "quickbooks_message": refused.quickbooks_message,
+            "candidates": [matching.Candidate(q.list_id, q.full_name, _shown_key(side, account, q), "same_name")
+                           .as_json(side.key_label) for q in holders],
+            "actions": [_rename_action(side)],
+        }
+    else:
+        row.issue = IssueType.CREATE_FAILED.value
+        row.issue_detail = _failure_detail(side, refused.explanation, refused.action, refused.quickbooks_message,
+                                           "name" if refused.code == "3070" else "other")
+        row.issue_detail["code"] = refused.code
+
+
+def _same_name(db: Session, side: Side, account: Account, name: str) -> list:
+    """Mirror records holding ``name`` (QuickBooks compares names ignoring case)."""
+    model = side.qb_model
+    wanted = name.strip().casefold()
+    column = model.name if side is ITEMS else model.full_name
+    rows = db.scalars(select(model).where(model.account_id == account.id, column.ilike(name.strip())))
+    return [q for q in rows if (q.name if side is ITEMS else q.full_name).strip().casefold() == wanted][:5]
+
+
+def _shown_key(side: Side, account: Account, q) -> str | None:
+    if side is CUSTOMERS:
+        return q.email
+    field = facts.match_field(account)
+    return {ItemMatchField.NAME: q.name, ItemMatchField.MANUFACTURER_PART_NUMBER: q.manufacturer_part_number,
+            ItemMatchField.BARCODE: q.barcode}[field]
+
+
+def _cancel_creation(db: Session, account: Account, side: Side, record_id: str) -> None:
+    """A person picked a match while a creation waits: drop it unless it is already with QuickBooks.
+
+    Raises:
+        Conflict: the Add was sent and its answer is not in yet.
+    """
+    waiting = db.scalars(select(OutboxOperation).where(
+        OutboxOperation.account_id == account.id, OutboxOperation.kind == side.create_kind.value,
+        OutboxOperation.state.in_(outbox.READY_STATES + (OperationState.SENT.value,))))
+    for op in waiting:
+        if op.payload.get("record_id") != record_id:
+            continue
+        if op.state != OperationState.PENDING.value:
+            raise Conflict(
+                f"The bridge is creating this {side.noun} in QuickBooks right now.",
+                action="Wait for the next Web Connector run to finish, then pick the match if it is still needed.",
+            )
+        outbox.fail(op, "cancelled", "A person picked an existing QuickBooks record instead.")
