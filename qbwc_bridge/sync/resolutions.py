@@ -53,7 +53,7 @@ def match_manually(db: Session, account: Account, side: Side, record_id: str, qu
     if not qb.is_active:
         raise Conflict(
             f"The QuickBooks {side.noun} \u201c{qb.full_name}\u201d is inactive.",
-            action=f"Make it active in QuickBooks, click Re-sync, then pick it again.",
+            action="Make it active in QuickBooks, click Re-sync, then pick it again.",
         )
     if row.pending == PendingAction.CREATING.value:
         _cancel_creation(db, account, side, record_id)
@@ -224,7 +224,7 @@ def create_refused(db: Session, account: Account, list_name: ListName, spec: New
                   if side is CUSTOMERS else " Every item name must be unique in QuickBooks.")
         row.issue_detail = {
             "message": f"QuickBooks already uses the name \u201c{spec.name}\u201d.{shared}",
-            "action": (f"Create it under another name, or rename the existing record in QuickBooks and click "
+            "action": ("Create it under another name, or rename the existing record in QuickBooks and click "
                        f"Re-sync, or pick the existing {side.noun} as the match."),
             "attempted_name": spec.name,
             "quickbooks_message": refused.quickbooks_message,
