@@ -136,10 +136,10 @@ def peak_rss_mb(pid: int) -> float:
 def measure_matching(store: Store, account_id: int) -> dict[str, float]:
     with store.begin() as db:
         account = db.get(Account, account_id)
-        facts = {side: (facts.bt_facts(db, side, account), facts.qb_facts(db, side, account))
-                 for side in (facts.ITEMS, facts.CUSTOMERS)}
+        loaded = {side: (facts.bt_facts(db, side, account), facts.qb_facts(db, side, account))
+                  for side in (facts.ITEMS, facts.CUSTOMERS)}
     result = {}
-    for side, (bt, qb) in facts.items():
+    for side, (bt, qb) in loaded.items():
         started = time.perf_counter()
         if side is facts.ITEMS:
             decisions = matching.match_items(bt, qb)
