@@ -8,6 +8,7 @@ failing half-way through with "database is locked".
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,11 @@ class Store:
         self.url = make_url(database_url)
         self.engine = _create_engine(database_url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time and its busy handler polls with growing sleeps, so
+        # eight threads contending for BEGIN IMMEDIATE starve each other (p99 > 1 s in
+        # bench/bench_invoices.py). Queuing this process's units of work on a lock wakes the
+        # next one as soon as the last commits; other processes still wait on busy_timeout.
+        self._sqlite_writer = threading.RLock() if self.url.get_backend_name() == "sqlite" else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Store":
@@ -37,7 +43,7 @@ class Store:
     @contextlib.contextmanager
     def begin(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any exception."""
-        with self._sessions.begin() as session:
+        with self._sqlite_writer or contextlib.nullcontext(), self._sessions.begin() as session:
             yield session
 
     def dispose(self) -> None:
