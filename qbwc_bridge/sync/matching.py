@@ -175,11 +175,16 @@ class _Bt(NamedTuple):
 
 
 class _Probe(NamedTuple):
-    """One kind of suggestion: derived keys on both sides, compared by dictionary lookups."""
+    """One kind of suggestion: derived keys on both sides, compared by dictionary lookups.
+
+    ``qb_key`` derives one key per QuickBooks record, ``qb_keys`` several (only one of
+    them is set): the single-key form is the hot loop over 100k records, kept lean.
+    """
 
     reason: str
     bt_keys: Callable[[_Bt], Iterable[str | None]]
-    qb_keys: Callable[[_Qb], Iterable[str | None]]
+    qb_key: Callable[[_Qb], str | None] | None = None
+    qb_keys: Callable[[_Qb], Iterable[str | None]] | None = None
     too_common: int | None = None  # a key shared by more QuickBooks records than this suggests nothing
 
 
@@ -211,8 +216,8 @@ def match_items(
             qb.append(_Qb(q.list_id, (key,) if key else (), (q.name,), q.full_name, shown, q.active, None))
         bt = [_Bt(b.id, exact_key(b.sku), (b.name,), b.pinned, b.rejected) for b in bt_items]
         probes = (
-            _Probe("similar_sku", lambda b: (loose_key(b.key),), lambda q: (loose_key(q.shown_key),)),
-            _Probe("same_name", _name_keys, _name_keys),
+            _Probe("similar_sku", lambda b: (loose_key(b.key),), qb_key=lambda q: loose_key(q.shown_key)),
+            _Probe("same_name", _name_keys, qb_key=lambda q: name_key(q.raw_names[0])),
         )
         return _decide(bt, qb, targets, IssueType.MISSING_SKU, "same_sku", probes)
 
@@ -234,10 +239,10 @@ def match_customers(
         ]
         bt = [_Bt(b.id, email_key(b.email), (b.name, b.company_name), b.pinned, b.rejected) for b in bt_customers]
         probes = (
-            _Probe("same_name", _name_keys, _name_keys),
+            _Probe("same_name", _name_keys, qb_keys=_name_keys),
             # "ap@", "info@" on many customers suggest nothing.
             _Probe("same_email_user", lambda b: (local_part(b.key) if b.key else None,),
-                   lambda q: map(local_part, q.keys), too_common=MAX_CANDIDATES),
+                   qb_keys=lambda q: map(local_part, q.keys), too_common=MAX_CANDIDATES),
         )
         return _decide(bt, qb, targets, IssueType.MISSING_EMAIL, "same_email", probes)
 
@@ -322,11 +327,16 @@ class _Index:
     def taken(self) -> set[str]:
         """QuickBooks records a pin or an automatic match holds: never suggested to anyone else."""
         taken = set(self.pinned_qb)
+        one, more, bt_more = self.one, self.more, self.bt_more
         for key in self.bt_one:
-            if key not in self.bt_more:
-                group = self.group(key)
-                if len(group) == 1:
-                    taken.add(group[0].list_id)
+            if key in bt_more:
+                continue
+            if key not in more:  # the usual case: one record each side
+                single = one.get(key)
+                if single is not None:
+                    taken.add(single.list_id)
+            elif len(group := self.group(key)) == 1:
+                taken.add(group[0].list_id)
         return taken
 
 
@@ -408,8 +418,13 @@ def _suggest(
         if not wanted:
             continue
         hits: dict[str, list[_Qb]] = {}
-        for q in qb:
-            if q.active:
+        active = [q for q in qb if q.active]
+        if probe.qb_key is not None:
+            for q, key in zip(active, map(probe.qb_key, active)):
+                if key in wanted:
+                    hits.setdefault(key, []).append(q)
+        else:
+            for q in active:
                 for key in probe.qb_keys(q):
                     if key in wanted:
                         group = hits.setdefault(key, [])
