@@ -121,7 +121,7 @@ class NewRecord:
 # ----------------------------------------------------------------------------- what comes back
 @dataclass
 class ListPage:
-    """One page of a pull: mirror rows (the columns of ``QbItem`` / ``QbCustomer``)."""
+    """One page of a pull: mirror rows (the columns of ``QbItem`` / ``QbCustomer`` but the account)."""
 
     rows: list[dict[str, Any]]
     remaining: int = 0  # records QuickBooks still holds for this pull after this page

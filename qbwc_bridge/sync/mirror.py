@@ -79,8 +79,8 @@ ITEM_TYPES = {
 """Every kind ItemQuery returns. A kind QuickBooks adds later is kept under its own name."""
 
 
-def item_row(account_id: int, record) -> dict:
-    """The mirror row of an ItemQuery/Item*Add ``*Ret`` (any kind).
+def item_row(record) -> dict:
+    """The mirror row (every column but the account) of an ItemQuery/Item*Add ``*Ret`` of any kind.
 
     Raises:
         QbxmlParseError: a price is not a number.
@@ -97,7 +97,6 @@ def item_row(account_id: int, record) -> dict:
         price = record.decimal("SalesPrice")
     name = fields.get("Name") or ""
     return {
-        "account_id": account_id,
         "list_id": fields["ListID"],
         "full_name": fields.get("FullName") or name,
         "edit_sequence": fields.get("EditSequence"),
@@ -112,12 +111,11 @@ def item_row(account_id: int, record) -> dict:
     }
 
 
-def customer_row(account_id: int, record) -> dict:
-    """The mirror row of a CustomerRet."""
+def customer_row(record) -> dict:
+    """The mirror row (every column but the account) of a CustomerRet."""
     fields = record.fields
     name = fields.get("Name") or ""
     return {
-        "account_id": account_id,
         "list_id": fields["ListID"],
         "full_name": fields.get("FullName") or name,
         "edit_sequence": fields.get("EditSequence"),
@@ -131,7 +129,7 @@ def customer_row(account_id: int, record) -> dict:
     }
 
 
-def _upsert(db: Session, model, rows: list[dict]) -> Upserted:
+def _upsert(db: Session, model, account_id: int, rows: list[dict]) -> Upserted:
     """Insert new records, update those whose EditSequence moved, leave the rest alone.
 
     One SELECT for the page's ListIDs and two bulk statements, so a 500-record page
@@ -140,10 +138,9 @@ def _upsert(db: Session, model, rows: list[dict]) -> Upserted:
     result = Upserted(seen=len(rows))
     if not rows:
         return result
-    latest = {row["list_id"]: row for row in rows}  # a record twice on one page: the later one wins
+    latest = {row["list_id"]: {**row, "account_id": account_id} for row in rows}  # twice on a page: the later wins
     stamps = [row["time_modified"] for row in rows if row["time_modified"] is not None]
     result.newest = max(stamps, default=None)
-    account_id = rows[0]["account_id"]
     known = dict(
         db.execute(
             select(model.list_id, model.edit_sequence).where(
@@ -190,11 +187,11 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
             db.expire(loaded)
 
 
-def upsert_items(db: Session, rows: list[dict]) -> Upserted:
+def upsert_items(db: Session, account_id: int, rows: list[dict]) -> Upserted:
     """Mirror a page of item rows (:func:`item_row`); inactive ones are kept with is_active False."""
-    return _upsert(db, QbItem, rows)
+    return _upsert(db, QbItem, account_id, rows)
 
 
-def upsert_customers(db: Session, rows: list[dict]) -> Upserted:
+def upsert_customers(db: Session, account_id: int, rows: list[dict]) -> Upserted:
     """Mirror a page of customer rows (:func:`customer_row`), jobs and inactive customers included."""
-    return _upsert(db, QbCustomer, rows)
+    return _upsert(db, QbCustomer, account_id, rows)

@@ -67,7 +67,7 @@ def apply_page(db: Session, account: Account, pull: ListPull, page: ListPage, *,
     QuickBooks session that held the iterator ended), so initial progress counts anew.
     """
     upsert = mirror.upsert_items if pull.list_name is ListName.ITEMS else mirror.upsert_customers
-    result = upsert(db, page.rows)
+    result = upsert(db, account.id, page.rows)
     if pull.mode == INITIAL:
         state = cursor(db, account.id, pull.list_name)
         state.records_seen = (0 if restarted else state.records_seen) + result.seen

@@ -117,7 +117,7 @@ def lookup_answered(db: Session, account: Account, list_name: ListName, lookup: 
     """
     side = SIDES[list_name]
     upsert = mirror.upsert_items if side is ITEMS else mirror.upsert_customers
-    result = upsert(db, rows)
+    result = upsert(db, account.id, rows)
     gone = sorted(set(lookup.list_ids) - {row["list_id"] for row in rows})
     for list_id in gone:
         copy = db.get(side.qb_model, (account.id, list_id))
@@ -201,7 +201,7 @@ def created(db: Session, account: Account, list_name: ListName, record_id: str, 
     """QuickBooks saved the record the bridge asked for: mirror it and pin the match."""
     side = SIDES[list_name]
     upsert = mirror.upsert_items if side is ITEMS else mirror.upsert_customers
-    upsert(db, [result.row])
+    upsert(db, account.id, [result.row])
     row = db.get(side.model, (account.id, record_id))
     if row is not None:
         row.qb_list_id, row.matched_by = result.list_id, MatchedBy.CREATED.value

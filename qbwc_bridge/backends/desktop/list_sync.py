@@ -82,11 +82,11 @@ class DesktopListSync:
         status = answer.status
         if operation in (OperationKind.CREATE_ITEM, OperationKind.CREATE_CUSTOMER):
             if status.outcome is Outcome.OK or status.outcome is Outcome.WARNING:
-                return Created(ROWS[_list_of(operation)](0, answer.records[0]))
+                return Created(ROWS[_list_of(operation)](answer.records[0]))
             return Refused(status.code_text, status.explanation, status.action, status.message,
                            duplicate_name=status.code == DUPLICATE_NAME)
         to_row = ROWS[_list_of(operation)]
-        return ListPage([to_row(0, record) for record in answer.records], answer.iterator_remaining_count or 0)
+        return ListPage([to_row(record) for record in answer.records], answer.iterator_remaining_count or 0)
 
 
 BACKEND = DesktopListSync()
@@ -133,12 +133,6 @@ def queryable_names(list_name: ListName, names) -> list[str]:
     return list(found)
 
 
-def _with_account(rows: list[dict], account_id: int) -> list[dict]:
-    for row in rows:
-        row["account_id"] = account_id
-    return rows
-
-
 def _current_session_id(ctx: WorkContext) -> int | None:
     return ctx.db.scalar(
         select(WebConnectorSession.id)
@@ -178,8 +172,7 @@ class ListPullOperation(DesktopOperation):
         pull = ListPull.from_payload(payload)
         page = BACKEND.read(self.operation, payload, response)
         restarted = response.iterator_id is None or response.iterator_id != payload.get("iterator_id")
-        result = pulls.apply_page(ctx.db, ctx.account, pull, ListPage(_with_account(page.rows, ctx.account.id),
-                                  page.remaining), restarted=restarted)
+        result = pulls.apply_page(ctx.db, ctx.account, pull, page, restarted=restarted)
         earlier = dt.datetime.fromisoformat(payload["newest"]) if payload.get("newest") else None
         newest = max(filter(None, [earlier, result.newest]), default=None)
         outbox.succeed(op, {"records": result.seen, "changed": len(result.changed), "remaining": page.remaining})
@@ -211,8 +204,7 @@ class LookupOperation(DesktopOperation):
     def on_records(self, op, response, ctx):
         page = BACKEND.read(self.operation, op.payload, response)
         lookup = RecordLookup.from_payload(op.payload)
-        resolutions.lookup_answered(ctx.db, ctx.account, _list_of(self.operation), lookup,
-                                _with_account(page.rows, ctx.account.id))
+        resolutions.lookup_answered(ctx.db, ctx.account, _list_of(self.operation), lookup, page.rows)
         outbox.succeed(op, {"records": len(page.rows)})
 
 
@@ -237,7 +229,7 @@ class CreateOperation(DesktopOperation):
         spec = NewRecord.from_payload(op.payload)
         if response.rs_type.endswith("QueryRs"):  # the look-up after a lost answer
             if response.records:
-                created = Created(_with_account([ROWS[list_name](0, response.records[0])], ctx.account.id)[0])
+                created = Created(ROWS[list_name](response.records[0]))
                 resolutions.created(ctx.db, ctx.account, list_name, spec.record_id, created)
                 outbox.succeed(op, {"list_id": created.list_id, "adopted": True})
             elif response.status.outcome in (Outcome.EMPTY, Outcome.NOT_FOUND):
@@ -247,9 +239,8 @@ class CreateOperation(DesktopOperation):
             return
         result = BACKEND.read(self.operation, op.payload, response)
         if isinstance(result, Created):
-            created = Created(_with_account([result.row], ctx.account.id)[0])
-            resolutions.created(ctx.db, ctx.account, list_name, spec.record_id, created)
-            outbox.succeed(op, {"list_id": created.list_id})
+            resolutions.created(ctx.db, ctx.account, list_name, spec.record_id, result)
+            outbox.succeed(op, {"list_id": result.list_id})
         elif response.status.outcome is Outcome.RETRY:
             outbox.retry_later(op, ctx.now, result.code, result.explanation)
         else:
