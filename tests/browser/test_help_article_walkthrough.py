@@ -285,6 +285,12 @@ def test_a_bookkeeper_and_support_walk_the_help_article(bridge, browser, artifac
         globex_row.get_by_role("link", name=".qwc file").click()
     assert globex.wc_username in Path(download.value.path()).read_text()
     artifacts(page, "15-support-accounts")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Make a new Web Connector password for ...?"
+    globex_row.get_by_role("button", name="Reset the Web Connector password of Globex Traders").click()
+    expect(page.locator("#wc-username")).to_have_text(globex.wc_username)
+    assert page.locator("#wc-password").inner_text().strip() != globex.wc_password
+    page.get_by_role("link", name="Done, go back").click()
+    expect(page.get_by_role("heading", name="All accounts")).to_be_visible()
     page.locator("tr", has_text="Acme Supply").get_by_role("link", name="Acme Supply").click()
     page.get_by_role("link", name="Exchange log").first.click()
     expect(page.get_by_text("sendRequestXML").first).to_be_visible()

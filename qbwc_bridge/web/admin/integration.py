@@ -9,7 +9,7 @@ new password, shown once). Form actions redirect back to the page they came from
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, url_for
 
 from ...backends.desktop.qwc import QwcRefused, app_url, qwc_filename, render_qwc
 from ...services import accounts as account_service
@@ -17,7 +17,7 @@ from ...services.status import account_status
 from ...store.models import AccountKind
 from . import csrf, pages, tabs
 from .auth import current_viewer, login_required, require_account
-from .pages import error_page, settings, unit_of_work
+from .pages import back, error_page, settings, unit_of_work
 
 bp = Blueprint("admin_integration", __name__, url_prefix="/admin")
 csrf.protect(bp)
@@ -121,9 +121,6 @@ def reset_password(account_id: int):
         password = account_service.reset_web_connector_password(db, account_id)
         username = account.credential.username
         name = account.name
-    back_to = request.form.get("back") or ""
-    if not back_to.startswith("/admin") or back_to.startswith("//"):
-        back_to = url_for("admin_integration.connect_desktop", account_id=account_id)
     response = Response(
         render_template(
             "admin/integration/password.html",
@@ -131,7 +128,7 @@ def reset_password(account_id: int):
             account_name=name,
             username=username,
             password=password,
-            back=back_to,
+            back=back(url_for("admin_integration.connect_desktop", account_id=account_id)),
         )
     )
     response.headers["Cache-Control"] = "no-store"

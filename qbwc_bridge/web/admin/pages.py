@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request
 from sqlalchemy.orm import Session
@@ -71,21 +71,19 @@ def back(default: str) -> str:
     return default
 
 
-def act(default_back: str, success: str | None, action) -> object:
-    """Run ``action(db)`` in one unit of work, then go back with its outcome as a message.
+def act(default_back: str, success: str, action: Callable[[Session], object]):
+    """Run ``action(db)`` in one unit of work, then go back with ``success`` or the refusal as a message.
 
     Domain refusals (a SKU clash, a missing setting, a record that vanished) are shown on
     the page the person came from, in plain words; nothing is changed when one occurs.
     """
     try:
         with unit_of_work() as db:
-            outcome = action(db)
+            action(db)
     except (NeedsPerson, Conflict, NotFound) as exc:
         flash(explain(exc), "error")
     else:
-        message = outcome if isinstance(outcome, str) else success
-        if message:
-            flash(message, "success")
+        flash(success, "success")
     return redirect(back(default_back))
 
 
