@@ -176,6 +176,7 @@ def main() -> int:
 
 def run(database_url: str, tmp: Path, shared: Path, args) -> dict:
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     company = build_company(args.items, args.customers)
     store = Store(database_url)
     upgrade(store)
@@ -215,7 +216,7 @@ def run(database_url: str, tmp: Path, shared: Path, args) -> dict:
         rss = peak_rss_mb(pid)
     matched = measure_matching(store, account.account_id)
     store.dispose()
-    return {"setup": setup, "sessions": sessions, "round_trips": connector.meter.count, "wall": wall,
+    return {"load": (load_before, os.getloadavg()[0]), "setup": setup, "sessions": sessions, "round_trips": connector.meter.count, "wall": wall,
             "server_cpu": server_cpu, "simulator_cpu": simulator_cpu, "rss_before": rss_before, "rss": rss,
             "baseline": connector.meter.parse_seconds, "response_mb": connector.meter.response_bytes / 2**20,
             "progress": progress, "matching": matched,
@@ -229,6 +230,8 @@ def report(r: dict, args) -> None:
           f"({'PostgreSQL' if args.postgresql else 'SQLite'}; set-up {r['setup']:.1f} s, not measured)")
     print(f"  status after {r['sessions']} session(s): {r['progress']['phase']} {r['progress']['percent']}%, "
           f"mirror holds {counts['qb_items']} items, {counts['qb_customers']} customers")
+    print(f"  machine load average   {r['load'][0]:10.1f} before, {r['load'][1]:.1f} after "
+          f"({os.cpu_count()} CPUs; CPU seconds grow when other work shares them)")
     print(f"  round trips            {r['round_trips']:10d}   ({r['response_mb']:.1f} MB of qbXML responses)")
     print(f"  wall time              {r['wall']:10.1f} s  (simulator and server together)")
     print(f"  server CPU             {r['server_cpu']:10.1f} s  "
