@@ -35,9 +35,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..domain import IssueType, ItemMatchField
 
@@ -285,28 +285,22 @@ class _Index:
     def __init__(self, bt: list[_Bt], qb: list[_Qb]):
         self.qb_by_id = {q.list_id: q for q in qb}
         self.pinned_qb = {b.pinned for b in bt if b.pinned and self.is_pinned(b)}
-        # Active, unpinned QuickBooks records by key: the usual single one, and the rare groups.
-        self.one: dict[str, _Qb] = {}
-        self.more: dict[str, list[_Qb]] = {}
-        self.inactive: dict[str, list[_Qb]] = defaultdict(list)
         pinned = self.pinned_qb
+        self.inactive: dict[str, list[_Qb]] = defaultdict(list)
         for q in qb:
             if not q.active:
                 for key in q.keys:
                     self.inactive[key].append(q)
-            elif q.list_id not in pinned:
-                for key in q.keys:
-                    first = self.one.setdefault(key, q)
-                    if first is not q:
-                        self.more.setdefault(key, [first]).append(q)
+        # Active, unpinned QuickBooks records by key: the usual single one (a plain dict,
+        # built in one go), and the groups of the rare keys several records carry.
+        pairs = [(key, q) for q in qb if q.active and q.list_id not in pinned for key in q.keys]
+        self.one: dict[str, _Qb] = dict(reversed(pairs))  # the first record of each key
+        self.more: dict[str, list[_Qb]] = _groups(pairs, len(self.one))
         # Unpinned BlueTrace records by key, likewise.
-        self.bt_one: dict[str, str] = {}
-        self.bt_more: dict[str, list[str]] = {}
-        for b in bt:
-            if b.key and not (b.pinned and self.is_pinned(b)):
-                first_id = self.bt_one.setdefault(b.key, b.id)
-                if first_id != b.id:
-                    self.bt_more.setdefault(b.key, [first_id]).append(b.id)
+        bt_pairs = [(b.key, b.id) for b in bt if b.key and not (b.pinned and self.is_pinned(b))]
+        self.bt_one: dict[str, str] = dict(reversed(bt_pairs))
+        self.bt_more: dict[str, list[str]] = _groups(bt_pairs, len(self.bt_one))
+        self._taken: dict[str, bool] = {}
 
     def is_pinned(self, record: _Bt) -> bool:
         q = self.qb_by_id.get(record.pinned) if record.pinned else None
@@ -324,20 +318,27 @@ class _Index:
         more = self.bt_more.get(key)
         return more if more is not None else ([self.bt_one[key]] if key in self.bt_one else [])
 
-    def taken(self) -> set[str]:
-        """QuickBooks records a pin or an automatic match holds: never suggested to anyone else."""
-        taken = set(self.pinned_qb)
-        one, more, bt_more = self.one, self.more, self.bt_more
-        for key in self.bt_one:
-            if key in bt_more:
-                continue
-            if key not in more:  # the usual case: one record each side
-                single = one.get(key)
-                if single is not None:
-                    taken.add(single.list_id)
-            elif len(group := self.group(key)) == 1:
-                taken.add(group[0].list_id)
-        return taken
+    def is_taken(self, q: _Qb) -> bool:
+        """Whether a pin or an automatic match holds ``q``: then it is suggested to nobody else."""
+        found = self._taken.get(q.list_id)
+        if found is None:
+            found = q.list_id in self.pinned_qb or any(
+                key in self.bt_one and key not in self.bt_more and self.group(key) == [q] for key in q.keys
+            )
+            self._taken[q.list_id] = found
+        return found
+
+
+def _groups(pairs: list[tuple[str, Any]], distinct: int) -> dict[str, list]:
+    """The values of every key that occurs more than once in ``pairs``, in order (usually none)."""
+    if distinct == len(pairs):
+        return {}
+    counts = Counter(key for key, _value in pairs)
+    groups: dict[str, list] = {}
+    for key, value in pairs:
+        if counts[key] > 1:
+            groups.setdefault(key, []).append(value)
+    return groups
 
 
 def _decide(
@@ -384,7 +385,7 @@ def _decide(
             unmatched.append(record)
     if not unmatched:
         return decisions
-    suggestions = _suggest(unmatched, qb, probes, index.taken())
+    suggestions = _suggest(unmatched, qb, probes, index)
     for record in unmatched:
         candidates = suggestions.get(record.id, ())
         if record.key is None:
@@ -400,9 +401,8 @@ def _decide(
     return decisions
 
 
-def _suggest(
-    records: list[_Bt], qb: list[_Qb], probes: tuple[_Probe, ...], taken: set[str]
-) -> dict[str, tuple[Candidate, ...]]:
+def _suggest(records: list[_Bt], qb: list[_Qb], probes: tuple[_Probe, ...], index: _Index
+             ) -> dict[str, tuple[Candidate, ...]]:
     """Candidates per record: each QuickBooks record once, none taken or rejected, at most a few.
 
     The wanted keys come from the (usually few) records that need suggestions; the
@@ -436,7 +436,7 @@ def _suggest(
             for record in wanted[key]:
                 mine = found[record.id]
                 for q in _in_order(group):
-                    if (len(mine) < MAX_CANDIDATES and q.list_id not in taken and q.list_id not in record.rejected
-                            and q.list_id not in mine):
+                    if (len(mine) < MAX_CANDIDATES and q.list_id not in record.rejected and q.list_id not in mine
+                            and not index.is_taken(q)):
                         mine[q.list_id] = Candidate(q.list_id, q.label, q.shown_key, probe.reason)
     return {record_id: tuple(candidates.values()) for record_id, candidates in found.items() if candidates}
