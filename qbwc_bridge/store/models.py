@@ -348,7 +348,7 @@ class _MatchState:
 
     qb_list_id: Mapped[str | None] = mapped_column(String(40))  # the matched QuickBooks record
     matched_by: Mapped[str | None] = mapped_column(String(10))  # MatchedBy: auto | manual | created
-    issue: Mapped[str | None] = mapped_column(String(30))  # IssueType, None when matched (or sync off)
+    issue: Mapped[str | None] = mapped_column(String(30))  # IssueType, None when matched (issues show whether sync is on or off)
     issue_detail: Mapped[dict[str, Any] | None]  # candidates, the QuickBooks message, ...
     pending: Mapped[str | None] = mapped_column(String(20))  # PendingAction: creating | resyncing
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
