@@ -68,3 +68,24 @@ def terms_response(request_id: str) -> str:
         "<Name>Net 30</Name><IsActive>true</IsActive><StdDueDays>30</StdDueDays></StandardTermsRet>"
         "</TermsQueryRs></QBXMLMsgsRs></QBXML>"
     )
+
+
+EMPTY_ANSWER = 'statusCode="1" statusSeverity="Info" statusMessage="A query request did not find a matching object in QuickBooks"'
+
+
+def first_sync_reply(message_set: str, accounts_ret: str = "") -> str:
+    """QuickBooks' answer to the initial sync's first message set: one term ("Net 30"),
+    the given AccountRet (none by default), and empty item and customer lists."""
+    rq = etree.fromstring(message_set.encode()).find("QBXMLMsgsRq")
+    answers = []
+    for request in rq:
+        rs, request_id = request.tag.replace("Rq", "Rs"), request.get("requestID")
+        if request.tag == "TermsQueryRq":
+            answers.append(terms_response(request_id).split("<QBXMLMsgsRs>")[1].split("</QBXMLMsgsRs>")[0])
+        elif request.tag == "AccountQueryRq" and accounts_ret:
+            answers.append(f'<{rs} requestID="{request_id}" statusCode="0" statusSeverity="Info" '
+                           f'statusMessage="Status OK">{accounts_ret}</{rs}>')
+        else:
+            answers.append(f'<{rs} requestID="{request_id}" {EMPTY_ANSWER} iteratorRemainingCount="0" />'
+                           if request.get("iterator") else f'<{rs} requestID="{request_id}" {EMPTY_ANSWER} />')
+    return '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>' + "".join(answers) + "</QBXMLMsgsRs></QBXML>"

@@ -8,7 +8,7 @@ from lxml import etree
 
 from qbwc_bridge.store.models import Account, ExchangeLogEntry, OutboxOperation, QbTerms
 from tests.integration.conftest import make_tenant
-from tests.integration.soap_helpers import SOAP_NS, TNS, call, envelope, hcp_response, post, terms_response
+from tests.integration.soap_helpers import SOAP_NS, TNS, call, envelope, first_sync_reply, hcp_response, post
 
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
@@ -90,16 +90,11 @@ def test_handshake_versions(soap_url):
     assert call(soap_url, "clientVersion", strVersion="2.1.0.30").startswith("W:")
 
 
-def test_first_session_pulls_terms_and_accounts_then_says_none(soap_url, tenant, store):
+def test_first_session_pulls_every_list_then_says_none(soap_url, tenant, store):
     ticket = start_session(soap_url, tenant)
     message_set = send(soap_url, ticket, hcp_response(tenant.owner_id, tenant.account.file_id))
-    ids = request_ids(message_set)
-    assert set(ids) == {"TermsQueryRq", "AccountQueryRq"}
-    reply = terms_response(ids["TermsQueryRq"]).replace(
-        "</QBXMLMsgsRs>",
-        f'<AccountQueryRs requestID="{ids["AccountQueryRq"]}" statusCode="1" statusSeverity="Info" '
-        'statusMessage="A query request did not find a matching object in QuickBooks" /></QBXMLMsgsRs>',
-    )
+    assert set(request_ids(message_set)) == {"TermsQueryRq", "AccountQueryRq", "ItemQueryRq", "CustomerQueryRq"}
+    reply = first_sync_reply(message_set)
     assert call(soap_url, "receiveResponseXML", ticket=ticket, response=reply, hresult="", message="") == "100"
     assert "done" in call(soap_url, "closeConnection", ticket=ticket)
     with store.begin() as db:
@@ -150,10 +145,10 @@ def test_busy_while_alive_then_a_crashed_session_is_superseded(soap_url, tenant,
     assert call(soap_url, "receiveResponseXML", ticket=first, response="", hresult="", message="") == "-1"
     with store.begin() as db:
         states = {op.kind: op.state for op in db.query(OutboxOperation).filter_by(account_id=tenant.account.account_id)}
-    assert states == {"sync_terms": "unconfirmed", "sync_accounts": "unconfirmed"}
+    assert set(states.values()) == {"unconfirmed"} and {"sync_terms", "sync_accounts"} <= set(states)
     # The new session sends the abandoned queries again (queries are safe to repeat).
     assert set(request_ids(send(soap_url, second, hcp_response(tenant.owner_id, tenant.account.file_id)))) == {
-        "TermsQueryRq", "AccountQueryRq"}
+        "TermsQueryRq", "AccountQueryRq", "ItemQueryRq", "CustomerQueryRq"}
 
 
 def test_connection_error_is_recorded_in_plain_words(soap_url, tenant, store):

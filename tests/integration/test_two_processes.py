@@ -4,11 +4,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-from lxml import etree
 
 from qbwc_bridge.store.models import Account, QbTerms
 from tests.integration.conftest import make_tenant
-from tests.integration.soap_helpers import call, hcp_response, terms_response
+from tests.integration.soap_helpers import call, first_sync_reply, hcp_response
 from tests.support.live_server import ServerProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -36,12 +35,7 @@ def test_alternating_processes_complete_one_session(settings, store):
         message_set = call(b, "sendRequestXML", ticket=ticket,
                            strHCPResponse=hcp_response(tenant.owner_id, tenant.account.file_id),
                            strCompanyFileName="C:\\Shared.QBW", qbXMLCountry="US", qbXMLMajorVers="13", qbXMLMinorVers="0")
-        rq = etree.fromstring(message_set.encode()).find("QBXMLMsgsRq")
-        ids = {el.tag: el.get("requestID") for el in rq}
-        reply = terms_response(ids["TermsQueryRq"]).replace(
-            "</QBXMLMsgsRs>",
-            f'<AccountQueryRs requestID="{ids["AccountQueryRq"]}" statusCode="1" statusSeverity="Info" statusMessage="none" /></QBXMLMsgsRs>',
-        )
+        reply = first_sync_reply(message_set)
         assert call(a, "receiveResponseXML", ticket=ticket, response=reply, hresult="", message="") == "100"
         assert "done" in call(b, "closeConnection", ticket=ticket)
         # A second authenticate on either process sees the shared state: nothing left.

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import zeep
-from lxml import etree
 
-from tests.integration.soap_helpers import hcp_response, terms_response
+from tests.integration.soap_helpers import first_sync_reply, hcp_response
 
 
 def test_zeep_completes_a_session_from_intuits_wsdl(shared_dir, soap_url, tenant):
@@ -21,16 +20,11 @@ def test_zeep_completes_a_session_from_intuits_wsdl(shared_dir, soap_url, tenant
         ticket=ticket, strHCPResponse=hcp_response(tenant.owner_id, tenant.account.file_id),
         strCompanyFileName="C:\\Acme.QBW", qbXMLCountry="US", qbXMLMajorVers=13, qbXMLMinorVers=0,
     )
-    root = etree.fromstring(message_set.encode())
-    terms = root.find("QBXMLMsgsRq/TermsQueryRq")
-    accounts_id = root.find("QBXMLMsgsRq/AccountQueryRq").get("requestID")
-    reply = terms_response(terms.get("requestID")).replace(
-        "</QBXMLMsgsRs>",
-        f'<AccountQueryRs requestID="{accounts_id}" statusCode="0" statusSeverity="Info" statusMessage="Status OK">'
-        "<AccountRet><ListID>80000002-1</ListID><TimeCreated>2024-01-01T10:00:00</TimeCreated>"
+    reply = first_sync_reply(
+        message_set,
+        accounts_ret="<AccountRet><ListID>80000002-1</ListID><TimeCreated>2024-01-01T10:00:00</TimeCreated>"
         "<TimeModified>2024-01-01T10:00:00</TimeModified><EditSequence>1</EditSequence><Name>Sales</Name>"
-        "<FullName>Sales</FullName><IsActive>true</IsActive><AccountType>Income</AccountType></AccountRet>"
-        "</AccountQueryRs></QBXMLMsgsRs>",
+        "<FullName>Sales</FullName><IsActive>true</IsActive><AccountType>Income</AccountType></AccountRet>",
     )
     assert service.receiveResponseXML(ticket=ticket, response=reply, hresult="", message="") == 100
     assert "done" in service.closeConnection(ticket=ticket)
