@@ -177,19 +177,41 @@ class _Bt(NamedTuple):
 class _Probe(NamedTuple):
     """One kind of suggestion: derived keys on both sides, compared by dictionary lookups.
 
-    ``qb_key`` derives one key per QuickBooks record, ``qb_keys`` several (only one of
-    them is set): the single-key form is the hot loop over 100k records, kept lean.
+    ``qb_hits(active, wanted)`` derives the keys of every active QuickBooks record and
+    returns the ``(record, key)`` pairs whose key is wanted, in list order. It is the hot
+    loop over 100k records, so each probe writes it as one comprehension calling str
+    methods directly (the same normalisation as :func:`loose_key`, :func:`name_key`,
+    :func:`local_part`), with no function call per record.
     """
 
     reason: str
     bt_keys: Callable[[_Bt], Iterable[str | None]]
-    qb_key: Callable[[_Qb], str | None] | None = None
-    qb_keys: Callable[[_Qb], Iterable[str | None]] | None = None
+    qb_hits: Callable[[list[_Qb], Collection[str]], list[tuple[_Qb, str]]]
     too_common: int | None = None  # a key shared by more QuickBooks records than this suggests nothing
 
 
-def _name_keys(record: _Bt | _Qb) -> Iterable[str | None]:
+def _name_keys(record: _Bt) -> Iterable[str | None]:
     return map(name_key, record.raw_names)
+
+
+def _similar_sku_hits(active: list[_Qb], wanted: Collection[str]) -> list[tuple[_Qb, str]]:
+    return [(q, key) for q in active
+            if q.shown_key and (key := q.shown_key.translate(_LOOSE_DROP).casefold()) in wanted]
+
+
+def _same_name_hits(active: list[_Qb], wanted: Collection[str]) -> list[tuple[_Qb, str]]:
+    return [(q, key) for q in active for raw in q.raw_names
+            if raw and (key := " ".join(raw.split()).casefold()) in wanted]
+
+
+def _same_email_user_hits(active: list[_Qb], wanted: Collection[str]) -> list[tuple[_Qb, str]]:
+    return [(q, user) for q in active for email in q.keys
+            if (parts := email.rpartition("@"))[1] and (user := parts[0]) in wanted]
+
+
+# NamedTuple's generated __new__ is a Python call; building the per-record tuples (and
+# the matched decisions) straight from a full field tuple skips it, 100k times per list.
+_new = tuple.__new__
 
 
 # ----------------------------------------------------------------------------- public entry points
@@ -209,17 +231,20 @@ def match_items(
          ItemMatchField.BARCODE: "barcode"}[ItemMatchField(field)]
     )
     with _no_gc_pauses():
-        qb = []
-        for q in qb_items:
-            shown = q[position]
-            key = exact_key(shown)
-            qb.append(_Qb(q.list_id, (key,) if key else (), (q.name,), q.full_name, shown, q.active, None))
-        bt = [_Bt(b.id, exact_key(b.sku), (b.name,), b.pinned, b.rejected) for b in bt_items]
+        # exact_key, inlined: a blank key ("" after strip) carries no key.
+        qb = [_new(_Qb, (q.list_id, (key,) if (shown := q[position]) and (key := shown.strip().casefold()) else (),
+                         (q.name,), q.full_name, shown, q.active, None))
+              for q in qb_items]
+        bt = [_new(_Bt, (b.id, (b.sku.strip().casefold() or None) if b.sku else None, (b.name,), b.pinned,
+                         b.rejected))
+              for b in bt_items]
         probes = (
-            _Probe("similar_sku", lambda b: (loose_key(b.key),), qb_key=lambda q: loose_key(q.shown_key)),
-            _Probe("same_name", _name_keys, qb_key=lambda q: name_key(q.raw_names[0])),
+            _Probe("similar_sku", lambda b: (loose_key(b.key),), _similar_sku_hits),
+            _Probe("same_name", _name_keys, _same_name_hits),
         )
-        return _decide(bt, qb, targets, IssueType.MISSING_SKU, "same_sku", probes)
+        decisions = _decide(bt, qb, targets, IssueType.MISSING_SKU, "same_sku", probes)
+        del bt, qb  # freed while the collector is off, so it never walks them (see _no_gc_pauses)
+    return decisions
 
 
 def match_customers(
@@ -232,19 +257,27 @@ def match_customers(
     ``bt_customers`` must hold all of the account's customers (see :func:`match_items`).
     """
     with _no_gc_pauses():
+        # email_keys, with its usual one-address case inlined.
         qb = [
-            _Qb(q.list_id, email_keys(q.email), (q.name, q.company_name) if q.full_name == q.name else
-                (q.name, q.full_name, q.company_name), q.full_name, q.email, q.active, q.parent)
+            _new(_Qb, (q.list_id, (key,) if (email := q.email) and (key := email.strip().casefold())
+                       and not _EMAIL_SEPARATORS.search(key) else email_keys(email),
+                       (q.name, q.company_name) if q.full_name == q.name else (q.name, q.full_name, q.company_name),
+                       q.full_name, email, q.active, q.parent))
             for q in qb_customers
         ]
-        bt = [_Bt(b.id, email_key(b.email), (b.name, b.company_name), b.pinned, b.rejected) for b in bt_customers]
+        # email_key (exact_key), inlined.
+        bt = [_new(_Bt, (b.id, (b.email.strip().casefold() or None) if b.email else None, (b.name, b.company_name),
+                         b.pinned, b.rejected))
+              for b in bt_customers]
         probes = (
-            _Probe("same_name", _name_keys, qb_keys=_name_keys),
+            _Probe("same_name", _name_keys, _same_name_hits),
             # "ap@", "info@" on many customers suggest nothing.
-            _Probe("same_email_user", lambda b: (local_part(b.key) if b.key else None,),
-                   qb_keys=lambda q: map(local_part, q.keys), too_common=MAX_CANDIDATES),
+            _Probe("same_email_user", lambda b: (local_part(b.key) if b.key else None,), _same_email_user_hits,
+                   too_common=MAX_CANDIDATES),
         )
-        return _decide(bt, qb, targets, IssueType.MISSING_EMAIL, "same_email", probes)
+        decisions = _decide(bt, qb, targets, IssueType.MISSING_EMAIL, "same_email", probes)
+        del bt, qb  # freed while the collector is off, so it never walks them (see _no_gc_pauses)
+    return decisions
 
 
 # ----------------------------------------------------------------------------- the one algorithm
@@ -255,7 +288,9 @@ def _no_gc_pauses():
     Matching creates a few hundred thousand small tuples; every 700 allocations CPython
     would walk the young objects, and now and then everything alive, which costs more
     than the matching itself on big lists. Nothing here forms cycles, so nothing leaks;
-    the collector's previous state is restored afterwards.
+    the collector's previous state is restored afterwards. Its first pass after that
+    walks every tuple allocated meanwhile that is still alive, so callers free their
+    working lists before leaving the block.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -356,29 +391,29 @@ def _decide(
     decisions: dict[str, Decision] = {}
     unmatched: list[_Bt] = []
     for record in bt:
-        if wanted is not None and record.id not in wanted:
+        record_id, key, _names, pinned_id, rejected = record  # unpacked once: cheaper than attribute reads
+        if wanted is not None and record_id not in wanted:
             continue
-        if record.pinned:
-            pinned = qb_by_id.get(record.pinned)
+        if pinned_id:
+            pinned = qb_by_id.get(pinned_id)
             if pinned is not None and pinned.active:
-                decisions[record.id] = Decision(record.pinned, None, pinned=True)
+                decisions[record_id] = Decision(pinned_id, None, pinned=True)
                 continue
-        key = record.key
         if key is None:
             unmatched.append(record)
             continue
         single = one.get(key)
         if (single is not None and key not in more and key not in bt_more
-                and single.list_id not in record.rejected):  # the usual case, kept fast
-            decisions[record.id] = Decision(single.list_id, None)
+                and single.list_id not in rejected):  # the usual case, kept fast
+            decisions[record_id] = _new(Decision, (single.list_id, None, False, (), (), ()))
             continue
-        group = [q for q in index.group(key) if q.list_id not in record.rejected]
-        others = tuple(sorted(other for other in index.sharing(key) if other != record.id))
+        group = [q for q in index.group(key) if q.list_id not in rejected]
+        others = tuple(sorted(other for other in index.sharing(key) if other != record_id))
         if len(group) == 1 and not others:
-            decisions[record.id] = Decision(group[0].list_id, None)
+            decisions[record_id] = Decision(group[0].list_id, None)
         elif group:
             choices = tuple(Candidate(q.list_id, q.label, q.shown_key, same_key_reason) for q in _in_order(group))
-            decisions[record.id] = Decision(
+            decisions[record_id] = Decision(
                 None, IssueType.DUPLICATE_MATCH, candidates=choices[:MAX_DUPLICATE_CANDIDATES], shared_with=others
             )
         else:
@@ -409,6 +444,7 @@ def _suggest(records: list[_Bt], qb: list[_Qb], probes: tuple[_Probe, ...], inde
     QuickBooks list is scanned once per probe, looking each derived key up in them.
     """
     found: dict[str, dict[str, Candidate]] = {record.id: {} for record in records}
+    active = [q for q in qb if q.active]
     for probe in probes:
         wanted: dict[str, list[_Bt]] = {}
         for record in records:
@@ -418,18 +454,10 @@ def _suggest(records: list[_Bt], qb: list[_Qb], probes: tuple[_Probe, ...], inde
         if not wanted:
             continue
         hits: dict[str, list[_Qb]] = {}
-        active = [q for q in qb if q.active]
-        if probe.qb_key is not None:
-            for q, key in zip(active, map(probe.qb_key, active)):
-                if key in wanted:
-                    hits.setdefault(key, []).append(q)
-        else:
-            for q in active:
-                for key in probe.qb_keys(q):
-                    if key in wanted:
-                        group = hits.setdefault(key, [])
-                        if not group or group[-1] is not q:
-                            group.append(q)
+        for q, key in probe.qb_hits(active, wanted):
+            group = hits.setdefault(key, [])
+            if not group or group[-1] is not q:  # one record with two names or addresses giving one key
+                group.append(q)
         for key, group in hits.items():
             if probe.too_common is not None and len(group) > probe.too_common:
                 continue

@@ -12,10 +12,14 @@ from qbwc_bridge.sync.matching import (
     BtItemFacts,
     QbCustomerFacts,
     QbItemFacts,
+    email_key,
     email_keys,
+    exact_key,
+    local_part,
     loose_key,
     match_customers,
     match_items,
+    name_key,
 )
 
 LOCALS = ["ap", "ann", "bob", "orders"]
@@ -255,3 +259,42 @@ def test_loose_key_ignores_only_case_spaces_and_dashes(values):
     for value in values:
         key = loose_key(value)
         assert key is None or (" " not in key and "-" not in key and key == key.casefold())
+
+
+# Characters where a hand-inlined key could drift from the public key functions: case
+# folding that changes length (ß, İ), Unicode spaces and dashes, address separators.
+tricky_text = st.text(alphabet=st.sampled_from(list("aAbBsSß İi\u0130-_\u2013\u00a0\t@;,.")), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tricky_text, tricky_text, tricky_text)
+def test_item_decisions_follow_the_public_key_functions(sku, name, qb_name):
+    """Matching derives its keys inline for speed; one pair shows they are exact_key, loose_key and name_key."""
+    decision = match_items([BtItemFacts("bt", sku, name)], [QbItemFacts("Q", qb_name, qb_name, None, None)])["bt"]
+    key = exact_key(sku)
+    if key is not None and key == exact_key(qb_name):
+        assert decision.qb_list_id == "Q"
+        return
+    assert decision.issue is (IssueType.MISSING_SKU if key is None else IssueType.NOT_FOUND)
+    similar = key is not None and loose_key(key) is not None and loose_key(key) == loose_key(qb_name)
+    same_name = name_key(name) is not None and name_key(name) == name_key(qb_name)
+    assert [c.reason for c in decision.candidates] == ["similar_sku"] * similar + ["same_name"] * (
+        same_name and not similar)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tricky_text, tricky_text, tricky_text, tricky_text)
+def test_customer_decisions_follow_the_public_key_functions(email, name, qb_email, qb_name):
+    """Likewise for email_key, email_keys, name_key and local_part."""
+    decision = match_customers([BtCustomerFacts("bt", email, name)],
+                               [QbCustomerFacts("Q", qb_name, qb_name, None, qb_email)])["bt"]
+    key, qb_keys = email_key(email), email_keys(qb_email)
+    if key is not None and key in qb_keys:
+        assert decision.qb_list_id == "Q"
+        return
+    assert decision.issue is (IssueType.MISSING_EMAIL if key is None else IssueType.NOT_FOUND)
+    same_name = name_key(name) is not None and name_key(name) == name_key(qb_name)
+    user = local_part(key) if key else None
+    same_user = user is not None and user in {local_part(k) for k in qb_keys}
+    assert [c.reason for c in decision.candidates] == ["same_name"] * same_name + ["same_email_user"] * (
+        same_user and not same_name)
