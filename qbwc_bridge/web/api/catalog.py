@@ -131,54 +131,52 @@ def _with_candidates(qb: dict[str, Any]) -> dict[str, Any]:
     return {**qb, "properties": {**qb["properties"], "reason": reason}}
 
 
-QB_ITEM = component("QuickBooksItem", _QB_ITEM)
-QB_CUSTOMER = component("QuickBooksCustomer", _QB_CUSTOMER)
-ITEM_OUT = component(
-    "Item",
-    {
-        "type": "object",
-        "required": ["item_id", "sku", "name", "kind", "active", "quickbooks", "candidates", *_MATCH_FIELDS],
-        "properties": {
-            "item_id": {"type": "string"},
-            "sku": _NULLABLE_TEXT,
-            "name": {"type": "string"},
-            "description": _NULLABLE_TEXT,
-            "sales_price": _MONEY_OUT,
-            "purchase_cost": _MONEY_OUT,
-            "kind": {"enum": list(catalog.ITEM_KINDS)},
-            "active": {"type": "boolean"},
-            "quickbooks": {"oneOf": [QB_ITEM, {"type": "null"}], "description": "The matched QuickBooks item"},
-            "candidates": {"type": "array", "items": _with_candidates(_QB_ITEM), "description": "Suggested matches"},
-            "inactive_matches": {
-                "type": "array", "items": _with_candidates(_QB_ITEM),
-                "description": "Inactive QuickBooks records carrying the exact key (make one active, then Re-sync)",
+def _record_out(title: str, noun: str, qb: dict[str, Any], required: list[str], own: dict[str, Any]) -> dict[str, Any]:
+    """An item or customer as the API returns it: its own BlueTrace fields, then the match part (the
+    QuickBooks record, candidates and match state), which is the same for both nouns."""
+    return component(
+        title,
+        {
+            "type": "object",
+            "required": [*required, "active", "quickbooks", "candidates", *_MATCH_FIELDS],
+            "properties": {
+                **own,
+                "active": {"type": "boolean"},
+                "quickbooks": {"oneOf": [component(f"QuickBooks{title}", qb), {"type": "null"}],
+                               "description": f"The matched QuickBooks {noun}"},
+                "candidates": {"type": "array", "items": _with_candidates(qb), "description": "Suggested matches"},
+                "inactive_matches": {
+                    "type": "array", "items": _with_candidates(qb),
+                    "description": "Inactive QuickBooks records carrying the exact key (make one active, then Re-sync)",
+                },
+                **_MATCH_FIELDS,
             },
-            **_MATCH_FIELDS,
         },
+    )
+
+
+ITEM_OUT = _record_out(
+    "Item", "item", _QB_ITEM, ["item_id", "sku", "name", "kind"],
+    {
+        "item_id": {"type": "string"},
+        "sku": _NULLABLE_TEXT,
+        "name": {"type": "string"},
+        "description": _NULLABLE_TEXT,
+        "sales_price": _MONEY_OUT,
+        "purchase_cost": _MONEY_OUT,
+        "kind": {"enum": list(catalog.ITEM_KINDS)},
     },
 )
-CUSTOMER_OUT = component(
-    "Customer",
+CUSTOMER_OUT = _record_out(
+    "Customer", "customer", _QB_CUSTOMER, ["customer_id", "name", "billing_email"],
     {
-        "type": "object",
-        "required": ["customer_id", "name", "billing_email", "active", "quickbooks", "candidates", *_MATCH_FIELDS],
-        "properties": {
-            "customer_id": {"type": "string"},
-            "name": {"type": "string"},
-            "company_name": _NULLABLE_TEXT,
-            "billing_email": _NULLABLE_TEXT,
-            "phone": _NULLABLE_TEXT,
-            "bill_address": _ADDRESS_OUT,
-            "ship_address": _ADDRESS_OUT,
-            "active": {"type": "boolean"},
-            "quickbooks": {"oneOf": [QB_CUSTOMER, {"type": "null"}], "description": "The matched QuickBooks customer"},
-            "candidates": {"type": "array", "items": _with_candidates(_QB_CUSTOMER), "description": "Suggested matches"},
-            "inactive_matches": {
-                "type": "array", "items": _with_candidates(_QB_CUSTOMER),
-                "description": "Inactive QuickBooks records carrying the exact key (make one active, then Re-sync)",
-            },
-            **_MATCH_FIELDS,
-        },
+        "customer_id": {"type": "string"},
+        "name": {"type": "string"},
+        "company_name": _NULLABLE_TEXT,
+        "billing_email": _NULLABLE_TEXT,
+        "phone": _NULLABLE_TEXT,
+        "bill_address": _ADDRESS_OUT,
+        "ship_address": _ADDRESS_OUT,
     },
 )
 MATCH_SUMMARY = component(
