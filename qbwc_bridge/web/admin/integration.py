@@ -9,6 +9,8 @@ new password, shown once). Form actions redirect back to the page they came from
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, redirect, render_template, url_for
 
 from ...backends.desktop.qwc import QwcRefused, app_url, qwc_filename, render_qwc
@@ -36,35 +38,35 @@ def index():
     return redirect(url_for("admin_integration.general", account_id=viewer.account_id))
 
 
-@bp.get("/accounts/<int:account_id>/status")
-@login_required
-def status(account_id: int):
-    """The status panel alone: the page polls it while the account is Connecting."""
-    require_account(account_id)
-    with unit_of_work() as db:
-        account = account_service.get_account(db, account_id)
-        state = account_status(db, account_id)
-        return render_template("admin/integration/status.html", account=account, status=state)
+# Pages that show one account and nothing else (the status panel too, for some), registered from one
+# table: (URL under /accounts/<id>, endpoint that templates link to, template, with the status panel).
+_ACCOUNT_PAGES = [
+    ("/status", "status", "status", True),  # the status panel alone: polled while the account is Connecting
+    ("/connect", "connect", "connect", True),
+    ("/connect/online", "connect_online", "online", False),
+]
 
 
-@bp.get("/accounts/<int:account_id>/connect")
-@login_required
-def connect(account_id: int):
-    require_account(account_id)
-    with unit_of_work() as db:
-        account = account_service.get_account(db, account_id)
-        return render_template(
-            "admin/integration/connect.html", account=account, status=account_status(db, account_id)
-        )
+def _account_page(template: str, with_status: bool) -> Callable:
+    """The view of one page of `_ACCOUNT_PAGES`."""
+
+    def view(account_id: int):
+        require_account(account_id)
+        with unit_of_work() as db:
+            account = account_service.get_account(db, account_id)
+            context = {"status": account_status(db, account_id)} if with_status else {}
+            return render_template(f"admin/integration/{template}.html", account=account, **context)
+
+    return view
 
 
-@bp.get("/accounts/<int:account_id>/connect/online")
-@login_required
-def connect_online(account_id: int):
-    require_account(account_id)
-    with unit_of_work() as db:
-        account = account_service.get_account(db, account_id)
-        return render_template("admin/integration/online.html", account=account)
+def _register_account_pages() -> None:
+    for path, endpoint, template, with_status in _ACCOUNT_PAGES:
+        view = login_required(_account_page(template, with_status))
+        bp.add_url_rule(f"/accounts/<int:account_id>{path}", endpoint, view, methods=["GET"])
+
+
+_register_account_pages()
 
 
 @bp.get("/accounts/<int:account_id>/connect/desktop")
