@@ -40,6 +40,28 @@ FIELD_WORDS = {
     ItemMatchField.MANUFACTURER_PART_NUMBER: "manufacturer part number",
     ItemMatchField.BARCODE: "bar code",
 }
+# What an issue means and what to do about it, per noun, in the help article's words: (message, action).
+# ``{shown}`` is the record's key as typed; ``{where}`` is the item match field ("as its bar code").
+ISSUE_WORDS: dict[str, dict[IssueType, tuple[str, str]]] = {
+    "item": {
+        IssueType.MISSING_SKU: ("This item has no SKU in BlueTrace, so it cannot be matched to QuickBooks.",
+                                "Enter the SKU in BlueTrace; the bridge then looks for a match in QuickBooks."),
+        IssueType.NOT_FOUND: ("No QuickBooks item has \u201c{shown}\u201d {where}.",
+                              "If the item is in QuickBooks, enter \u201c{shown}\u201d there {where} and click "
+                              "Re-sync; otherwise click Create in QuickBooks."),
+        IssueType.DUPLICATE_MATCH: ("Several records carry the SKU \u201c{shown}\u201d.",
+                                    "Pick the QuickBooks item that matches this one."),
+    },
+    "customer": {
+        IssueType.MISSING_EMAIL: ("This customer has no billing email in BlueTrace, so it cannot be matched.",
+                                  "Enter the billing email in BlueTrace; the bridge then looks for a match."),
+        IssueType.NOT_FOUND: ("No QuickBooks customer has \u201c{shown}\u201d in its Email.",
+                              "If the customer is in QuickBooks, add \u201c{shown}\u201d to its Email there and "
+                              "click Re-sync; otherwise click Create in QuickBooks."),
+        IssueType.DUPLICATE_MATCH: ("Several customers share the email \u201c{shown}\u201d.",
+                                    "Pick the QuickBooks customer that matches this one."),
+    },
+}
 
 
 def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None = None,
@@ -142,28 +164,11 @@ def describe(side: Side, decision: matching.Decision, raw_key: str | None, field
     """The ``issue_detail`` JSON of an issue: what happened and what to do, in plain words, and candidates."""
     noun, label = side.noun, side.key_label
     shown = (raw_key or "").strip()
+    # Only items have a choice of QuickBooks field to match on; customers always match on the Email field.
+    where = ""
     if side is ITEMS:
         where = f"as its {FIELD_WORDS[field]}" if field is not ItemMatchField.NAME else "as its name"
-        what = {
-            IssueType.MISSING_SKU: ("This item has no SKU in BlueTrace, so it cannot be matched to QuickBooks.",
-                                    "Enter the SKU in BlueTrace; the bridge then looks for a match in QuickBooks."),
-            IssueType.NOT_FOUND: (f"No QuickBooks item has \u201c{shown}\u201d {where}.",
-                                  f"If the item is in QuickBooks, enter \u201c{shown}\u201d there {where} and click "
-                                  "Re-sync; otherwise click Create in QuickBooks."),
-            IssueType.DUPLICATE_MATCH: (f"Several records carry the SKU \u201c{shown}\u201d.",
-                                        "Pick the QuickBooks item that matches this one."),
-        }[decision.issue]
-    else:
-        what = {
-            IssueType.MISSING_EMAIL: ("This customer has no billing email in BlueTrace, so it cannot be matched.",
-                                      "Enter the billing email in BlueTrace; the bridge then looks for a match."),
-            IssueType.NOT_FOUND: (f"No QuickBooks customer has \u201c{shown}\u201d in its Email.",
-                                  f"If the customer is in QuickBooks, add \u201c{shown}\u201d to its Email there and "
-                                  "click Re-sync; otherwise click Create in QuickBooks."),
-            IssueType.DUPLICATE_MATCH: (f"Several customers share the email \u201c{shown}\u201d.",
-                                        "Pick the QuickBooks customer that matches this one."),
-        }[decision.issue]
-    message, action = what
+    message, action = (words.format(shown=shown, where=where) for words in ISSUE_WORDS[noun][decision.issue])
     if decision.issue is IssueType.DUPLICATE_MATCH:
         count = len(decision.candidates)
         if count > 1:
