@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..backends.desktop.status import explain_hresult, parse_hresult
 from ..errors import NotFound
 from ..store.models import Account, ConnectionStatus
+from ..sync.initial import LIST_REFUSED, LIST_REFUSED_ACTION
 from ..sync.progress import connection_progress
 from .catalog import match_summary
 
@@ -26,6 +27,7 @@ LABELS = {
 _ACTIONS_BY_CODE = {
     "wrong_company_file": "Open the company file this account was connected to, then run the Web Connector again.",
     "unreadable_response": "This is a fault in the bridge, not in your data. Report it to support.",
+    LIST_REFUSED: LIST_REFUSED_ACTION,
 }
 
 

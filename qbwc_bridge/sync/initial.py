@@ -8,8 +8,16 @@ each Web Connector round trip carries as much as it can. The account reads
 A session that dies half-way leaves the unfinished pulls in the outbox; the next
 session carries on (an items pull restarts its list, since QuickBooks iterators die with
 the session) and never asks again for a list already finished.
+
+A pull QuickBooks refuses for good (personal data not allowed, permission denied, ...)
+would otherwise leave the account "Connecting" forever with the reason only in the
+outbox: the account shows the refusal as its error, every Web Connector run asks for
+that list again (the person may have fixed the permission meanwhile), and the error
+clears once every list has come through.
 """
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +33,15 @@ WHOLE_LISTS = ((OperationKind.SYNC_TERMS, ListName.TERMS, QbTerms), (OperationKi
 PAGED_LISTS = ((OperationKind.SYNC_ITEMS, ListName.ITEMS), (OperationKind.SYNC_CUSTOMERS, ListName.CUSTOMERS))
 WHOLE_LIST_PRIORITY = 10
 PAGED_LIST_PRIORITY = 20
+PULL_KINDS = {kind.value: list_name for kind, list_name, _model in WHOLE_LISTS} | {
+    kind.value: list_name for kind, list_name in PAGED_LISTS
+}
+LIST_REFUSED = "list_refused"  # Account.error_code while a list pull stands refused
+LIST_REFUSED_ACTION = (
+    "Do what QuickBooks' message asks (for example, allow BlueTrace to read personal data in QuickBooks: "
+    "Edit > Preferences > Integrated Applications), then run the Web Connector again: the list is asked for "
+    "on every run. If it keeps failing, contact BlueTrace support."
+)
 
 
 def start_initial_sync(db: Session, account: Account) -> None:
@@ -52,8 +69,57 @@ def initial_complete(db: Session, account: Account) -> bool:
     return all(pulls.initial_done(db, account.id, name) for name in ListName)
 
 
+def _latest_pulls(db: Session, account_id: int) -> list[OutboxOperation]:
+    """The newest pull operation of each list (the one that says how that list stands)."""
+    newest = (
+        select(func.max(OutboxOperation.id))
+        .where(OutboxOperation.account_id == account_id, OutboxOperation.kind.in_(PULL_KINDS))
+        .group_by(OutboxOperation.kind)
+    )
+    return list(db.scalars(select(OutboxOperation).where(OutboxOperation.id.in_(newest))))
+
+
+def retry_refused_pulls(db: Session, account: Account) -> None:
+    """At the start of a Web Connector run: ask again for every list QuickBooks refused last time."""
+    for op in _latest_pulls(db, account.id):
+        if op.state == OperationState.FAILED.value:
+            outbox.requeue(op)
+
+
+def _show_refusals(db: Session, account: Account, now: dt.datetime) -> bool:
+    """Put a refused pull on the account as its error; clear that error once every list came through.
+
+    Returns whether a refusal is showing. While a refused list is being asked for again,
+    the error stays: it clears only when no pull is failed or still on its way.
+    """
+    latest = _latest_pulls(db, account.id)
+    refused = [op for op in latest if op.state == OperationState.FAILED.value]
+    if refused:
+        op = min(refused, key=lambda o: o.id)
+        list_name = PULL_KINDS[op.kind].value
+        if account.error_code != LIST_REFUSED or account.error_at is None:
+            account.error_at = now  # since when it has been refused, not when we last looked
+        account.status = ConnectionStatus.ERROR.value
+        account.error_code = LIST_REFUSED
+        account.status_message = (
+            f"QuickBooks refused to send its {list_name} list: {op.error_message or 'no reason given'} "
+            f"{LIST_REFUSED_ACTION}"
+        )
+        return True
+    if account.error_code != LIST_REFUSED:
+        return False
+    if any(op.state != OperationState.DONE.value for op in latest):
+        return True  # asked again, no answer yet: keep saying why
+    account.error_code = account.status_message = None
+    account.status = ConnectionStatus.CONNECTING.value
+    return False
+
+
 def refresh_connection_status(db: Session, account: Account) -> None:
-    """Mark terms and accounts done once their pulls are; Connecting becomes Connected when all four are."""
+    """Mark terms and accounts done once their pulls are; Connecting becomes Connected when all four are.
+
+    A list QuickBooks refused shows as the account's error instead (see the module docstring).
+    """
     now = utcnow()
     for kind, list_name, model in WHOLE_LISTS:
         state = pulls.cursor(db, account.id, list_name)
@@ -62,6 +128,8 @@ def refresh_connection_status(db: Session, account: Account) -> None:
             state.records_seen = state.total_hint = db.scalar(
                 select(func.count()).select_from(model).where(model.account_id == account.id))
             state.updated_at = now
+    if _show_refusals(db, account, now):
+        return
     if account.status == ConnectionStatus.CONNECTING.value and initial_complete(db, account):
         account.status = ConnectionStatus.CONNECTED.value
         account.status_message = None

@@ -26,7 +26,7 @@ from ...store.models import (
     utcnow,
 )
 from ...sync.incremental import queue_incremental_sync
-from ...sync.initial import refresh_connection_status, start_initial_sync
+from ...sync.initial import LIST_REFUSED, refresh_connection_status, retry_refused_pulls, start_initial_sync
 from ... import outbox
 from . import conversation
 from .company_file import negotiate_version, parse_hcp_response, verify_company_file
@@ -107,6 +107,7 @@ class WebConnectorService:
             if account.status == ConnectionStatus.NOT_CONNECTED.value:
                 start_initial_sync(db, account)
             else:  # lists changed in QuickBooks since the last pull give this session its work
+                retry_refused_pulls(db, account)
                 queue_incremental_sync(db, account, now, self.settings.run_every_minutes)
             if outbox.count_ready(db, account.id, now) == 0:
                 refresh_connection_status(db, account)
@@ -180,7 +181,7 @@ class WebConnectorService:
                 return -1
             refresh_connection_status(db, account)
             percent = conversation.progress(db, ws, ctx)
-            if percent == 100 and account.status == ConnectionStatus.ERROR.value:
+            if percent == 100 and account.status == ConnectionStatus.ERROR.value and account.error_code != LIST_REFUSED:
                 account.status = ConnectionStatus.CONNECTED.value
                 account.status_message = account.error_code = None
             return percent
@@ -299,8 +300,9 @@ class WebConnectorService:
         account.qbxml_version = ws.qbxml_version
         account.company_name = facts.company_name
         account.company_file_name = company_file_name
-        if account.status == ConnectionStatus.ERROR.value:
+        if account.status == ConnectionStatus.ERROR.value and account.error_code != LIST_REFUSED:
             # The right file is open again: back to Connecting until the work confirms it.
+            # (A refused list is not cured by the right file: it clears when the list comes.)
             account.status = ConnectionStatus.CONNECTING.value
             account.status_message = account.error_code = None
             refresh_connection_status(db, account)
