@@ -222,6 +222,8 @@ class OutboxOperation(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "dedupe_key"),
         Index("ix_outbox_ready", "account_id", "state", "priority", "id"),
+        # The newest operation of a kind (how each list pull stands) without scanning every invoice.
+        Index("ix_outbox_kind", "account_id", "kind", "id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))

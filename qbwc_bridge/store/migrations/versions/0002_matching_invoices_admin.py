@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-01 21:32:27.261904
+Create Date: 2026-12-01 23:09:08.761401
 """
 from alembic import op
 import sqlalchemy as sa
@@ -110,6 +110,9 @@ def upgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_mappings_qb'))
 
     op.drop_table('mappings')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_kind', ['account_id', 'kind', 'id'], unique=False)
+
     with op.batch_alter_table('qb_customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('company_name', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('parent_list_id', sa.String(length=40), nullable=True))
@@ -134,6 +137,9 @@ def downgrade() -> None:
     with op.batch_alter_table('qb_customers', schema=None) as batch_op:
         batch_op.drop_column('parent_list_id')
         batch_op.drop_column('company_name')
+
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_kind')
 
     op.create_table('mappings',
     sa.Column('id', sa.INTEGER(), nullable=False),
