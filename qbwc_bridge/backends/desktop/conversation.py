@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ... import outbox
 from ...errors import DataError
-from ...store.models import Account, OperationState, OutboxOperation, WebConnectorSession
+from ...store.models import Account, OperationState, OutboxOperation, SessionState, WebConnectorSession
 from . import list_sync
 from .operations import WorkContext
 from .registry import REGISTRY
@@ -133,6 +133,17 @@ def return_in_flight(
             op.state = OperationState.PENDING.value
             op.error_code, op.error_message = code, message
         REGISTRY[op.kind].follow(db, op)
+
+
+def end_session(db: Session, ws: WebConnectorSession, state: SessionState, now: dt.datetime) -> None:
+    """End an open session (closed, superseded, expired, revoked); what QBWC still held becomes unconfirmed."""
+    if ws.state != SessionState.OPEN.value:
+        return
+    ws.state = state.value
+    ws.closed_at = now
+    ws.in_flight = None
+    # Whatever QBWC still held has an unknown outcome now: reconcile before resending.
+    abandon(db, ws)
 
 
 def abandon(db: Session, ws: WebConnectorSession) -> None:

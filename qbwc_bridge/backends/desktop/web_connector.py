@@ -102,7 +102,7 @@ class WebConnectorService:
                 self._log(db, account.id, None, "authenticate", "out", "busy: another session is running")
                 return [throwaway, BUSY_ANSWER, str(BUSY_POSTPONE_SECONDS)]
             for ws in live:  # abandoned by a Web Connector that crashed or lost a response
-                self._end_session(db, ws, SessionState.SUPERSEDED, now)
+                conversation.end_session(db, ws, SessionState.SUPERSEDED, now)
 
             if account.status == ConnectionStatus.NOT_CONNECTED.value:
                 start_initial_sync(db, account)
@@ -195,7 +195,7 @@ class WebConnectorService:
             info = explain_hresult(hresult or "", message or "")
             self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult or "", now)
             self._log(db, account.id, ws.id, "connectionError", "in", f"HRESULT {hresult}: {message}")
-            self._end_session(db, ws, SessionState.CLOSED, now)
+            conversation.end_session(db, ws, SessionState.CLOSED, now)
             return "done"
 
     def get_last_error(self, ticket: str | None) -> str:
@@ -216,7 +216,7 @@ class WebConnectorService:
             ws, account = self._session_for(db, ticket, now, touch=False)
             if ws is None:
                 return "OK"
-            self._end_session(db, ws, SessionState.CLOSED, now)
+            conversation.end_session(db, ws, SessionState.CLOSED, now)
             summary = f"{ws.operations_done} done, {ws.operations_failed} need attention, {ws.round_trips} round trip(s)"
             if ws.last_error:
                 summary = f"Stopped: {ws.last_error}"
@@ -248,7 +248,7 @@ class WebConnectorService:
         if ws.state != SessionState.OPEN.value:
             return (ws, db.get(Account, ws.account_id)) if not touch else (None, None)
         if ws.expires_at <= now:
-            self._end_session(db, ws, SessionState.EXPIRED, now)
+            conversation.end_session(db, ws, SessionState.EXPIRED, now)
             return None, None
         if touch:
             ws.last_seen_at = now
@@ -266,16 +266,6 @@ class WebConnectorService:
                 )
             )
         )
-
-    @staticmethod
-    def _end_session(db, ws: WebConnectorSession, state: SessionState, now: dt.datetime) -> None:
-        if ws.state != SessionState.OPEN.value:
-            return
-        ws.state = state.value
-        ws.closed_at = now
-        ws.in_flight = None
-        # Whatever QBWC still held has an unknown outcome now: reconcile before resending.
-        conversation.abandon(db, ws)
 
     def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
         from ...services.accounts import installation
