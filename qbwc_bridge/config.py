@@ -48,6 +48,12 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     ticket_idle_seconds: int = 30 * 60
     busy_window_seconds: int = 15
+    # How long a message set handed to a Web Connector may still be applied by QuickBooks after its
+    # session was superseded or ended: its Adds are not looked up (nor resent) before then. A set is at
+    # most 50 requests / 256 KiB and QuickBooks applies one in seconds, even a slow multi-user file in
+    # well under a minute; QBWC's own HTTP calls time out after 100 s (.NET's default). Ten minutes is
+    # several times the worst of these, and only delays the Adds of a session that died mid-set.
+    inflight_timeout_seconds: int = 600
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
     shared_dir: Path | None = field(default=None)
@@ -95,6 +101,7 @@ class Settings:
             max_body_bytes=_int(get, "MAX_BODY_BYTES", 16 * 1024 * 1024, 64 * 1024, 1024**3),
             ticket_idle_seconds=_int(get, "TICKET_IDLE_SECONDS", 30 * 60, 60, 24 * 3600),
             busy_window_seconds=_int(get, "BUSY_WINDOW_SECONDS", 15, 1, 3600),
+            inflight_timeout_seconds=_int(get, "INFLIGHT_TIMEOUT_SECONDS", 600, 1, 24 * 3600),
             shared_dir=shared_dir,
             secure_cookies=_bool(get, "SECURE_COOKIES", urlsplit(public_url).scheme == "https"),
         )

@@ -49,6 +49,7 @@ def enqueue(
         state=OperationState.PENDING.value,
         attempts=0,
         send_alone=False,
+        verify_first=False,
         created_at=utcnow(),
         updated_at=utcnow(),
     )
@@ -94,24 +95,42 @@ def count_ready(session: Session, account_id: int, now: dt.datetime) -> int:
     return session.scalar(select(func.count()).select_from(OutboxOperation).where(_ready_clause(account_id, now)))
 
 
-def mark_unconfirmed_for_session(session: Session, session_id: int) -> list[OutboxOperation]:
-    """A session died holding operations: their outcome is unknown, look before resending.
-
-    Returns the operations, so that features mirroring their state (invoices) can follow.
-    """
-    held = session.scalars(
+def held_by_session(session: Session, session_id: int) -> list[OutboxOperation]:
+    """The operations inside the message set a session handed out and never got an answer for (row-locked)."""
+    return list(session.scalars(
         select(OutboxOperation)
         .where(OutboxOperation.session_id == session_id, OutboxOperation.state == OperationState.SENT.value)
         .with_for_update()
-    ).all()
-    for op in held:
-        op.state = OperationState.UNCONFIRMED.value
-    return list(held)
+    ).all())
+
+
+def mark_unconfirmed(op: OutboxOperation, *, not_before: dt.datetime | None = None) -> None:
+    """QuickBooks may hold what ``op`` asked for, or not: look it up before anything is sent again.
+
+    ``verify_first`` stays set through every later detour until a look-up has answered. ``not_before``
+    keeps it waiting while the message set that carried it may still be applied by QuickBooks.
+    """
+    op.state = OperationState.UNCONFIRMED.value
+    op.verify_first = True
+    op.not_before = not_before
+
+
+def looked_up(op: OutboxOperation) -> None:
+    """A look-up answered that QuickBooks does not hold it: send it (again), from now on blind-safe."""
+    op.state = OperationState.PENDING.value
+    op.verify_first = False
+    op.not_before = None
+    op.error_code = op.error_message = None
+
+
+def back_to_ready(op: OutboxOperation) -> None:
+    """Ready to go again as it was: a look-up still owed stays unconfirmed, anything else is pending."""
+    op.state = OperationState.UNCONFIRMED.value if op.verify_first else OperationState.PENDING.value
 
 
 def retry_later(op: OutboxOperation, now: dt.datetime, code: str, message: str) -> None:
     delay = min(BACKOFF_BASE_SECONDS * 2 ** max(op.attempts - 1, 0), BACKOFF_MAX_SECONDS)
-    op.state = OperationState.PENDING.value
+    back_to_ready(op)
     op.not_before = now + dt.timedelta(seconds=delay)
     op.error_code, op.error_message = code, message
 
@@ -132,6 +151,7 @@ def requeue(op: OutboxOperation) -> None:
 
 def succeed(op: OutboxOperation, result: dict[str, Any] | None = None) -> None:
     op.state = OperationState.DONE.value
+    op.verify_first = False
     op.result = result
     op.error_code = op.error_message = None
 

@@ -187,7 +187,7 @@ def record_packed_order(db: Session, account_id: int, order_id: str, payload: An
 def _verifying(db: Session, order: PackedOrder) -> bool:
     """The bridge still has to check whether QuickBooks holds this order's invoice."""
     op = db.get(OutboxOperation, order.operation_id) if order.operation_id else None
-    return op is not None and bool((op.payload or {}).get("verify"))
+    return op is not None and op.verify_first
 
 
 def retry_invoice(db: Session, account_id: int, order_id: str) -> dict[str, Any]:

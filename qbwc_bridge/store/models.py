@@ -238,6 +238,10 @@ class OutboxOperation(Base):
     session_id: Mapped[int | None] = mapped_column(ForeignKey("wc_sessions.id", ondelete="SET NULL"))
     not_before: Mapped[dt.datetime | None]
     send_alone: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Sticky "QuickBooks may already hold this": set whenever a non-idempotent operation's outcome is
+    # unknown, cleared only when a look-up has answered. Every detour (an HRESULT, a lock, a backoff, a
+    # lost look-up) keeps it, so the operation is never resent blind.
+    verify_first: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[dict[str, Any] | None]
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_message: Mapped[str | None] = mapped_column(Text)

@@ -109,15 +109,24 @@ def external_guid(account: Account, order_id: str) -> uuid.UUID:
     return uuid.uuid5(_GUID_NAMESPACE, f"{account.file_id.strip('{}').lower()}/{order_id}")
 
 
-def memo_marker(order: PackedOrder) -> str:
-    """The start of every invoice Memo we write; finding it in QuickBooks means the invoice is ours."""
-    return f"BlueTrace order {order.order_number} (order id {order.order_id})"
+def memo_marker(account: Account, order: PackedOrder) -> str:
+    """The start of every invoice Memo we write; finding it in QuickBooks means the invoice is ours.
+
+    It ends with a token of the account and the order (from the ExternalGUID), so an invoice another
+    BlueTrace account wrote into the same company file (order ids restart in a new account) is not ours.
+    """
+    return f"BlueTrace order {order.order_number} (order id {order.order_id}) #{account_token(account, order.order_id)}"
 
 
-def memo_for(order: PackedOrder) -> str:
+def account_token(account: Account, order_id: str) -> str:
+    """Ten hex digits proper to this account and order: the memo marker's proof where ExternalGUID is missing."""
+    return external_guid(account, order_id).hex[:10]
+
+
+def memo_for(account: Account, order: PackedOrder) -> str:
     """Marker first (free text is cut at QuickBooks' limit from the end), then the order's memo."""
     extra = order.payload.get("memo")
-    return f"{memo_marker(order)} - {extra}" if extra else memo_marker(order)
+    return f"{memo_marker(account, order)} - {extra}" if extra else memo_marker(account, order)
 
 
 # -- what stops an invoice ---------------------------------------------------------------------
@@ -350,7 +359,7 @@ def build_invoice(account: Account, order: PackedOrder, catalog: Catalog) -> dic
         "ship_address": qbxml_address(payload.get("ship_address")),
         "po_number": payload.get("po_number"),
         "terms_list_id": None if _customer_terms(customer, catalog) else account.default_terms_id,
-        "memo": memo_for(order),
+        "memo": memo_for(account, order),
         "external_guid": external_guid(account, order.order_id),
         "lines": [
             {
@@ -472,7 +481,7 @@ def follow(order: PackedOrder, op: OutboxOperation) -> None:
     """Bring the order's status in step with its operation after the operation moved."""
     order.attempts = op.attempts
     state = op.state
-    verifying = bool(op.payload.get("verify"))
+    verifying = op.verify_first
     if state == OperationState.UNCONFIRMED.value or (state == OperationState.PENDING.value and verifying):
         _set(order, InvoiceStatus.UNCONFIRMED, action=None, error=UNCONFIRMED_TEXT, code="unconfirmed")
     elif state == OperationState.PENDING.value:

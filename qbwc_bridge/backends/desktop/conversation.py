@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ... import outbox
@@ -16,6 +17,7 @@ from . import list_sync
 from .operations import WorkContext
 from .registry import REGISTRY
 from .qbxml import QbxmlParseError, QbxmlVersion, parse_response, render_message_set, render_request
+from .status import PARSE_ERROR, proves_nothing_ran
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,8 @@ def build_message_set(db: Session, ws: WebConnectorSession, account: Account, ct
             break
     if not fragments:
         return None
-    ws.in_flight = {"request_ids": request_ids}
+    # When it was handed out: until the in-flight timeout has passed, QuickBooks may still be applying it.
+    ws.in_flight = {"request_ids": request_ids, "sent_at": ctx.now.isoformat()}
     return render_message_set(fragments, ctx.version, on_error="continueOnError")
 
 
@@ -85,8 +88,7 @@ def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, respo
         responses = parse_response(response_xml)
     except QbxmlParseError:
         for op in waiting.values():
-            op.state = OperationState.UNCONFIRMED.value
-            REGISTRY[op.kind].follow(db, op)
+            _outcome_unknown(db, op)
         raise
     for response in responses:
         op = waiting.pop(response.request_id or "", None)
@@ -101,15 +103,50 @@ def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, respo
     # A request without a response (a truncated answer): a query is simply asked again, but
     # QuickBooks may have applied an Add, so that is looked up first (sets use continueOnError).
     for op in waiting.values():
-        handler = REGISTRY[op.kind]
-        op.state = OperationState.PENDING.value if handler.idempotent else OperationState.UNCONFIRMED.value
-        handler.follow(db, op)
+        _outcome_unknown(db, op)
+
+
+def apply_late_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, response_xml: str) -> int:
+    """An answer to a set of a session that has ended (superseded, expired): evidence, not a transaction.
+
+    Each ``*Rs`` is applied only to an operation that is still unconfirmed since that very set
+    (same session, same request id): QuickBooks' answer is then exactly what the look-up would
+    have found out. Operations that have moved on (looked up, resent, done) are left alone, and
+    queries are simply asked again. Returns how many operations the answer settled.
+    """
+    try:
+        responses = parse_response(response_xml)
+    except QbxmlParseError:
+        log.warning("late answer for ended session %s could not be read; its operations stay unconfirmed", ws.id)
+        return 0
+    waiting = {
+        op.request_id: op
+        for op in db.scalars(
+            select(OutboxOperation)
+            .where(OutboxOperation.session_id == ws.id, OutboxOperation.state == OperationState.UNCONFIRMED.value)
+            .with_for_update()
+        )
+    }
+    settled = 0
+    for response in responses:
+        op = waiting.get(response.request_id or "")
+        handler = REGISTRY.get(op.kind) if op is not None else None
+        if handler is None or handler.idempotent:
+            continue
+        log.info("late answer of ended session %s settles %s #%s (request %s)", ws.id, op.kind, op.id, op.request_id)
+        handler.handle(op, response, ctx)
+        settled += 1
+    return settled
 
 
 def return_in_flight(
-    db: Session, ws: WebConnectorSession, *, parse_error: bool, code: str, message: str, retry_at: dt.datetime | None = None
+    db: Session, ws: WebConnectorSession, *, code: int | None, message: str, retry_at: dt.datetime | None = None
 ) -> None:
-    """QuickBooks answered a message set with an HRESULT and no response: nothing was applied.
+    """QuickBooks answered a message set with an HRESULT (``code``, parsed) and no response.
+
+    Only an HRESULT that proves nothing ran (:func:`~.status.proves_nothing_ran`) lets the
+    operations go again as they were. After any other, QuickBooks may have applied part of
+    the set: every non-idempotent operation becomes unconfirmed, to be looked up first.
 
     A parse error (0x80040400) is our bug. With one operation in the set it fails and is
     logged with the request (the session's exchange log holds the message set); with
@@ -118,40 +155,69 @@ def return_in_flight(
     """
     waiting = in_flight_operations(db, ws)
     ws.in_flight = None
+    nothing_ran = proves_nothing_ran(code)
+    parse_error = code == PARSE_ERROR
+    code_text = f"0x{code:08X}" if code is not None else "unknown"
     for op in waiting.values():
-        if parse_error and (len(waiting) == 1 or op.send_alone):
+        if not nothing_ran and not REGISTRY[op.kind].idempotent:
+            outbox.mark_unconfirmed(op)
+            op.error_code, op.error_message = code_text, message
+            if retry_at is not None:
+                outbox.retry_later(op, retry_at, code_text, message)
+        elif parse_error and (len(waiting) == 1 or op.send_alone):
             log.error("QuickBooks could not parse our %s #%s (request %s of session %s; its message set is in the "
                       "exchange log)", op.kind, op.id, op.request_id, ws.id)  # fmt: skip
-            outbox.fail(op, code, message)
+            outbox.fail(op, code_text, message)
             ws.operations_failed += 1
         elif parse_error:
-            op.state = OperationState.PENDING.value
+            outbox.back_to_ready(op)
             op.send_alone = True
         elif retry_at is not None:
-            outbox.retry_later(op, retry_at, code, message)
+            outbox.retry_later(op, retry_at, code_text, message)
         else:
-            op.state = OperationState.PENDING.value
-            op.error_code, op.error_message = code, message
+            outbox.back_to_ready(op)
+            op.error_code, op.error_message = code_text, message
         REGISTRY[op.kind].follow(db, op)
 
 
-def end_session(db: Session, ws: WebConnectorSession, state: SessionState, now: dt.datetime) -> None:
+def end_session(
+    db: Session, ws: WebConnectorSession, state: SessionState, now: dt.datetime, *, inflight_timeout: dt.timedelta
+) -> None:
     """End an open session (closed, superseded, expired, revoked); what QBWC still held becomes unconfirmed."""
     if ws.state != SessionState.OPEN.value:
         return
+    sent_at = dt.datetime.fromisoformat(ws.in_flight["sent_at"]) if (ws.in_flight or {}).get("sent_at") else now
     ws.state = state.value
     ws.closed_at = now
     ws.in_flight = None
     # Whatever QBWC still held has an unknown outcome now: reconcile before resending.
-    abandon(db, ws)
+    abandon(db, ws, hold_until=sent_at + inflight_timeout)
 
 
-def abandon(db: Session, ws: WebConnectorSession) -> None:
-    """The session ended without an answer to what QBWC held: those operations become unconfirmed."""
-    for op in outbox.mark_unconfirmed_for_session(db, ws.id):
+def abandon(db: Session, ws: WebConnectorSession, *, hold_until: dt.datetime) -> None:
+    """The session ended without an answer to the set QBWC held.
+
+    Its queries go again at once. Its Adds become unconfirmed and wait until ``hold_until``:
+    QuickBooks (perhaps on another PC of a multi-user file) may still be applying that set,
+    and a look-up made meanwhile could miss what it is about to save. A look-up that was in
+    the set does not wait: whatever it was checking for was sent earlier and is past its own wait.
+    """
+    for op in outbox.held_by_session(db, ws.id):
         handler = REGISTRY.get(op.kind)
-        if handler is not None:
-            handler.follow(db, op)
+        if handler is None or handler.idempotent:
+            outbox.back_to_ready(op)
+            continue
+        outbox.mark_unconfirmed(op, not_before=None if op.verify_first else hold_until)
+        handler.follow(db, op)
+
+
+def _outcome_unknown(db: Session, op: OutboxOperation) -> None:
+    """No answer for ``op`` in an answered set: ask a query again; look an Add up before resending it."""
+    if REGISTRY[op.kind].idempotent:
+        outbox.back_to_ready(op)
+    else:
+        outbox.mark_unconfirmed(op)
+    REGISTRY[op.kind].follow(db, op)
 
 
 def progress(db: Session, ws: WebConnectorSession, ctx: WorkContext) -> int:

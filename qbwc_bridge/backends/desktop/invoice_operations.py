@@ -3,19 +3,23 @@
 One outbox operation per packed order (kind ``invoice_add``, payload ``{"order_id"}``); the
 order's status follows it (:func:`qbwc_bridge.sync.invoices.follow`).
 
-**Exactly once.** An InvoiceAdd whose answer never arrived is *unconfirmed*: the Web
-Connector session was superseded or died, the response was lost, the server restarted,
-QBWC reported a connectionError, or the answer could not be read. QuickBooks may have saved
-it, so it is never simply sent again. The next time it is ready it travels as an
-**InvoiceQuery by its RefNumber**; an invoice found there carrying our marker (our
-ExternalGUID, or a Memo starting with "BlueTrace order ... (order id ...)") is ours: its
-TxnID is adopted and the order is created. Only when QuickBooks holds none is the
-InvoiceAdd sent again. The look-up may be lost too; it is then repeated (a query is safe
-to repeat). The ``verify`` flag in the operation's payload survives every detour (HRESULTs,
-locks, backoff) until a look-up has answered.
+**Exactly once.** An InvoiceAdd whose answer never arrived is *unconfirmed* (``verify_first``):
+the Web Connector session was superseded or died, the response was lost, the server restarted,
+QBWC reported a connectionError, an HRESULT did not prove that nothing ran, or the answer could
+not be read. QuickBooks may have saved it, so it is never simply sent again. The next time it is
+ready it travels as an **InvoiceQuery of the customer's invoices modified since the Add was
+sent** (with their lines), found by what a bookkeeper cannot lose by editing the invoice:
 
-An InvoiceAdd answered by an HRESULT instead of a response was *not* applied (QuickBooks
-refused the whole message set before running it): it returns to pending unchanged.
+1. an invoice carrying an ExternalGUID (qbXML 9.0+) is ours exactly when it is our GUID, and
+   never when it carries another;
+2. else one whose Memo holds our marker with this account's token (an invoice another
+   BlueTrace account wrote into the same file, whose order ids restart, has another token);
+3. else, the marker edited away below 9.0: one with the date, the lines (item, quantity, rate)
+   and the total we sent. Several such invoices cannot be told apart: a person decides.
+
+Only when QuickBooks holds none is the InvoiceAdd sent again. The look-up may be lost too; it
+is then repeated (a query is safe to repeat); ``verify_first`` survives every detour (HRESULTs,
+locks, backoff) until a look-up has answered.
 
 QuickBooks' answers to an InvoiceAdd:
 
@@ -32,15 +36,18 @@ QuickBooks' answers to an InvoiceAdd:
 """
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import logging
 import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ... import outbox
 from ...errors import DataError
-from ...store.models import Account, BtCustomer, BtItem, OperationState, OutboxOperation, PackedOrder
+from ...store.models import Account, BtCustomer, BtItem, OutboxOperation, PackedOrder
 from ...sync import customers as customer_sync
 from ...sync import invoices
 from ...sync import items as item_sync
@@ -51,9 +58,13 @@ from .status import Outcome, StatusInfo
 
 log = logging.getLogger(__name__)
 
-LOOKUP_ELEMENTS = ["TxnID", "RefNumber", "Memo", "ExternalGUID"]
+LOOKUP_ELEMENTS = ["TxnID", "TxnDate", "RefNumber", "Subtotal", "Memo", "ExternalGUID", "InvoiceLineRet"]
+# QuickBooks stamps TimeModified with the PC's clock, which may be off ours (and QuickBooks reports
+# daylight saving wrongly by an hour): the look-up starts this long before we sent the Add.
+LOOKUP_MARGIN = dt.timedelta(hours=24)
 _INVALID_REFERENCE = re.compile(r'QuickBooks (\w+) "([^"]*)"')
 _AFTER_FIX = " Then click Retry on the Invoices tab."
+_CENT = Decimal("0.01")
 
 
 class InvoiceAddOperation(DesktopOperation):
@@ -66,13 +77,23 @@ class InvoiceAddOperation(DesktopOperation):
     def build(self, op: OutboxOperation, ctx: WorkContext) -> tuple[str, dict[str, Any]]:
         """Raises: DataError (incl. InvoiceBlocked) when the invoice cannot go out as it is."""
         order = self._order(ctx.db, op)
-        if op.state == OperationState.UNCONFIRMED.value or op.payload.get("verify"):
-            op.payload = {**op.payload, "verify": True}
-            ref_number = op.payload.get("ref_number") or invoices.ref_number_for(order.order_number)
-            return "InvoiceQuery", {"ref_numbers": [ref_number], "include_ret_elements": LOOKUP_ELEMENTS}
+        if op.verify_first:
+            sent = op.payload.get("sent") or _fingerprint(invoices.invoice_request(ctx.db, ctx.account, order),
+                                                          op.created_at)  # fmt: skip
+            since = dt.datetime.fromisoformat(sent["at"]) - LOOKUP_MARGIN
+            return "InvoiceQuery", {"customer_list_ids": [sent["customer_list_id"]], "from_modified_date": since,
+                                    "include_line_items": True, "include_ret_elements": LOOKUP_ELEMENTS}  # fmt: skip
         data = invoices.invoice_request(ctx.db, ctx.account, order)
-        if op.payload.get("ref_number") != data["ref_number"]:
-            op.payload = {**op.payload, "ref_number": data["ref_number"]}
+        ref_number = clean_text(data["ref_number"], max_length=None, record=f"order {order.order_number}",
+                                field="order_number", label="order number").strip()  # fmt: skip
+        if not ref_number:
+            raise DataError(
+                f"The order number {order.order_number!r} leaves nothing QuickBooks can show as an invoice number.",
+                record=f"order {order.order_number}", field="order_number",
+                action="Give the order a number with letters or digits in BlueTrace.",
+            )  # fmt: skip
+        # What the look-up needs if this answer is lost: sent before QuickBooks can possibly have it.
+        op.payload = {**op.payload, "ref_number": data["ref_number"], "sent": _fingerprint(data, ctx.now)}
         return "InvoiceAdd", data
 
     def refuse(self, op: OutboxOperation, error: DataError, ctx: WorkContext) -> None:
@@ -101,10 +122,11 @@ class InvoiceAddOperation(DesktopOperation):
                 record = response.records[0]
                 outbox.succeed(op, {"txn_id": record.get("TxnID"), "ref_number": record.get("RefNumber")})
             else:  # saved, but QuickBooks did not say as what: look it up before anything else
-                op.payload = {**op.payload, "verify": True}
-                op.state = OperationState.UNCONFIRMED.value
+                outbox.mark_unconfirmed(op)
             invoices.follow(order, op)
-        elif status.outcome is Outcome.RETRY:
+            return
+        op.verify_first = False  # QuickBooks answered the Add itself: it was not saved
+        if status.outcome is Outcome.RETRY:
             outbox.retry_later(op, ctx.now, status.code_text, status.explanation)
             invoices.follow(order, op)
         elif status.code == 3140:
@@ -132,21 +154,32 @@ class InvoiceAddOperation(DesktopOperation):
                        f"it again until it can. {status.action}{_AFTER_FIX}",
             )  # fmt: skip
             return
-        ours = [record for record in response.records if _is_ours(record, ctx.account, order)]
-        if ours:
-            if len(ours) > 1:
-                log.error("QuickBooks holds %d invoices of order %s: %s", len(ours), order.order_id,
-                          [record.get("TxnID") for record in ours])  # fmt: skip
-            record = ours[0]
-            log.info("Invoice of order %s was saved before its answer was lost: adopting TxnID %s",
-                     order.order_id, record.get("TxnID"))  # fmt: skip
+        sent = op.payload.get("sent")
+        verdicts = [(record, _verdict(record, ctx.account, order, sent)) for record in response.records]
+        ours = [record for record, verdict in verdicts if verdict is Verdict.OURS]
+        alike = [record for record, verdict in verdicts if verdict is Verdict.SAME_CONTENT]
+        if len(ours) > 1:
+            log.error("QuickBooks holds %d invoices of order %s: %s", len(ours), order.order_id,
+                      [record.get("TxnID") for record in ours])  # fmt: skip
+        if not ours and len(alike) > 1:
+            numbers = ", ".join(record.get("RefNumber") or record.get("TxnID") for record in alike)
+            invoices.fail(
+                order, op, code="ambiguous",
+                error=f"QuickBooks holds {len(alike)} invoices for this customer with this order's date, lines and "
+                      f"total ({numbers}), none marked as BlueTrace's; the bridge cannot tell which one it created.",
+                action="In QuickBooks, keep the one invoice of this order and delete the others (or delete all of "
+                       "them to have the bridge create it again)." + _AFTER_FIX,
+            )  # fmt: skip
+            return
+        found = ours or alike
+        if found:
+            record = found[0]
+            log.info("Invoice of order %s was saved before its answer was lost: adopting TxnID %s (%s)",
+                     order.order_id, record.get("TxnID"), "marker" if ours else "same date, lines and total")  # fmt: skip
             outbox.succeed(op, {"txn_id": record.get("TxnID"), "ref_number": record.get("RefNumber"), "adopted": True})
         else:
             log.info("Invoice of order %s is not in QuickBooks: sending it again", order.order_id)
-            op.payload = {key: value for key, value in op.payload.items() if key != "verify"}
-            op.state = OperationState.PENDING.value
-            op.not_before = None
-            op.error_code = op.error_message = None
+            outbox.looked_up(op)
         invoices.follow(order, op)
 
     def _refused_reference(self, op: OutboxOperation, order: PackedOrder, status: StatusInfo, ctx: WorkContext) -> None:
@@ -179,17 +212,50 @@ class InvoiceAddOperation(DesktopOperation):
         return order
 
 
-def _is_ours(record: QbxmlRecord, account: Account, order: PackedOrder) -> bool:
-    """Our ExternalGUID, or a Memo starting with our marker (as it was cleaned for QuickBooks)."""
+class Verdict(enum.Enum):
+    """Whose invoice a look-up found: ours (our GUID or marker), not ours, or one with exactly our content."""
+
+    OURS = "ours"
+    NOT_OURS = "not_ours"
+    SAME_CONTENT = "same_content"
+
+
+def _verdict(record: QbxmlRecord, account: Account, order: PackedOrder, sent: dict[str, Any] | None) -> Verdict:
+    """Is this invoice (of our customer, modified since we sent the Add) the one we sent? See the module docstring."""
     guid = (record.get("ExternalGUID") or "").strip("{}").lower()
-    if guid and guid == str(invoices.external_guid(account, order.order_id)):
-        return True
-    marker = invoices.memo_marker(order)
+    if guid:
+        return Verdict.OURS if guid == str(invoices.external_guid(account, order.order_id)) else Verdict.NOT_OURS
+    if f"#{invoices.account_token(account, order.order_id)}" in (record.get("Memo") or ""):
+        return Verdict.OURS
+    if sent is not None and _same_content(record, sent):
+        return Verdict.SAME_CONTENT
+    return Verdict.NOT_OURS
+
+
+def _fingerprint(data: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
+    """What an InvoiceAdd carried that a look-up can recognise without our marker (JSON, exact decimals)."""
+    lines = [[line["item_list_id"], str(line["quantity"]), str(line["rate"])] for line in data["lines"]]
+    total = sum(((line["quantity"] * line["rate"]).quantize(_CENT, ROUND_HALF_UP) for line in data["lines"]), Decimal(0))
+    return {"at": at.isoformat(), "customer_list_id": data["customer_list_id"], "txn_date": data["txn_date"].isoformat(),
+            "lines": lines, "total": str(total)}  # fmt: skip
+
+
+def _same_content(record: QbxmlRecord, sent: dict[str, Any]) -> bool:
+    """Same date, lines (item, quantity, rate, in order) and total as the Add we sent."""
+    if record.get("TxnDate") != sent["txn_date"] or record.decimal("Subtotal") != Decimal(sent["total"]):
+        return False
+    lines = record.get("InvoiceLineRet") or []
+    found = [[(line.get("ItemRef") or {}).get("ListID"), _number(line.get("Quantity")), _number(line.get("Rate"))]
+             for line in lines]  # fmt: skip
+    wanted = [[item, Decimal(quantity), Decimal(rate)] for item, quantity, rate in sent["lines"]]
+    return found == wanted
+
+
+def _number(text: str | None) -> Decimal | None:
     try:
-        marker = clean_text(marker, max_length=None, multiline=True, record="invoice", field="memo", label="memo")
-    except DataError:
-        return False  # a marker QuickBooks cannot store was never sent
-    return (record.get("Memo") or "").startswith(marker)
+        return Decimal(text) if text is not None else None
+    except InvalidOperation:
+        return None
 
 
 def _refused_action(db: Session, account: Account, order: PackedOrder, kind: str, value: str) -> str:

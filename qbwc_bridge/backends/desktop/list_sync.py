@@ -219,7 +219,7 @@ class CreateOperation(DesktopOperation):
 
     def build(self, op, ctx):
         spec = NewRecord.from_payload(op.payload)
-        if op.state == OperationState.UNCONFIRMED.value:
+        if op.verify_first:
             request_type, elements = QUERIES[_list_of(self.operation)]
             return request_type, {"full_names": [spec.name], "include_ret_elements": list(elements)}
         return BACKEND.build(self.operation, op.payload)
@@ -233,10 +233,14 @@ class CreateOperation(DesktopOperation):
                 resolutions.created(ctx.db, ctx.account, list_name, spec.record_id, created)
                 outbox.succeed(op, {"list_id": created.list_id, "adopted": True})
             elif response.status.outcome in (Outcome.EMPTY, Outcome.NOT_FOUND):
-                op.state = OperationState.PENDING.value  # not saved after all: send the Add
-            else:
+                outbox.looked_up(op)  # not saved after all: send the Add
+            else:  # the look-up itself failed: it stays owed (verify_first) whatever happens next
                 super().handle(op, response, ctx)
             return
+        if response.status.outcome in (Outcome.OK, Outcome.WARNING) and not response.records:
+            outbox.mark_unconfirmed(op)  # saved, but QuickBooks did not say as what: look it up
+            return
+        op.verify_first = False  # QuickBooks answered the Add itself: what it says is final
         result = BACKEND.read(self.operation, op.payload, response)
         if isinstance(result, Created):
             resolutions.created(ctx.db, ctx.account, list_name, spec.record_id, result)

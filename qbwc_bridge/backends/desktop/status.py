@@ -207,6 +207,40 @@ HRESULT_MEANINGS: dict[int, _Meaning] = {
 }
 
 
+# HRESULTs that prove QuickBooks ran none of the message set. QuickBooks applies the requests of a set
+# one at a time, so after any other HRESULT (an RPC failure such as 0x800706BE, QuickBooks crashing,
+# an error we do not know) some Adds may be saved: those are looked up before anything is resent.
+# Only two kinds of failure happen before the first request runs:
+PARSE_ERROR = 0x80040400
+NOTHING_RAN_HRESULTS: frozenset[int] = frozenset({
+    # The whole message is validated against the schema before any request is processed; a parse or
+    # version error refuses it as a whole (Intuit's SDK guide, PROTOCOL.md §3).
+    0x80040400,  # parse error: bad order, unknown element, too new a version
+    0x80040423,  # the qbXML version is not supported
+    # The Web Connector could not open a connection or a session with the company file (OpenConnection /
+    # BeginSession failed), so no request was handed to QuickBooks at all.
+    0x80040401,  # could not access QuickBooks
+    0x80040408,  # could not start QuickBooks
+    0x8004040A,  # a different company file is open
+    0x80040410,  # the file is open in another mode (single / multi-user)
+    0x80040414,  # a modal dialog is open in QuickBooks
+    0x80040416,  # no company file is open
+    0x80040417,  # no company file is open
+    0x80040418,  # the application was never authorised for this file
+    0x8004041A,  # the application's access was revoked
+    0x80040420,  # the user denied access
+    0x80040422,  # single-user mode is required
+    0x80040424,  # QuickBooks is still starting
+})  # fmt: skip
+"""Left out on purpose: 0x8004041B (could not lock the data) may be raised by any request of a set, after
+earlier ones were saved, so it is treated like any other HRESULT: back off, and look the Adds up first."""
+
+
+def proves_nothing_ran(code: int | None) -> bool:
+    """True when an HRESULT (parsed, see :func:`parse_hresult`) means no request of the set was applied."""
+    return code in NOTHING_RAN_HRESULTS
+
+
 def _default_for_severity(code: int, severity: str, message: str) -> _Meaning:
     said = f" QuickBooks said: {message}" if message else ""
     if severity.lower().startswith("info"):

@@ -44,6 +44,8 @@ NO_WORK_ANSWER = "none"
 BAD_LOGIN_ANSWER = "nvu"
 BUSY_ANSWER = "busy"
 NOOP = "NoOp"
+# Sessions whose late answers are QuickBooks' word on what their set did (see _late_response).
+LATE_EVIDENCE_STATES = frozenset({SessionState.SUPERSEDED.value, SessionState.EXPIRED.value})
 MAX_LOGGED_BODY = 64 * 1024
 # Verified against when a username is unknown, so both paths cost one argon2 check.
 _DUMMY_HASH = security.hash_password("not a real password")
@@ -102,7 +104,7 @@ class WebConnectorService:
                 self._log(db, account.id, None, "authenticate", "out", "busy: another session is running")
                 return [throwaway, BUSY_ANSWER, str(BUSY_POSTPONE_SECONDS)]
             for ws in live:  # abandoned by a Web Connector that crashed or lost a response
-                conversation.end_session(db, ws, SessionState.SUPERSEDED, now)
+                conversation.end_session(db, ws, SessionState.SUPERSEDED, now, inflight_timeout=self._inflight_timeout)
 
             if account.status == ConnectionStatus.NOT_CONNECTED.value:
                 start_initial_sync(db, account)
@@ -162,14 +164,14 @@ class WebConnectorService:
         with self.store.begin() as db:
             ws, account = self._session_for(db, ticket, now)
             if ws is None:
+                if response and not hresult:
+                    self._late_response(db, ticket, response, now)
                 return -1
             ctx = WorkContext(db, account, conversation.version_of(ws), now)
             if hresult:
                 info = explain_hresult(hresult, message or "")
-                conversation.return_in_flight(
-                    db, ws, parse_error=hresult.lower().endswith("40400"), code=hresult, message=info.explanation,
-                    retry_at=now if info.outcome is Outcome.RETRY else None,
-                )
+                conversation.return_in_flight(db, ws, code=info.code, message=info.explanation,
+                                              retry_at=now if info.outcome is Outcome.RETRY else None)  # fmt: skip
                 self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult, now)
                 self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"HRESULT {hresult}: {message}")
                 return -1
@@ -195,7 +197,7 @@ class WebConnectorService:
             info = explain_hresult(hresult or "", message or "")
             self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult or "", now)
             self._log(db, account.id, ws.id, "connectionError", "in", f"HRESULT {hresult}: {message}")
-            conversation.end_session(db, ws, SessionState.CLOSED, now)
+            conversation.end_session(db, ws, SessionState.CLOSED, now, inflight_timeout=self._inflight_timeout)
             return "done"
 
     def get_last_error(self, ticket: str | None) -> str:
@@ -216,7 +218,7 @@ class WebConnectorService:
             ws, account = self._session_for(db, ticket, now, touch=False)
             if ws is None:
                 return "OK"
-            conversation.end_session(db, ws, SessionState.CLOSED, now)
+            conversation.end_session(db, ws, SessionState.CLOSED, now, inflight_timeout=self._inflight_timeout)
             summary = f"{ws.operations_done} done, {ws.operations_failed} need attention, {ws.round_trips} round trip(s)"
             if ws.last_error:
                 summary = f"Stopped: {ws.last_error}"
@@ -248,7 +250,7 @@ class WebConnectorService:
         if ws.state != SessionState.OPEN.value:
             return (ws, db.get(Account, ws.account_id)) if not touch else (None, None)
         if ws.expires_at <= now:
-            conversation.end_session(db, ws, SessionState.EXPIRED, now)
+            conversation.end_session(db, ws, SessionState.EXPIRED, now, inflight_timeout=self._inflight_timeout)
             return None, None
         if touch:
             ws.last_seen_at = now
@@ -256,6 +258,24 @@ class WebConnectorService:
         account = db.get(Account, ws.account_id)
         account.last_contact_at = now
         return ws, account
+
+    def _late_response(self, db, ticket: str, response: str, now: dt.datetime) -> None:
+        """The answer to a set of a session that has ended: read it as evidence for what is still unconfirmed.
+
+        Only from a session that ended because the Web Connector went quiet or authenticated again
+        (superseded, expired): its answer is QuickBooks' own. A session ended on purpose (a password
+        reset) proves nothing; whoever still holds its ticket is not believed.
+        """
+        ws, account = self._session_for(db, ticket, now, touch=False)
+        if ws is None or ws.state not in LATE_EVIDENCE_STATES:
+            return
+        self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"late answer ({ws.state} session)", response)
+        ctx = WorkContext(db, account, conversation.version_of(ws), now)
+        conversation.apply_late_response(db, ws, ctx, response)
+
+    @property
+    def _inflight_timeout(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.settings.inflight_timeout_seconds)
 
     @staticmethod
     def _open_sessions(db, account_id: int) -> list[WebConnectorSession]:

@@ -74,7 +74,8 @@ def test_a_fully_matched_order_becomes_this_invoice():
                          "postal_code": "62701"},
         "po_number": "PO-77",
         "terms_list_id": None,  # the customer has its own terms: QuickBooks applies them
-        "memo": "BlueTrace order SO-2024-000123 (order id o-1) - Leave at the back door",
+        "memo": f"BlueTrace order SO-2024-000123 (order id o-1) #{external_guid(account(), 'o-1').hex[:10]}"
+                " - Leave at the back door",
         "external_guid": external_guid(account(), "o-1"),
         "lines": [
             {"item_list_id": "QI1", "desc": "Blue, large", "quantity": Decimal("2"), "rate": Decimal("9.99")},
@@ -104,7 +105,7 @@ def test_the_invoice_renders_valid_qbxml_for_every_supported_version(version, qb
     assert qbxml_schema.validate(document), qbxml_schema.error_log
     assert ("<ExternalGUID>" in fragment) == (QbxmlVersion.parse(version) >= QbxmlVersion(9, 0))
     assert "<RefNumber>2024-000123</RefNumber>" in fragment
-    assert "<Memo>BlueTrace order SO-2024-000123 (order id o-1) - Leave at the back door</Memo>" in fragment
+    assert f"<Memo>{memo_marker(account(), order())} - Leave at the back door</Memo>" in fragment
 
 
 def test_text_quickbooks_cannot_store_is_refused_naming_the_field():
@@ -121,7 +122,7 @@ def test_text_quickbooks_cannot_store_is_refused_naming_the_field():
 def test_a_long_memo_is_cut_from_the_end_so_the_marker_survives():
     data = build_invoice(account(), order(memo="x" * 4000), catalog())
     fragment = render_request("InvoiceAdd", "7.1", data)
-    assert "<Memo>BlueTrace order SO-2024-000123 (order id o-1) - xxx" in fragment
+    assert f"<Memo>{memo_marker(account(), order())} - xxx" in fragment
 
 
 # -- blocked, with the exact fix ----------------------------------------------------------------
@@ -217,5 +218,11 @@ def test_building_a_blocked_order_raises_with_the_action():
     assert caught.value.action.startswith("Item XYZ-9 has no match in QuickBooks")
 
 
-def test_the_memo_marker_names_number_and_id():
-    assert memo_marker(order("8f3a")) == "BlueTrace order SO-2024-000123 (order id 8f3a)"
+def test_the_memo_marker_names_number_and_id_and_a_token_of_account_and_order():
+    marker = memo_marker(account(), order("8f3a"))
+    assert marker.startswith("BlueTrace order SO-2024-000123 (order id 8f3a) #")
+    token = marker.rsplit("#", 1)[1]
+    assert len(token) == 10 and token == external_guid(account(), "8f3a").hex[:10]
+    other_account = account(file_id="{11111111-2222-3333-4444-555555555555}")
+    assert memo_marker(other_account, order("8f3a")) != marker  # order ids restart in a new account
+    assert memo_marker(account(), order("8f3b")) != marker
