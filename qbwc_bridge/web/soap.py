@@ -96,7 +96,8 @@ class SoapEndpoint:
             [QBWebConnectorSvc], tns=TNS, name="QBWebConnectorSvc", in_protocol=Soap11(), out_protocol=Soap11()
         )
         application.web_connector = service
-        self.spyne = WsgiApplication(application)
+        # spyne refuses bodies over its own 2 MiB default with a 500; the limit is ours, checked above.
+        self.spyne = WsgiApplication(application, max_content_length=max_body_bytes)
         self.max_body_bytes = max_body_bytes
 
     def __call__(self, environ, start_response):

@@ -6,6 +6,8 @@ time it is (backoff, busy window).
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import random
 
 import pytest
@@ -360,3 +362,56 @@ def test_a_send_racing_a_superseding_authenticate_never_strands_work(store, sett
     assert connector.session() == "done"
     for attempt in range(8):
         assert len(ours(world.company, f"race-{attempt}")) <= 1
+
+
+# What a bookkeeper may do between a lost answer and the look-up: the look-up finds our invoice by the
+# customer's invoices modified since the first send, never by what a person can edit (number, memo).
+def test_an_invoice_renumbered_after_its_answer_was_lost_is_still_found(store, settings, tenant, world, connector, clock):
+    event = world.order(random.Random(6), "SO-60")
+    post(store, tenant, "o60", event)
+    assert connector.session(lose=lambda n: n == 1) == "lost"
+    [invoice] = world.company.invoices.values()
+    invoice.ref_number = "RENUMBER-1"  # on main the look-up asked for RefNumber SO-60, found none, sent again
+    after_held_sets_expire(clock, settings)
+    assert connector.session() == "done"
+    assert len(world.company.invoices) == 1
+    assert status(store, tenant, "o60")["quickbooks"] == {"txn_id": invoice.stamp.id, "ref_number": "RENUMBER-1"}
+
+
+def test_below_qbxml_9_a_memo_edited_after_the_answer_was_lost_is_found_by_date_lines_and_total(
+        store, settings, tenant, world, connector, clock):
+    world.company.settings.supported_versions = ("6.0", "7.0", "8.0")
+    for version in ("13.0", "12.0", "11.0", "10.0", "9.0"):
+        connector.hcp = connector.hcp.replace(f"<SupportedQBXMLVersion>{version}</SupportedQBXMLVersion>", "")
+    event = world.order(random.Random(7), "SO-61")
+    post(store, tenant, "o61", event)
+    assert connector.session(lose=lambda n: n == 1) == "lost"
+    assert 'version="8.0"' in connector.requests[0]
+    [invoice] = world.company.invoices.values()
+    invoice.memo, invoice.ref_number = "Checked by Ann", "SO-61-A"  # no marker and no number of ours left
+    after_held_sets_expire(clock, settings)
+    assert connector.session() == "done"
+    assert len(world.company.invoices) == 1  # on main: memo did not start with our marker, so sent again
+    assert operation(store, tenant, "o61").result["adopted"] is True
+
+
+def test_an_invoice_with_a_foreign_external_guid_is_never_adopted_even_with_our_memo(
+        store, settings, tenant, world, connector, clock, shared_dir):
+    event = world.order(random.Random(8), "SO-62")
+    post(store, tenant, "o62", event)
+    assert connector.session(drop=lambda n: n == 1) == "dropped"  # QuickBooks never saw our Add
+    # Another BlueTrace account once wrote to this company file and its order ids restart: an invoice
+    # with our number, memo, customer, date, lines and total, but that account's ExternalGUID.
+    elsewhere = copy.deepcopy(world.company)
+    RequestProcessor(elsewhere, schema_dir(shared_dir)).begin_session().process(connector.requests[0])
+    [twin] = elsewhere.invoices.values()
+    twin = dataclasses.replace(twin, stamp=world.company.new_txn_stamp(),
+                               external_guid="{0F0F0F0F-0000-4000-8000-000000000001}")
+    world.company.add_invoice(twin)
+    after_held_sets_expire(clock, settings)
+    assert connector.session() == "done"
+    # On main the look-up adopted the twin (its memo started with our marker): order "created", no invoice.
+    [mine] = [i for i in ours(world.company, "o62") if i.stamp.id != twin.stamp.id]
+    assert mine.external_guid not in (None, twin.external_guid)
+    check_invoice(world, mine, "o62", event)
+    assert status(store, tenant, "o62")["quickbooks"]["txn_id"] == mine.stamp.id

@@ -16,7 +16,8 @@ from qbwc_bridge.domain import IssueType
 from qbwc_bridge.errors import NeedsPerson
 from qbwc_bridge.services import catalog, settings as settings_service
 from qbwc_bridge.simulator import Faults, RequestProcessor, WebConnector, company_from_description
-from qbwc_bridge.store.models import Account, BtCustomer, BtItem, QbCustomer, QbItem, SyncCursor, WebConnectorSession
+from qbwc_bridge.store.models import (Account, BtCustomer, BtItem, OutboxOperation, QbCustomer, QbItem, SyncCursor,
+                                      WebConnectorSession)
 from qbwc_bridge.sync import customers as sync_customers
 from qbwc_bridge.sync import items as sync_items
 from qbwc_bridge.sync.progress import connection_progress
@@ -110,6 +111,14 @@ def forget_dead_session(store, account_id):
     with store.begin() as db:
         db.execute(update(WebConnectorSession).where(WebConnectorSession.account_id == account_id)
                    .values(last_seen_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)))
+
+
+def past_inflight_timeout(store, account_id):
+    """As if the in-flight timeout had passed: a dead session's set can no longer be applied."""
+    with store.begin() as db:
+        db.execute(update(OutboxOperation).where(OutboxOperation.account_id == account_id,
+                                                 OutboxOperation.not_before.is_not(None))
+                   .values(not_before=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
 
 
 def age_last_pulls(store, account_id, minutes=10):
@@ -326,6 +335,11 @@ def test_items_sync_creates_what_nothing_matches_and_a_lost_answer_is_not_create
     assert "response lost" in lost.outcome
     assert company.item_named("NEW-1") is not None  # QuickBooks saved it; the bridge never heard
     forget_dead_session(store, account_id)
+    waiting = web_connector.run_session()  # the dead set might still be applying: its Add waits, unconfirmed
+    assert waiting.ok and "ItemNonInventoryAddRq" not in requests(waiting), waiting.to_text()
+    with store.begin() as db:
+        assert db.get(BtItem, (account_id, "i-new")).pending == "creating"
+    past_inflight_timeout(store, account_id)
     resumed = web_connector.run_session()
     assert resumed.ok, resumed.to_text()
     assert "ItemQueryRq" in requests(resumed) and "ItemNonInventoryAddRq" not in requests(resumed)

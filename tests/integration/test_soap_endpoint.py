@@ -145,8 +145,9 @@ def test_busy_while_alive_then_a_crashed_session_is_superseded(soap_url, tenant,
     assert call(soap_url, "receiveResponseXML", ticket=first, response="", hresult="", message="") == "-1"
     with store.begin() as db:
         states = {op.kind: op.state for op in db.query(OutboxOperation).filter_by(account_id=tenant.account.account_id)}
-    assert set(states.values()) == {"unconfirmed"} and {"sync_terms", "sync_accounts"} <= set(states)
-    # The new session sends the abandoned queries again (queries are safe to repeat).
+    # Queries are safe to repeat: the superseded set's pulls are ready again at once (only Adds wait,
+    # unconfirmed, for the in-flight timeout), and the new session sends them.
+    assert set(states.values()) == {"pending"} and {"sync_terms", "sync_accounts"} <= set(states)
     assert set(request_ids(send(soap_url, second, hcp_response(tenant.owner_id, tenant.account.file_id)))) == {
         "TermsQueryRq", "AccountQueryRq", "ItemQueryRq", "CustomerQueryRq"}
 
