@@ -20,7 +20,7 @@ def _bool(value) -> bool:
     return str(value).strip().lower() != "false"
 
 
-def _time(value) -> dt.datetime | None:
+def quickbooks_time(value) -> dt.datetime | None:
     if not value:
         return None
     parsed = dt.datetime.fromisoformat(str(value))
@@ -34,7 +34,7 @@ def upsert_terms(db: Session, account_id: int, records: Iterable) -> int:
         row = db.get(QbTerms, (account_id, fields["ListID"])) or QbTerms(account_id=account_id, list_id=fields["ListID"])
         row.full_name = fields.get("Name", "")
         row.edit_sequence = fields.get("EditSequence")
-        row.time_modified = _time(fields.get("TimeModified"))
+        row.time_modified = quickbooks_time(fields.get("TimeModified"))
         row.is_active = _bool(fields.get("IsActive", "true"))
         days = fields.get("StdDueDays")
         row.days_due = int(days) if days not in (None, "") else None
@@ -52,7 +52,7 @@ def upsert_accounts(db: Session, account_id: int, records: Iterable) -> int:
         )
         row.full_name = fields.get("FullName") or fields.get("Name", "")
         row.edit_sequence = fields.get("EditSequence")
-        row.time_modified = _time(fields.get("TimeModified"))
+        row.time_modified = quickbooks_time(fields.get("TimeModified"))
         row.is_active = _bool(fields.get("IsActive", "true"))
         row.account_type = fields.get("AccountType")
         db.add(row)
@@ -100,7 +100,7 @@ def item_row(record) -> dict:
         "list_id": fields["ListID"],
         "full_name": fields.get("FullName") or name,
         "edit_sequence": fields.get("EditSequence"),
-        "time_modified": _time(fields.get("TimeModified")),
+        "time_modified": quickbooks_time(fields.get("TimeModified")),
         "is_active": _bool(fields.get("IsActive", "true")),
         "item_type": ITEM_TYPES.get(record.ret_type, record.ret_type.removeprefix("Item").removesuffix("Ret")),
         "name": name,
@@ -119,7 +119,7 @@ def customer_row(record) -> dict:
         "list_id": fields["ListID"],
         "full_name": fields.get("FullName") or name,
         "edit_sequence": fields.get("EditSequence"),
-        "time_modified": _time(fields.get("TimeModified")),
+        "time_modified": quickbooks_time(fields.get("TimeModified")),
         "is_active": _bool(fields.get("IsActive", "true")),
         "name": name,
         "email": fields.get("Email") or None,

@@ -272,3 +272,25 @@ def test_a_superseded_set_waits_only_until_the_inflight_timeout(store, settings,
         assert len(held) == 5
         sent_at = clock.now - dt.timedelta(seconds=settings.busy_window_seconds + 1)
         assert {op.not_before for op in held} == {sent_at + dt.timedelta(seconds=settings.inflight_timeout_seconds)}
+
+
+def test_a_look_up_never_adopts_a_record_that_predates_the_add(store, settings, tenant, world, clock, driver):
+    """QuickBooks refused our Add (the name was taken long before) and the answer was lost: the look-up
+    finds the name, but the record is older than our send, so it is somebody else's. On main it was
+    adopted as the customer we created; now the Add goes again and the refusal shows as a duplicate name."""
+    account_id = tenant.account.account_id
+    world.company.clock = clock
+    taken = world.company.customers[0]
+    taken.stamp.time_created = clock.now - dt.timedelta(days=3)
+    with store.begin() as db:
+        db.get(BtCustomer, (account_id, NEW_CUSTOMER[0])).name = taken.name
+        catalog.create_customer_in_quickbooks(db, account_id, NEW_CUSTOMER[0])
+    ticket, request = driver.open()
+    assert "CustomerAddRq" in request
+    driver.apply(request)  # refused by QuickBooks (3100); the answer never reaches us
+    later = driver.finish()
+    assert any("CustomerQueryRq" in r for r in later) and any("CustomerAddRq" in r for r in later)
+    assert [entity.name for entity in world.company.customers].count(taken.name) == 1
+    with store.begin() as db:
+        row = db.get(BtCustomer, (account_id, NEW_CUSTOMER[0]))
+        assert (row.qb_list_id, row.issue) == (None, "duplicate_name")

@@ -51,7 +51,7 @@ from ...store.models import Account, BtCustomer, BtItem, OutboxOperation, Packed
 from ...sync import customers as customer_sync
 from ...sync import invoices
 from ...sync import items as item_sync
-from .operations import DesktopOperation, WorkContext
+from .operations import QUICKBOOKS_CLOCK_MARGIN, DesktopOperation, WorkContext
 from .qbxml import QbxmlRecord, QbxmlResponse
 from .qbxml.text import clean_text
 from .status import Outcome, StatusInfo
@@ -59,9 +59,6 @@ from .status import Outcome, StatusInfo
 log = logging.getLogger(__name__)
 
 LOOKUP_ELEMENTS = ["TxnID", "TxnDate", "RefNumber", "Subtotal", "Memo", "ExternalGUID", "InvoiceLineRet"]
-# QuickBooks stamps TimeModified with the PC's clock, which may be off ours (and QuickBooks reports
-# daylight saving wrongly by an hour): the look-up starts this long before we sent the Add.
-LOOKUP_MARGIN = dt.timedelta(hours=24)
 _INVALID_REFERENCE = re.compile(r'QuickBooks (\w+) "([^"]*)"')
 _AFTER_FIX = " Then click Retry on the Invoices tab."
 _CENT = Decimal("0.01")
@@ -80,7 +77,7 @@ class InvoiceAddOperation(DesktopOperation):
         if op.verify_first:
             sent = op.payload.get("sent") or _fingerprint(invoices.invoice_request(ctx.db, ctx.account, order),
                                                           op.created_at)  # fmt: skip
-            since = dt.datetime.fromisoformat(sent["at"]) - LOOKUP_MARGIN
+            since = dt.datetime.fromisoformat(sent["at"]) - QUICKBOOKS_CLOCK_MARGIN
             return "InvoiceQuery", {"customer_list_ids": [sent["customer_list_id"]], "from_modified_date": since,
                                     "include_line_items": True, "include_ret_elements": LOOKUP_ELEMENTS}  # fmt: skip
         data = invoices.invoice_request(ctx.db, ctx.account, order)

@@ -29,7 +29,7 @@ from ...errors import DataError
 from ...store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession
 from ...sync import mirror, pulls, resolutions
 from ..base import Created, ListName, ListPage, ListPull, NewRecord, OperationKind, RecordLookup, Refused
-from .operations import DesktopOperation, WorkContext
+from .operations import QUICKBOOKS_CLOCK_MARGIN, DesktopOperation, WorkContext
 from .qbxml import QbxmlResponse, QbxmlVersion, render_request
 from .qbxml.render import CUSTOMER_RET_ELEMENTS, ITEM_RET_ELEMENTS
 from .status import Outcome
@@ -221,19 +221,24 @@ class CreateOperation(DesktopOperation):
         spec = NewRecord.from_payload(op.payload)
         if op.verify_first:
             request_type, elements = QUERIES[_list_of(self.operation)]
-            return request_type, {"full_names": [spec.name], "include_ret_elements": list(elements)}
-        return BACKEND.build(self.operation, op.payload)
+            return request_type, {"full_names": [spec.name], "include_ret_elements": [*elements, "TimeCreated"]}
+        request = BACKEND.build(self.operation, op.payload)
+        # When the Add was last sent: a record of this name created well before cannot be ours.
+        op.payload = {**op.payload, "sent_at": ctx.now.isoformat()}
+        return request
 
     def handle(self, op, response, ctx):
         list_name = _list_of(self.operation)
         spec = NewRecord.from_payload(op.payload)
         if response.rs_type.endswith("QueryRs"):  # the look-up after a lost answer
-            if response.records:
+            if response.records and not self._created_before_sent(op, response.records[0]):
                 created = Created(ROWS[list_name](response.records[0]))
                 resolutions.created(ctx.db, ctx.account, list_name, spec.record_id, created)
                 outbox.succeed(op, {"list_id": created.list_id, "adopted": True})
-            elif response.status.outcome in (Outcome.EMPTY, Outcome.NOT_FOUND):
-                outbox.looked_up(op)  # not saved after all: send the Add
+            elif response.records or response.status.outcome in (Outcome.EMPTY, Outcome.NOT_FOUND):
+                # Not saved after all: send the Add. A record of the name that predates our send is
+                # somebody else's: QuickBooks refuses the Add as a duplicate name, which a person resolves.
+                outbox.looked_up(op)
             else:  # the look-up itself failed: it stays owed (verify_first) whatever happens next
                 super().handle(op, response, ctx)
             return
@@ -250,6 +255,11 @@ class CreateOperation(DesktopOperation):
         else:
             outbox.fail(op, result.code, result.explanation)
             resolutions.create_refused(ctx.db, ctx.account, list_name, spec, result)
+
+    @staticmethod
+    def _created_before_sent(op: OutboxOperation, record) -> bool:
+        sent_at, created = op.payload.get("sent_at"), mirror.quickbooks_time(record.get("TimeCreated"))
+        return bool(sent_at and created) and created < dt.datetime.fromisoformat(sent_at) - QUICKBOOKS_CLOCK_MARGIN
 
 
 def handlers() -> list[DesktopOperation]:

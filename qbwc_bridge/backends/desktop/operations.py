@@ -21,6 +21,10 @@ from .status import Outcome
 
 log = logging.getLogger(__name__)
 
+# QuickBooks stamps TimeCreated/TimeModified with the PC's clock, which may be off ours (and QuickBooks
+# reports daylight saving wrongly by an hour): look-ups compare its times with ours this loosely.
+QUICKBOOKS_CLOCK_MARGIN = dt.timedelta(hours=24)
+
 
 @dataclass
 class WorkContext:
