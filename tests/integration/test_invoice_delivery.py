@@ -153,12 +153,13 @@ def test_before_qbxml_9_the_memo_marker_recognises_our_invoice(store, settings, 
     assert operation(store, tenant, "o3").result["adopted"] is True
 
 
+@pytest.mark.parametrize("spelling", ["0x80040414", "-2147220460"])  # hex, and the same HRESULT in decimal
 def test_a_message_set_refused_with_an_hresult_was_not_applied_and_goes_again_as_it_is(
-    store, settings, tenant, world, connector, clock
+    spelling, store, settings, tenant, world, connector, clock
 ):
     event = world.order(random.Random(6), "SO-6")
     post(store, tenant, "o6", event)
-    dialog_open = ("0x80040414", "A modal dialog box is showing in the QuickBooks user interface.")
+    dialog_open = (spelling, "A modal dialog box is showing in the QuickBooks user interface.")
     assert connector.session(refuse=lambda n: dialog_open if n == 1 else None) == "error"
     assert status(store, tenant, "o6")["status"] == "queued"
     after_busy_window(clock, settings)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from qbwc_bridge.backends.desktop.status import Outcome, explain_hresult, explain_status
+from qbwc_bridge.backends.desktop.status import Outcome, explain_hresult, explain_status, parse_hresult, proves_nothing_ran
 
 PROTOCOL_STATUS_TABLE = {
     0: Outcome.OK, 1: Outcome.EMPTY, 500: Outcome.NOT_FOUND, 530: Outcome.WARNING,
@@ -41,6 +41,17 @@ def test_every_documented_hresult_has_an_outcome(hresult, outcome):
 def test_hresult_spellings_are_the_same_error(spelling):
     assert explain_hresult(spelling, "") == explain_hresult("0x80040400", "")
     assert explain_hresult(spelling, "").code == 0x80040400
+
+
+@pytest.mark.parametrize(("hresult", "nothing_ran"), [
+    ("0x80040400", True), ("-2147220480", True), ("2147746816", True),  # parse error, three spellings
+    ("0x80040410", True), ("-2147220464", True),  # file open in another mode, hex and decimal
+    ("0x800706BE", False), ("-2147023170", False),  # RPC failure: QuickBooks may have applied part of the set
+    ("0x8004041B", False),  # could not lock: raised by any request of a set, after earlier ones were saved
+    ("0x80040401FF", False), ("garbage", False), ("", False),  # unreadable: assume the worst
+])  # fmt: skip
+def test_only_hresults_that_prove_nothing_ran_compare_as_numbers(hresult, nothing_ran):
+    assert proves_nothing_ran(parse_hresult(hresult)) is nothing_ran
 
 
 def test_unknown_codes_show_the_code_and_quickbooks_message():
