@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ... import security
 from ...config import Settings
 from ...errors import WrongCompanyFile
+from ...logs import bind
 from ...store.db import Store
 from ...store.models import (
     Account,
@@ -84,6 +85,7 @@ class WebConnectorService:
                 security.verify_password(_DUMMY_HASH, password or "")
                 self._log(db, None, None, "authenticate", "in", f"unknown user {username!r}")
                 return [throwaway, BAD_LOGIN_ANSWER]
+            bind(account_id=credential.account_id)
             # Lock the account row: concurrent authenticates of one account are serialised.
             account = db.get(Account, credential.account_id, with_for_update=True)
             if credential.locked_until and credential.locked_until > now:
@@ -126,6 +128,7 @@ class WebConnectorService:
             )
             db.add(ws)
             db.flush()
+            bind(session_id=ws.id)
             self._log(db, account.id, ws.id, "authenticate", "out", "session opened")
             # "" = use the company file open in QuickBooks; it is verified on the first sendRequestXML.
             return [ticket, ""]
@@ -243,6 +246,7 @@ class WebConnectorService:
         ws = db.scalar(select(WebConnectorSession).where(WebConnectorSession.ticket_hash == security.token_hash(ticket)))
         if ws is None:
             return None, None
+        bind(account_id=ws.account_id, session_id=ws.id)
         # Lock the account row (as authenticate does) and re-read the session under the lock: a session
         # superseded by a concurrent authenticate on another process must not hand out or take back work.
         db.get(Account, ws.account_id, with_for_update=True)

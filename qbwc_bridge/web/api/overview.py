@@ -1,7 +1,7 @@
 """/api/v1 status and settings: how the connection stands, and the General/Items/Customers settings."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from ...domain import ItemMatchField
 from ...services import settings as settings_service
@@ -149,7 +149,7 @@ def register(blueprint: Blueprint) -> None:
 
     @api_route(blueprint, "GET", "/status", tag="Connection", summary="Connection status, progress, counts, last contact, current error", response_schema=STATUS)
     def get_status(db, account_id):
-        return account_status(db, account_id)
+        return account_status(db, account_id, silent_after=current_app.extensions["qbwc_bridge.settings"].silent_after)
 
     @api_route(blueprint, "GET", "/settings", tag="Settings", summary="General, Items and Customers tab settings", response_schema=SETTINGS)
     def get_settings(db, account_id):
