@@ -187,6 +187,8 @@ class WebConnectorSession(Base):
     """One Web Connector session. The ticket itself is never stored, only its SHA-256."""
 
     __tablename__ = "wc_sessions"
+    # Retention: finished sessions by age (open sessions have none).
+    __table_args__ = (Index("ix_wc_sessions_closed_at", "closed_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -224,6 +226,11 @@ class OutboxOperation(Base):
         Index("ix_outbox_ready", "account_id", "state", "priority", "id"),
         # The newest operation of a kind (how each list pull stands) without scanning every invoice.
         Index("ix_outbox_kind", "account_id", "kind", "id"),
+        # What waits, by kind and age, across every account (the metrics scrape).
+        Index("ix_outbox_waiting", "state", "kind", "created_at"),
+        # A session's operations: held_by_session, and retention's "still referenced" check
+        # (also what PostgreSQL's ON DELETE SET NULL looks up when a session is pruned).
+        Index("ix_outbox_session", "session_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -300,7 +307,12 @@ class ExchangeLogEntry(Base):
     """What crossed the wire in a session, secrets redacted, for support staff."""
 
     __tablename__ = "exchange_log"
-    __table_args__ = (Index("ix_exchange_log_session", "account_id", "session_id", "id"),)
+    __table_args__ = (
+        Index("ix_exchange_log_session", "account_id", "session_id", "id"),
+        # Retention deletes by age, and the ON DELETE CASCADE of a pruned session finds its entries.
+        Index("ix_exchange_log_at", "at"),
+        Index("ix_exchange_log_session_id", "session_id"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     session_id: Mapped[int | None] = mapped_column(ForeignKey("wc_sessions.id", ondelete="CASCADE"))
