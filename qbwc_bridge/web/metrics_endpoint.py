@@ -1,4 +1,4 @@
-"""``GET /metrics`` for Prometheus, behind a bearer token, and the count of every Flask request.
+"""``GET /metrics`` for Prometheus, behind a bearer token, and the count (and DEBUG line) of every Flask request.
 
 Closed by default: without ``QBWC_BRIDGE_METRICS_TOKEN`` the route answers 404, as if it did
 not exist, so a bridge put on the internet does not publish its accounts' figures.
@@ -6,12 +6,15 @@ not exist, so a bridge put on the internet does not publish its accounts' figure
 from __future__ import annotations
 
 import hmac
+import logging
 
 from flask import Flask, Response, abort, request
 
 from .. import metrics
 from ..config import Settings
 from ..store.db import Store
+
+log = logging.getLogger(__name__)
 
 PATH = "/metrics"
 # Requests that matched no route (scanners, typos) share one label: raw paths are unbounded.
@@ -37,4 +40,6 @@ def register_metrics(app: Flask, settings: Settings, store: Store) -> None:
     def count_request(response: Response) -> Response:
         rule = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
         metrics.API_REQUESTS.labels(route=rule, status=str(response.status_code)).inc()
+        # The rule, not the path: a query string may carry anything, and the account is on the line already.
+        log.debug("%s %s answered %d", request.method, rule, response.status_code)
         return response
