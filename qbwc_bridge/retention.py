@@ -95,12 +95,14 @@ def _delete_in_batches(store: Store, model, ids_query, batch_size: int) -> int:
     """Delete the rows ``ids_query`` selects, ``batch_size`` per transaction; how many went.
 
     The ids are chosen and deleted in the same transaction, so a row that stopped qualifying
-    (a session an operation has just started to reference) is judged again each batch.
+    (a session an operation has just started to reference) is judged again each batch. On
+    PostgreSQL the chosen rows are locked and rows another pruner holds are skipped: several
+    processes pruning at once take disjoint batches instead of deadlocking on the same rows.
     """
     total = 0
     while True:
         with store.begin() as db:
-            ids = list(db.scalars(ids_query.limit(batch_size)))
+            ids = list(db.scalars(ids_query.limit(batch_size).with_for_update(skip_locked=True)))
             if ids:
                 db.execute(delete(model).where(model.id.in_(ids)))
         total += len(ids)
