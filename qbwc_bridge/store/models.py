@@ -440,7 +440,11 @@ class PackedOrder(Base):
     """A packed-order event from BlueTrace and the invoice it becomes (Invoices tab row)."""
 
     __tablename__ = "packed_orders"
-    __table_args__ = (Index("ix_packed_orders_status", "account_id", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_packed_orders_status", "account_id", "status", "updated_at"),
+        # Invoices by status across every account (the metrics scrape), counted from the index alone.
+        Index("ix_packed_orders_by_status", "status"),
+    )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     order_number: Mapped[str] = mapped_column(String(100))

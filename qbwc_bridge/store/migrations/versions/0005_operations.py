@@ -23,9 +23,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_exchange_log_session_id', ['session_id'], unique=False)
     with op.batch_alter_table('wc_sessions', schema=None) as batch_op:
         batch_op.create_index('ix_wc_sessions_closed_at', ['closed_at'], unique=False)
+    with op.batch_alter_table('packed_orders', schema=None) as batch_op:
+        batch_op.create_index('ix_packed_orders_by_status', ['status'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('packed_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_packed_orders_by_status')
     with op.batch_alter_table('wc_sessions', schema=None) as batch_op:
         batch_op.drop_index('ix_wc_sessions_closed_at')
     with op.batch_alter_table('exchange_log', schema=None) as batch_op:
