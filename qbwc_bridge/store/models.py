@@ -181,6 +181,7 @@ class SessionState(str, enum.Enum):
     CLOSED = "closed"
     SUPERSEDED = "superseded"  # the Web Connector authenticated again: this one was abandoned
     EXPIRED = "expired"
+    REVOKED = "revoked"  # its password was reset: whoever holds the ticket is refused, even its late answers
 
 
 class WebConnectorSession(Base):

@@ -99,7 +99,7 @@ class WebConnectorService:
             credential.failed_attempts = 0
             account.last_contact_at = now
 
-            live = self._open_sessions(db, account.id)
+            live = conversation.open_sessions(db, account.id)
             if any(ws.last_seen_at > now - dt.timedelta(seconds=self.settings.busy_window_seconds) for ws in live):
                 self._log(db, account.id, None, "authenticate", "out", "busy: another session is running")
                 return [throwaway, BUSY_ANSWER, str(BUSY_POSTPONE_SECONDS)]
@@ -247,6 +247,9 @@ class WebConnectorService:
         # superseded by a concurrent authenticate on another process must not hand out or take back work.
         db.get(Account, ws.account_id, with_for_update=True)
         db.refresh(ws)
+        if ws.state == SessionState.REVOKED.value:
+            # Its password was reset: whoever still holds the ticket gets nothing, not even its last error.
+            return None, None
         if ws.state != SessionState.OPEN.value:
             return (ws, db.get(Account, ws.account_id)) if not touch else (None, None)
         if ws.expires_at <= now:
@@ -276,16 +279,6 @@ class WebConnectorService:
     @property
     def _inflight_timeout(self) -> dt.timedelta:
         return dt.timedelta(seconds=self.settings.inflight_timeout_seconds)
-
-    @staticmethod
-    def _open_sessions(db, account_id: int) -> list[WebConnectorSession]:
-        return list(
-            db.scalars(
-                select(WebConnectorSession).where(
-                    WebConnectorSession.account_id == account_id, WebConnectorSession.state == SessionState.OPEN.value
-                )
-            )
-        )
 
     def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
         from ...services.accounts import installation
