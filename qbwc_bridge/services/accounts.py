@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import security
+from .. import security, throttle
 from ..backends.desktop import conversation
 from ..errors import Conflict, NotFound
-from ..store.models import Account, AccountKind, Installation, SessionState, WebConnectorCredential, utcnow
+from ..store.models import Account, AccountKind, Installation, LoginKind, SessionState, WebConnectorCredential, utcnow
 
 
 @dataclass(frozen=True)
@@ -108,12 +108,16 @@ def reset_web_connector_password(session: Session, account_id: int, *, inflight_
     password = security.new_password()
     account.credential.password_hash = security.hash_password(password)
     account.credential.password_set_at = now
-    account.credential.failed_attempts = 0
-    account.credential.locked_until = None
+    throttle.forget(session, LoginKind.WEB_CONNECTOR, account.credential.username)
     return password
 
 
 def rotate_api_token(session: Session, account_id: int) -> str:
+    """A new API token (shown once); only its hash is kept, so the old one is refused from the commit on.
+
+    Raises:
+        NotFound: no such account.
+    """
     account = get_account(session, account_id)
     token = security.new_token()
     account.api_token_hash = security.token_hash(token)
