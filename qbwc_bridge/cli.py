@@ -99,7 +99,10 @@ def serve(context: Context, host: str, port: int, threads: int) -> None:
     upgrade(context.store)
     app = create_app(context.settings, context.store)
     log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge")
+    # waitress drops X-Forwarded-For unless told otherwise; web/source_address.py believes it only from
+    # QBWC_BRIDGE_TRUSTED_PROXIES, so keep it when there are some.
+    waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge",
+                   clear_untrusted_proxy_headers=not context.settings.trusted_proxies)  # fmt: skip
 
 
 @main.group()
