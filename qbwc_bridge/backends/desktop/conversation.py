@@ -189,6 +189,17 @@ def return_in_flight(
         REGISTRY[op.kind].follow(db, op)
 
 
+def open_sessions(db: Session, account_id: int) -> list[WebConnectorSession]:
+    """The account's sessions that still accept calls."""
+    return list(
+        db.scalars(
+            select(WebConnectorSession).where(
+                WebConnectorSession.account_id == account_id, WebConnectorSession.state == SessionState.OPEN.value
+            )
+        )
+    )
+
+
 def end_session(
     db: Session, ws: WebConnectorSession, state: SessionState, now: dt.datetime, *, inflight_timeout: dt.timedelta
 ) -> None:
