@@ -58,7 +58,7 @@ def create_account(session: Session, name: str, kind: str) -> NewAccount:
         password = security.new_password()
         session.add(
             WebConnectorCredential(
-                account_id=account.id, username=username, password_hash=security.hash_password(password)
+                account_id=account.id, username=username, password_hash=security.hash_generated_secret(password)
             )
         )
     return NewAccount(account.id, account.name, kind, api_token, account.file_id, username, password)
@@ -106,7 +106,7 @@ def reset_web_connector_password(session: Session, account_id: int, *, inflight_
     for ws in conversation.open_sessions(session, account_id):
         conversation.end_session(session, ws, SessionState.REVOKED, now, inflight_timeout=inflight_timeout)
     password = security.new_password()
-    account.credential.password_hash = security.hash_password(password)
+    account.credential.password_hash = security.hash_generated_secret(password)
     account.credential.password_set_at = now
     throttle.forget(session, LoginKind.WEB_CONNECTOR, account.credential.username)
     return password

@@ -48,8 +48,8 @@ NOOP = "NoOp"
 # Sessions whose late answers are QuickBooks' word on what their set did (see _late_response).
 LATE_EVIDENCE_STATES = frozenset({SessionState.SUPERSEDED.value, SessionState.EXPIRED.value})
 MAX_LOGGED_BODY = 64 * 1024
-# Verified against when a username is unknown, so every refusal costs one argon2 check.
-_DUMMY_HASH = security.hash_password("not a real password")
+# Verified against when a username is unknown, so every refusal costs the same check.
+_DUMMY_HASH = security.hash_generated_secret("not a real password")
 # The source of calls made in this process (tests, the in-process simulator): no network address.
 IN_PROCESS = "in-process"
 
@@ -81,7 +81,7 @@ class WebConnectorService:
 
         ``source`` is the caller's address (``web/source_address.py``): wrong passwords lock out
         that address only (see ``throttle.py``). Every refusal (unknown user, wrong password,
-        locked) costs one argon2 verification and the same writes, so none answers faster.
+        locked) costs one HMAC verification and the same writes, so none answers faster.
         """
         now = self.clock()
         throwaway = security.new_token()
@@ -89,7 +89,8 @@ class WebConnectorService:
         with self.store.begin() as db:
             locked = throttle.is_locked(db, LoginKind.WEB_CONNECTOR, login, source, now)
             credential = db.scalar(select(WebConnectorCredential).where(WebConnectorCredential.username == login))
-            verified = security.verify_password(credential.password_hash if credential else _DUMMY_HASH, password or "")
+            verified = security.verify_generated_secret(credential.password_hash if credential else _DUMMY_HASH,
+                                                        password or "")  # fmt: skip
             if credential is None or locked or not verified:
                 throttle.record_failure(
                     db, LoginKind.WEB_CONNECTOR, login, source, now,
@@ -101,6 +102,8 @@ class WebConnectorService:
                           f"refused {login!r} from {source}: {reason}")  # fmt: skip
                 return [throwaway, BAD_LOGIN_ANSWER]
             throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source)
+            if not security.is_upgraded(credential.password_hash):  # stored as argon2 before: upgraded once
+                credential.password_hash = security.hash_generated_secret(password)
             # Lock the account row: concurrent authenticates of one account are serialised.
             account = db.get(Account, credential.account_id, with_for_update=True)
             account.last_contact_at = now
