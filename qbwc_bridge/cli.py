@@ -13,9 +13,11 @@ from pathlib import Path
 
 import click
 
-from . import logs, metrics, retention
+from . import logs, metrics, retention, security
 from .config import Settings
 from .errors import BridgeError, ConfigurationError
+from .services import accounts as account_service
+from .services import users as user_service
 from .store.db import Store
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,10 @@ def serve(context: Context, host: str, port: int, threads: int) -> None:
     pruner.start()
     log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge")
+        # waitress drops X-Forwarded-For unless told otherwise; web/source_address.py believes it only from
+        # QBWC_BRIDGE_TRUSTED_PROXIES, so keep it when there are some.
+        waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge",
+                       clear_untrusted_proxy_headers=not context.settings.trusted_proxies)  # fmt: skip
     finally:
         pruner.stop()
 
@@ -167,6 +172,39 @@ def account_create(context: Context, name: str, kind: str, as_json: bool) -> Non
     click.echo("These secrets are shown once; store them now.")
 
 
+@account.command("reset-password")
+@click.argument("account_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def account_reset_password(context: Context, account_id: int, as_json: bool) -> None:
+    """A new Web Connector password, printed ONCE; the account's open Web Connector sessions end now."""
+    inflight_timeout = dt.timedelta(seconds=context.settings.inflight_timeout_seconds)
+    with context.store.begin() as db:
+        password = account_service.reset_web_connector_password(db, account_id, inflight_timeout=inflight_timeout)
+        username = account_service.get_account(db, account_id).credential.username
+    if as_json:
+        click.echo(json.dumps({"account_id": account_id, "username": username, "password": password}, indent=2))
+        return
+    click.echo(f"Account {account_id}: new Web Connector password for {username}")
+    click.echo(f"  password: {password}  (shown once; open Web Connector sessions have ended)")
+    click.echo("Type it into the Web Connector's Password field for this application.")
+
+
+@account.command("rotate-token")
+@click.argument("account_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def account_rotate_token(context: Context, account_id: int, as_json: bool) -> None:
+    """A new API token, printed ONCE; the old one is refused from now on."""
+    with context.store.begin() as db:
+        token = account_service.rotate_api_token(db, account_id)
+    if as_json:
+        click.echo(json.dumps({"account_id": account_id, "api_token": token}, indent=2))
+        return
+    click.echo(f"Account {account_id}: new API token (the old one no longer works)")
+    click.echo(f"  API token: {token}  (shown once)")
+
+
 @main.command("qwc")
 @click.argument("account_id", type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
@@ -201,7 +239,6 @@ def user() -> None:
 @pass_context
 def user_create(context: Context, email: str, role: str, account_id: int | None, password_stdin: bool, as_json: bool) -> None:
     """Create an admin login (a password is generated unless --password-stdin)."""
-    from . import security
     from .services.users import create_user
     from .store.migrate import upgrade
 
@@ -219,6 +256,31 @@ def user_create(context: Context, email: str, role: str, account_id: int | None,
         click.echo(f"User {data['email']} ({data['role']}) created")
         if generated:
             click.echo(f"  password: {password}  (shown once)")
+
+
+@user.command("disable")
+@click.argument("email")
+@pass_context
+def user_disable(context: Context, email: str) -> None:
+    """Stop an admin login: the user cannot log in and their open sessions end now."""
+    with context.store.begin() as db:
+        disabled = user_service.disable_user(db, email).email
+    click.echo(f"User {disabled} disabled; their admin sessions have ended")
+
+
+@user.command("reset-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@pass_context
+def user_reset_password(context: Context, email: str, password_stdin: bool) -> None:
+    """A new admin password (generated and shown once unless --password-stdin); open sessions end."""
+    generated = not password_stdin
+    password = security.new_password() if generated else sys.stdin.readline().rstrip("\r\n")
+    with context.store.begin() as db:
+        changed = user_service.reset_password(db, email, password).email
+    click.echo(f"User {changed}: password changed; their admin sessions have ended")
+    if generated:
+        click.echo(f"  password: {password}  (shown once)")
 
 
 @main.command()

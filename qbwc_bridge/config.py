@@ -6,6 +6,7 @@ naming the variable, instead of somewhere deep inside a Web Connector session.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -61,6 +62,9 @@ class Settings:
     login_lockout_seconds: int = 300
     shared_dir: Path | None = field(default=None)
     secure_cookies: bool = True
+    # Peers whose X-Forwarded-For is believed when telling where a login comes from (the
+    # throttle counts per source address); empty: the TCP peer is the source.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Operations: logs, metrics, silent Web Connectors, retention.
     log_format: str = "text"
     metrics_token: str | None = None
@@ -123,6 +127,7 @@ class Settings:
             inflight_timeout_seconds=_int(get, "INFLIGHT_TIMEOUT_SECONDS", 600, 1, 24 * 3600),
             shared_dir=shared_dir,
             secure_cookies=_bool(get, "SECURE_COOKIES", urlsplit(public_url).scheme == "https"),
+            trusted_proxies=_networks(get, "TRUSTED_PROXIES"),
             log_format=log_format,
             metrics_token=metrics_token,
             metrics_dir=Path(metrics_dir) if metrics_dir else None,
@@ -171,6 +176,21 @@ def _bool(get, name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ConfigurationError(f"{PREFIX}{name}={raw!r} is not a boolean (true/false)")
+
+
+def _networks(get, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    raw = get(name)
+    if raw is None:
+        return ()
+    networks = []
+    for part in (piece.strip() for piece in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigurationError(f"{PREFIX}{name}: {part!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
 
 
 def _check_public_url(url: str) -> None:

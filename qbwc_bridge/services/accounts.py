@@ -1,15 +1,17 @@
 """Accounts, their API tokens and their Web Connector credentials."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import security
+from .. import security, throttle
+from ..backends.desktop import conversation
 from ..errors import Conflict, NotFound
-from ..store.models import Account, AccountKind, Installation, WebConnectorCredential, utcnow
+from ..store.models import Account, AccountKind, Installation, LoginKind, SessionState, WebConnectorCredential, utcnow
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def create_account(session: Session, name: str, kind: str) -> NewAccount:
         password = security.new_password()
         session.add(
             WebConnectorCredential(
-                account_id=account.id, username=username, password_hash=security.hash_password(password)
+                account_id=account.id, username=username, password_hash=security.hash_generated_secret(password)
             )
         )
     return NewAccount(account.id, account.name, kind, api_token, account.file_id, username, password)
@@ -84,8 +86,13 @@ def account_for_api_token(session: Session, token: str) -> Account | None:
     return session.scalar(select(Account).where(Account.api_token_hash == security.token_hash(token)))
 
 
-def reset_web_connector_password(session: Session, account_id: int) -> str:
-    """A new Web Connector password (shown once); open sessions keep their tickets.
+def reset_web_connector_password(session: Session, account_id: int, *, inflight_timeout: dt.timedelta) -> str:
+    """A new Web Connector password (shown once) that also ends every open session of the account.
+
+    A reset is how support answers a leaked password, so whoever holds a ticket issued under the
+    old one must not keep working: its sessions are revoked (every later call with the ticket is
+    refused, and a late answer is not believed) and what they held becomes unconfirmed, to be
+    looked up once ``inflight_timeout`` has passed (``Settings.inflight_timeout_seconds``).
 
     Raises:
         NotFound: no such account. Conflict: the account is not a Desktop account.
@@ -93,15 +100,24 @@ def reset_web_connector_password(session: Session, account_id: int) -> str:
     account = get_account(session, account_id)
     if account.credential is None:
         raise Conflict(f"account {account_id} is a QuickBooks Online account: it has no Web Connector password")
+    # The account row lock serialises the reset with authenticate and every call of a session.
+    session.refresh(account, with_for_update=True)
+    now = utcnow()
+    for ws in conversation.open_sessions(session, account_id):
+        conversation.end_session(session, ws, SessionState.REVOKED, now, inflight_timeout=inflight_timeout)
     password = security.new_password()
-    account.credential.password_hash = security.hash_password(password)
-    account.credential.password_set_at = utcnow()
-    account.credential.failed_attempts = 0
-    account.credential.locked_until = None
+    account.credential.password_hash = security.hash_generated_secret(password)
+    account.credential.password_set_at = now
+    throttle.forget(session, LoginKind.WEB_CONNECTOR, account.credential.username)
     return password
 
 
 def rotate_api_token(session: Session, account_id: int) -> str:
+    """A new API token (shown once); only its hash is kept, so the old one is refused from the commit on.
+
+    Raises:
+        NotFound: no such account.
+    """
     account = get_account(session, account_id)
     token = security.new_token()
     account.api_token_hash = security.token_hash(token)

@@ -6,9 +6,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import security
-from ..errors import Conflict
-from ..store.models import User, UserRole
+from .. import security, throttle
+from ..errors import Conflict, NotFound
+from ..store.models import LoginKind, User, UserRole, utcnow
 from .accounts import get_account
 
 MIN_PASSWORD_LENGTH = 10
@@ -21,8 +21,7 @@ def create_user(session: Session, email: str, password: str, role: str, account_
     if not _EMAIL.match(email):
         raise ValueError(f"{email!r} is not an email address")
     role = UserRole(role).value
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     if role == UserRole.BOOKKEEPER.value:
         if account_id is None:
             raise ValueError("a bookkeeper belongs to one account: give --account")
@@ -35,3 +34,42 @@ def create_user(session: Session, email: str, password: str, role: str, account_
     session.add(user)
     session.flush()
     return user
+
+
+def get_user(session: Session, email: str) -> User:
+    """Raises: NotFound."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {email.strip()!r} exists")
+    return user
+
+
+def disable_user(session: Session, email: str) -> User:
+    """The user can no longer log in, and every admin session they have ends now.
+
+    Raises:
+        NotFound: no such user.
+    """
+    user = get_user(session, email)
+    now = utcnow()
+    user.disabled_at = user.disabled_at or now
+    user.sessions_revoked_at = now
+    return user
+
+
+def reset_password(session: Session, email: str, password: str) -> User:
+    """A new password; sessions started under the old one end (their cookie's fingerprint no longer matches).
+
+    Raises:
+        NotFound: no such user. ValueError: the password is too short.
+    """
+    _check_password(password)
+    user = get_user(session, email)
+    user.password_hash = security.hash_password(password)
+    throttle.forget(session, LoginKind.ADMIN, user.email)
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")

@@ -170,8 +170,6 @@ class WebConnectorCredential(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     password_set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None]
 
     account: Mapped[Account] = relationship(back_populates="credential")
 
@@ -181,6 +179,7 @@ class SessionState(str, enum.Enum):
     CLOSED = "closed"
     SUPERSEDED = "superseded"  # the Web Connector authenticated again: this one was abandoned
     EXPIRED = "expired"
+    REVOKED = "revoked"  # its password was reset: whoever holds the ticket is refused, even its late answers
 
 
 class WebConnectorSession(Base):
@@ -337,11 +336,33 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Admin sessions are signed cookies: logging out (or being disabled) ends every session started before this.
+    sessions_revoked_at: Mapped[dt.datetime | None]
+    # A disabled user cannot log in; the row stays, so the exchange log and audit keep their names.
+    disabled_at: Mapped[dt.datetime | None]
+
+
+class LoginKind(str, enum.Enum):
+    WEB_CONNECTOR = "web_connector"
+    ADMIN = "admin"
+
+
+class LoginThrottle(Base):
+    """Wrong passwords for one login from one source address, and the lock they earned.
+
+    Counted per source, not per login: usernames are predictable (``bt-<account>``), so a lock
+    on the login itself would let anyone keep a customer's Web Connector out for good. Rows
+    exist for unknown logins too, so that they cost and behave exactly like known ones.
+    """
+
+    __tablename__ = "login_throttles"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    login: Mapped[str] = mapped_column(String(320), primary_key=True)
+    source: Mapped[str] = mapped_column(String(45), primary_key=True)  # an IPv6 address in text is at most 45
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # Admin sessions are signed cookies: logging out ends every session started before this.
-    sessions_revoked_at: Mapped[dt.datetime | None]
+    last_failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class SyncCursor(Base):

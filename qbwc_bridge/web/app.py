@@ -63,7 +63,7 @@ class BridgeApp:
         self.web_connector = WebConnectorService(self.store, settings)
         self.flask = create_flask_app(settings, self.store)
         self._wsgi = DispatcherMiddleware(
-            self.flask.wsgi_app, {SOAP_PATH: SoapEndpoint(self.web_connector, settings.max_body_bytes)}
+            self.flask.wsgi_app, {SOAP_PATH: SoapEndpoint(self.web_connector, settings.max_body_bytes, settings.trusted_proxies)}
         )
 
     def __call__(self, environ, start_response):

@@ -17,11 +17,14 @@ from spyne.server.wsgi import WsgiApplication
 
 from .. import metrics
 from ..backends.desktop.web_connector import BAD_LOGIN_ANSWER, BUSY_ANSWER, NO_WORK_ANSWER, WebConnectorService
+from .source_address import Network, source_address
 
 log = logging.getLogger(__name__)
 
 TNS = "http://developer.intuit.com/"
 ArrayOfString = Array(Unicode, type_name="ArrayOfString")
+# Where SoapEndpoint leaves the caller's address for the callbacks (authenticate's throttle).
+SOURCE_KEY = "qbwc_bridge.source_address"
 
 
 def _service(ctx) -> WebConnectorService:
@@ -41,7 +44,7 @@ class QBWebConnectorSvc(ServiceBase):
 
     @rpc(Unicode, Unicode, _returns=ArrayOfString)
     def authenticate(ctx, strUserName, strPassword):
-        return _service(ctx).authenticate(strUserName, strPassword)
+        return _service(ctx).authenticate(strUserName, strPassword, source=ctx.transport.req_env[SOURCE_KEY])
 
     @rpc(Unicode, Unicode, Unicode, Unicode, Integer, Integer, _returns=Unicode)
     def sendRequestXML(ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry, qbXMLMajorVers, qbXMLMinorVers):
@@ -128,7 +131,7 @@ def _fault(message: str, status: str = "400 Bad Request") -> tuple[str, list[tup
 class SoapEndpoint:
     """WSGI app at /qbwc: GET answers 200 (QBWC's certificate check), ?wsdl the WSDL, POST SOAP."""
 
-    def __init__(self, service: WebConnectorService, max_body_bytes: int):
+    def __init__(self, service: WebConnectorService, max_body_bytes: int, trusted_proxies: tuple[Network, ...]):
         application = Application(
             [QBWebConnectorSvc], tns=TNS, name="QBWebConnectorSvc", in_protocol=Soap11(), out_protocol=Soap11()
         )
@@ -139,9 +142,11 @@ class SoapEndpoint:
         # spyne refuses bodies over its own 2 MiB default with a 500; the limit is ours, checked above.
         self.spyne = WsgiApplication(application, max_content_length=max_body_bytes)
         self.max_body_bytes = max_body_bytes
+        self.trusted_proxies = trusted_proxies
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET")
+        environ[SOURCE_KEY] = source_address(environ, self.trusted_proxies)
         if method in ("GET", "HEAD") and "wsdl" not in environ.get("QUERY_STRING", "").lower():
             body = b"QuickBooks Web Connector endpoint of qbwc-bridge. Add this account's .qwc file to the Web Connector.\n"
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])

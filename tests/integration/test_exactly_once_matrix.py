@@ -190,11 +190,7 @@ def adds_in(requests: list[str]) -> list[str]:
     return [request for request in requests if "AddRq" in request]
 
 
-@pytest.mark.parametrize("fault", [
-    pytest.param(fault, marks=pytest.mark.xfail(strict=True, reason="item 5: a password reset must end open sessions"))
-    if fault == "password_reset_mid_set" else fault
-    for fault in FAULTS
-])
+@pytest.mark.parametrize("fault", FAULTS)
 def test_every_add_lands_exactly_once(fault, store, settings, tenant, world, clock, driver):
     queue_every_add(store, tenant, world)
     ticket, request = driver.open()
@@ -226,7 +222,9 @@ def test_every_add_lands_exactly_once(fault, store, settings, tenant, world, clo
     elif fault == "password_reset_mid_set":
         forged = driver.apply(request, company=copy.deepcopy(world.company))  # QuickBooks never saw the set
         with store.begin() as db:
-            driver.password = account_service.reset_web_connector_password(db, tenant.account.account_id)
+            driver.password = account_service.reset_web_connector_password(
+                db, tenant.account.account_id, inflight_timeout=dt.timedelta(seconds=settings.inflight_timeout_seconds)
+            )
         driver.connector = driver._connector()
         driver.service.receive_response_xml(ticket, forged, "", "")
     elif fault == "server_killed_between_send_and_receive":

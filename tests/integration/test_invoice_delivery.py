@@ -416,3 +416,20 @@ def test_an_invoice_with_a_foreign_external_guid_is_never_adopted_even_with_our_
     assert mine.external_guid not in (None, twin.external_guid)
     check_invoice(world, mine, "o62", event)
     assert status(store, tenant, "o62")["quickbooks"]["txn_id"] == mine.stamp.id
+
+
+def test_after_a_lost_set_of_one_busy_customer_the_look_ups_go_ten_per_set(store, settings, tenant, world, connector, clock):
+    """Each invoice look-up answers with all of the customer's recent invoices: 30 in one set made a
+    3 MB answer (30 x 30 invoices with lines), past spyne's limit then, and past any limit in a busier file."""
+    rng = random.Random(9)
+    customer_id = next(iter(world.customers))
+    orders = {f"b{n}": world.order(rng, f"SO-B{n}", customer_id=customer_id) for n in range(30)}
+    for order_id, event in orders.items():
+        post(store, tenant, order_id, event)
+    assert connector.session(lose=lambda n: n == 1) == "lost"
+    after_held_sets_expire(clock, settings)
+    assert connector.session() == "done"
+    look_up_sets = [r for r in connector.requests[1:] if "InvoiceQueryRq" in r]
+    assert [r.count("<InvoiceQueryRq ") for r in look_up_sets] == [10, 10, 10]
+    assert len(world.company.invoices) == 30
+    assert {status(store, tenant, order_id)["status"] for order_id in orders} == {"created"}

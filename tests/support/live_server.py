@@ -44,9 +44,10 @@ class LiveServer:
             requests.get(server.url + "/healthz")
     """
 
-    def __init__(self, app: WSGIApp, threads: int = 4) -> None:
+    def __init__(self, app: WSGIApp, threads: int = 4, **adjustments: Any) -> None:
         self.app = app
         self.threads = threads
+        self.adjustments = adjustments  # more of waitress's settings, e.g. clear_untrusted_proxy_headers
         self.url = ""
         self._socket_map: dict[int, Any] = {}
         self._server: Any = None
@@ -54,7 +55,9 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         # Our own socket map, so that shutdown can close every connection waitress holds.
-        self._server = create_server(self.app, map=self._socket_map, host="127.0.0.1", port=0, threads=self.threads)
+        self._server = create_server(
+            self.app, map=self._socket_map, host="127.0.0.1", port=0, threads=self.threads, **self.adjustments
+        )
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
         self._thread = threading.Thread(target=self._server.run, name=f"LiveServer {self.url}", daemon=True)
         self._thread.start()

@@ -25,6 +25,7 @@ def test_defaults_use_sqlite_under_the_data_dir_and_create_a_private_secret(tmp_
     ("RUN_EVERY_MINUTES", "0"),
     ("RUN_EVERY_MINUTES", "ten"),
     ("SECURE_COOKIES", "maybe"),
+    ("TRUSTED_PROXIES", "10.0.0.1, proxy.internal"),
 ])
 def test_a_bad_value_names_its_variable(tmp_path, name, value):
     with pytest.raises(ConfigurationError, match=f"QBWC_BRIDGE_{name}"):
@@ -34,3 +35,9 @@ def test_a_bad_value_names_its_variable(tmp_path, name, value):
 def test_https_public_url_turns_on_secure_cookies(tmp_path):
     settings = Settings.from_env({"QBWC_BRIDGE_DATA_DIR": str(tmp_path), "QBWC_BRIDGE_PUBLIC_URL": "https://b.example.com/"})
     assert settings.public_url == "https://b.example.com" and settings.secure_cookies
+
+
+def test_trusted_proxies_are_addresses_and_networks(tmp_path):
+    settings = Settings.from_env({"QBWC_BRIDGE_DATA_DIR": str(tmp_path), "QBWC_BRIDGE_TRUSTED_PROXIES": "10.0.0.0/8, ::1,"})
+    assert [str(network) for network in settings.trusted_proxies] == ["10.0.0.0/8", "::1/128"]
+    assert Settings.from_env({"QBWC_BRIDGE_DATA_DIR": str(tmp_path)}).trusted_proxies == ()

@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 # A round trip stays small: QBWC times out on slow responses, QuickBooks locks while it works.
 MAX_REQUESTS_PER_SET = 50
 MAX_SET_BYTES = 256 * 1024
+# A look-up answers with every record that might be ours: an invoice look-up returns all of its
+# customer's invoices modified since a day before the send, with their lines, and after a lost set
+# dozens of orders of one busy customer are looked up together. Ten per set keeps each answer far below
+# the body limit (a limit no Web Connector run could ever get past); the rest go in the next set.
+MAX_LOOKUPS_PER_SET = 10
 
 
 def build_message_set(db: Session, ws: WebConnectorSession, account: Account, ctx: WorkContext) -> str | None:
@@ -35,10 +40,14 @@ def build_message_set(db: Session, ws: WebConnectorSession, account: Account, ct
     """
     fragments: list[str] = []
     request_ids: dict[str, int] = {}
-    size = 0
+    size = lookups = 0
     for op in outbox.ready(db, account.id, ctx.now, limit=MAX_REQUESTS_PER_SET):
         if op.send_alone and fragments:
             break
+        if op.verify_first:
+            if lookups == MAX_LOOKUPS_PER_SET:
+                continue
+            lookups += 1
         handler = REGISTRY.get(op.kind)
         if handler is None:
             outbox.fail(op, "unknown_operation", f"The bridge does not know how to send a {op.kind!r} to QuickBooks Desktop")
@@ -180,6 +189,17 @@ def return_in_flight(
             outbox.back_to_ready(op)
             op.error_code, op.error_message = code_text, message
         REGISTRY[op.kind].follow(db, op)
+
+
+def open_sessions(db: Session, account_id: int) -> list[WebConnectorSession]:
+    """The account's sessions that still accept calls."""
+    return list(
+        db.scalars(
+            select(WebConnectorSession).where(
+                WebConnectorSession.account_id == account_id, WebConnectorSession.state == SessionState.OPEN.value
+            )
+        )
+    )
 
 
 def end_session(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from ... import security
+from ... import security, throttle
 from ...config import Settings
 from ...errors import WrongCompanyFile
 from ...logs import bind
@@ -21,6 +21,7 @@ from ...store.models import (
     Account,
     ConnectionStatus,
     ExchangeLogEntry,
+    LoginKind,
     SessionState,
     WebConnectorCredential,
     WebConnectorSession,
@@ -48,8 +49,10 @@ NOOP = "NoOp"
 # Sessions whose late answers are QuickBooks' word on what their set did (see _late_response).
 LATE_EVIDENCE_STATES = frozenset({SessionState.SUPERSEDED.value, SessionState.EXPIRED.value})
 MAX_LOGGED_BODY = 64 * 1024
-# Verified against when a username is unknown, so both paths cost one argon2 check.
-_DUMMY_HASH = security.hash_password("not a real password")
+# Verified against when a username is unknown, so every refusal costs the same check.
+_DUMMY_HASH = security.hash_generated_secret("not a real password")
+# The source of calls made in this process (tests, the in-process simulator): no network address.
+IN_PROCESS = "in-process"
 
 
 class WebConnectorService:
@@ -74,34 +77,40 @@ class WebConnectorService:
             return "W:A newer QuickBooks Web Connector (2.3) is available from Intuit; this one works but is not supported."
         return ""
 
-    def authenticate(self, username: str | None, password: str | None) -> list[str]:
+    def authenticate(self, username: str | None, password: str | None, *, source: str = IN_PROCESS) -> list[str]:
+        """Log the Web Connector in and open a session when there is work.
+
+        ``source`` is the caller's address (``web/source_address.py``): wrong passwords lock out
+        that address only (see ``throttle.py``). Every refusal (unknown user, wrong password,
+        locked) costs one HMAC verification and the same writes, so none answers faster.
+        """
         now = self.clock()
         throwaway = security.new_token()
+        login = throttle.login_key(username)
         with self.store.begin() as db:
-            credential = db.scalar(
-                select(WebConnectorCredential).where(WebConnectorCredential.username == (username or "").strip())
-            )
-            if credential is None:
-                security.verify_password(_DUMMY_HASH, password or "")
-                self._log(db, None, None, "authenticate", "in", f"unknown user {username!r}")
+            locked = throttle.is_locked(db, LoginKind.WEB_CONNECTOR, login, source, now)
+            credential = db.scalar(select(WebConnectorCredential).where(WebConnectorCredential.username == login))
+            verified = security.verify_generated_secret(credential.password_hash if credential else _DUMMY_HASH,
+                                                        password or "")  # fmt: skip
+            if credential is None or locked or not verified:
+                throttle.record_failure(
+                    db, LoginKind.WEB_CONNECTOR, login, source, now,
+                    max_failures=self.settings.login_max_failures,
+                    lockout=dt.timedelta(seconds=self.settings.login_lockout_seconds),
+                )  # fmt: skip
+                reason = "unknown user" if credential is None else "locked: too many wrong passwords" if locked else "wrong password"
+                self._log(db, credential and credential.account_id, None, "authenticate", "in",
+                          f"refused {login!r} from {source}: {reason}")  # fmt: skip
                 return [throwaway, BAD_LOGIN_ANSWER]
+            throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source)
+            if not security.is_upgraded(credential.password_hash):  # stored as argon2 before: upgraded once
+                credential.password_hash = security.hash_generated_secret(password)
             bind(account_id=credential.account_id)
             # Lock the account row: concurrent authenticates of one account are serialised.
             account = db.get(Account, credential.account_id, with_for_update=True)
-            if credential.locked_until and credential.locked_until > now:
-                self._log(db, account.id, None, "authenticate", "in", "refused: too many wrong passwords, locked")
-                return [throwaway, BAD_LOGIN_ANSWER]
-            if not security.verify_password(credential.password_hash, password or ""):
-                credential.failed_attempts += 1
-                if credential.failed_attempts >= self.settings.login_max_failures:
-                    credential.locked_until = now + dt.timedelta(seconds=self.settings.login_lockout_seconds)
-                    credential.failed_attempts = 0
-                self._log(db, account.id, None, "authenticate", "in", "wrong password")
-                return [throwaway, BAD_LOGIN_ANSWER]
-            credential.failed_attempts = 0
             account.last_contact_at = now
 
-            live = self._open_sessions(db, account.id)
+            live = conversation.open_sessions(db, account.id)
             if any(ws.last_seen_at > now - dt.timedelta(seconds=self.settings.busy_window_seconds) for ws in live):
                 self._log(db, account.id, None, "authenticate", "out", "busy: another session is running")
                 return [throwaway, BUSY_ANSWER, str(BUSY_POSTPONE_SECONDS)]
@@ -251,6 +260,9 @@ class WebConnectorService:
         # superseded by a concurrent authenticate on another process must not hand out or take back work.
         db.get(Account, ws.account_id, with_for_update=True)
         db.refresh(ws)
+        if ws.state == SessionState.REVOKED.value:
+            # Its password was reset: whoever still holds the ticket gets nothing, not even its last error.
+            return None, None
         if ws.state != SessionState.OPEN.value:
             return (ws, db.get(Account, ws.account_id)) if not touch else (None, None)
         if ws.expires_at <= now:
@@ -280,16 +292,6 @@ class WebConnectorService:
     @property
     def _inflight_timeout(self) -> dt.timedelta:
         return dt.timedelta(seconds=self.settings.inflight_timeout_seconds)
-
-    @staticmethod
-    def _open_sessions(db, account_id: int) -> list[WebConnectorSession]:
-        return list(
-            db.scalars(
-                select(WebConnectorSession).where(
-                    WebConnectorSession.account_id == account_id, WebConnectorSession.state == SessionState.OPEN.value
-                )
-            )
-        )
 
     def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
         from ...services.accounts import installation

@@ -4,13 +4,15 @@ Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax, Secure behind https
 in ``web/app.py``) holding only the user id, a fingerprint of the password hash, the
 login time and the CSRF token. A signed cookie stays valid wherever it is copied, so
 the server decides when it ends: a changed password (the fingerprint), logging out
-(``User.sessions_revoked_at``: every session of the user started before it) and
-:data:`SESSION_MAX_AGE` after login.
+(``User.sessions_revoked_at``: every session of the user started before it), disabling
+the user (``User.disabled_at``) and :data:`SESSION_MAX_AGE` after login.
 Logging in starts a new session (nothing from before survives, so a planted cookie
-cannot be promoted: session fixation), and wrong passwords lock a login the same way
-the Web Connector's login is locked (``Settings.login_max_failures`` in a row lock it for
-``login_lockout_seconds``). Every attempt costs one argon2 verification, whether or not
-the user exists, so timing does not tell which emails have logins.
+cannot be promoted: session fixation), and wrong passwords are throttled the same way
+as the Web Connector's (``throttle.py``: ``Settings.login_max_failures`` from one source
+address lock that address out for ``login_lockout_seconds``, so nobody elsewhere can lock
+a bookkeeper out). Every attempt costs one argon2 verification and the same writes,
+whether the user is unknown, disabled, locked or typed a wrong password, so timing does
+not tell which emails have logins.
 """
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from ... import security
-from ...store.models import User, UserRole, utcnow
+from ... import security, throttle
+from ...store.models import LoginKind, User, UserRole, utcnow
+from ..source_address import source_address
 from . import csrf, pages
 
 SESSION_MAX_AGE = dt.timedelta(hours=12)
@@ -75,6 +78,7 @@ def current_viewer() -> Viewer | None:
         user = db.get(User, user_id)
         if (
             user is None
+            or user.disabled_at is not None
             or _fingerprint(user.password_hash) != fingerprint
             or (user.sessions_revoked_at is not None and user.sessions_revoked_at.timestamp() >= logged_in_at)
         ):
@@ -154,22 +158,21 @@ def login():
 
 
 def _check_login(email: str, password: str) -> Viewer | None:
-    """Verify a login and start a new session; count failures and lock like the Web Connector login."""
+    """Verify a login and start a new session; failures are throttled per source like the Web Connector's."""
     settings = current_app.extensions["qbwc_bridge.settings"]
+    source = source_address(request.environ, settings.trusted_proxies)
     now = utcnow()
     with current_app.extensions["qbwc_bridge.store"].begin() as db:
-        user = db.scalar(select(User).where(User.email == email))  # stored lower-case if email else None
-        if user is None or (user.locked_until is not None and user.locked_until > now):
-            security.verify_password(_DUMMY_HASH, password)
+        locked = throttle.is_locked(db, LoginKind.ADMIN, email, source, now)
+        user = db.scalar(select(User).where(User.email == throttle.login_key(email)))  # stored lower-case
+        verified = security.verify_password(user.password_hash if user else _DUMMY_HASH, password)
+        if user is None or user.disabled_at is not None or locked or not verified:
+            throttle.record_failure(
+                db, LoginKind.ADMIN, email, source, now,
+                max_failures=settings.login_max_failures, lockout=dt.timedelta(seconds=settings.login_lockout_seconds),
+            )  # fmt: skip
             return None
-        if not security.verify_password(user.password_hash, password):
-            user.failed_attempts += 1
-            if user.failed_attempts >= settings.login_max_failures:
-                user.locked_until = now + dt.timedelta(seconds=settings.login_lockout_seconds)
-                user.failed_attempts = 0
-            return None
-        user.failed_attempts = 0
-        user.locked_until = None
+        throttle.record_success(db, LoginKind.ADMIN, email, source)
         viewer = Viewer(user.id, user.email, user.role, user.account_id)
         fingerprint = _fingerprint(user.password_hash)
     # A new session: nothing a visitor carried before logging in survives it.
