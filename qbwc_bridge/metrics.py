@@ -28,7 +28,7 @@ from sqlalchemy import func, or_, select
 from .backends.desktop.status import HRESULT_MEANINGS, parse_hresult
 from .outbox import READY_STATES
 from .store.db import Store
-from .store.models import Account, OutboxOperation, PackedOrder, utcnow
+from .store.models import Account, AccountKind, OutboxOperation, PackedOrder, utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # QuickBooks' documented statusCodes are below 10000; anything else is counted as "other".
@@ -83,9 +83,10 @@ def count_hresult(hresult: str) -> None:
 class _StateCollector:
     """Gauges read from the database at scrape time: the same answer from every process."""
 
-    def __init__(self, store: Store, now: dt.datetime):
+    def __init__(self, store: Store, now: dt.datetime, silent_after: dt.timedelta):
         self.store = store
         self.now = now
+        self.silent_after = silent_after
 
     def collect(self) -> Iterator[Metric]:
         with self.store.begin() as db:
@@ -109,7 +110,13 @@ class _StateCollector:
             accounts = GaugeMetricFamily("qbwc_bridge_accounts", "Accounts by connection status", labels=["status"])
             for status, count in db.execute(select(Account.status, func.count()).group_by(Account.status)):
                 accounts.add_metric([status], count)
-        yield from (ready, age, invoices, accounts)
+            silent = GaugeMetricFamily(
+                "qbwc_bridge_accounts_silent", "Desktop accounts whose Web Connector has stopped calling (web_connector_silent)"
+            )
+            silent.add_metric([], db.scalar(select(func.count()).select_from(Account).where(
+                Account.kind == AccountKind.DESKTOP.value, Account.last_contact_at < self.now - self.silent_after,
+            )) or 0)  # fmt: skip
+        yield from (ready, age, invoices, accounts, silent)
 
 
 def _waiting(now: dt.datetime) -> tuple:
@@ -135,11 +142,11 @@ class _Scrape:
             yield from collector.collect()
 
 
-def render(store: Store, metrics_dir: Path | None, now: dt.datetime | None = None) -> bytes:
+def render(store: Store, metrics_dir: Path | None, silent_after: dt.timedelta, now: dt.datetime | None = None) -> bytes:
     """The Prometheus text exposition of every metric."""
     if metrics_dir is not None:
         events = CollectorRegistry()
         MultiProcessCollector(events, path=str(metrics_dir))
     else:
         events = _PROCESS
-    return generate_latest(_Scrape([events, _StateCollector(store, now or utcnow())]))
+    return generate_latest(_Scrape([events, _StateCollector(store, now or utcnow(), silent_after)]))

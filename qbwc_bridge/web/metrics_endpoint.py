@@ -33,7 +33,7 @@ def register_metrics(app: Flask, settings: Settings, store: Store) -> None:
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode()):
             return Response("Send the metrics token as 'Authorization: Bearer <token>'.\n", 401,
                             {"WWW-Authenticate": 'Bearer realm="metrics"'}, mimetype="text/plain")
-        return Response(metrics.render(store, settings.metrics_dir), mimetype=None,
+        return Response(metrics.render(store, settings.metrics_dir, settings.silent_after), mimetype=None,
                         headers={"Content-Type": metrics.CONTENT_TYPE})
 
     @app.after_request

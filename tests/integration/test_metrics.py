@@ -7,7 +7,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from qbwc_bridge.store.models import OutboxOperation, utcnow
+from qbwc_bridge.store.models import Account, OutboxOperation, utcnow
 from qbwc_bridge.web.app import create_app
 from tests.integration.soap_helpers import call
 from tests.integration.test_simulated_session import connector_for
@@ -80,6 +80,13 @@ def test_metrics_follow_a_simulated_session_and_api_use(shared_dir, settings, st
     assert after[("qbwc_bridge_outbox_ready", (("kind", "invoice_add"),))] == 2
     assert 3500 < after[("qbwc_bridge_outbox_oldest_ready_seconds", ())] < 3700
     assert after[("qbwc_bridge_accounts", (("status", "connected"),))] == 1
+    assert after[("qbwc_bridge_accounts_silent", ())] == 0
+
+
+def test_a_silent_web_connector_is_counted(metered, store, tenant):
+    with store.begin() as db:
+        db.get(Account, tenant.account.account_id).last_contact_at = utcnow() - dt.timedelta(hours=2)
+    assert scrape(metered.url)[("qbwc_bridge_accounts_silent", ())] == 1
 
 
 def test_an_hresult_and_a_failed_request_are_counted_by_code(metered, store, tenant):
