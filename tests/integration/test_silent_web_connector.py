@@ -10,6 +10,7 @@ from qbwc_bridge.config import Settings
 from qbwc_bridge.store.models import Account, utcnow
 from tests.integration.admin_pages import admin_app, client, people  # noqa: F401 (fixtures)
 from tests.integration.soap_helpers import call
+from tests.integration.test_api_catalog import PREFIX, assert_valid, response_schema
 
 
 def _last_contact(store, account_id: int, minutes_ago: float | None, status: str = "connected") -> None:
@@ -38,6 +39,8 @@ def test_a_connected_web_connector_quiet_too_long_is_an_error_until_it_calls_aga
     assert error["message"] == "The Web Connector has not called for 1 hour, so nothing reaches QuickBooks."
     assert "is it on" in error["action"] and "QuickBooks open" in error["action"] and "Auto-Run" in error["action"]
     assert error["at"] and status["message"].startswith(error["message"])
+    document = requests.get(server.url + PREFIX + "/openapi.json", timeout=10).json()
+    assert_valid(document, status, response_schema(document, "get", "/status", 200))
 
     # Its next run (even one with nothing to do) clears it, with nothing to reset.
     assert call(server.url + "/qbwc", "authenticate", strUserName=tenant.username, strPassword=tenant.password)[1] in ("", "none")

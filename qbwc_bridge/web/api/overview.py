@@ -130,7 +130,11 @@ STATUS = component(
                         "type": "object",
                         "required": ["code", "message"],
                         "properties": {
-                            "code": {"type": "string"},
+                            "code": {
+                                "type": "string",
+                                "description": "What failed: an HRESULT or QuickBooks status, wrong_company_file, ... or "
+                                "web_connector_silent (the Web Connector stopped calling; cleared by its next call)",
+                            },
                             "message": {"type": "string"},
                             "action": {"type": ["string", "null"]},
                             "at": {"type": ["string", "null"], "format": "date-time"},
