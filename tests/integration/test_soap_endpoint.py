@@ -163,6 +163,18 @@ def test_connection_error_is_recorded_in_plain_words(soap_url, tenant, store):
         assert "QuickBooks" in account.status_message and account.error_code == "0x80040408"
 
 
+@pytest.mark.parametrize("operation", ["connectionError", "receiveResponseXML"])
+def test_an_hresult_too_long_to_be_one_is_recorded_not_a_500(soap_url, tenant, store, operation):
+    # On main PostgreSQL refused it for accounts.error_code (VARCHAR(40)) and the Web Connector got a 500.
+    ticket = start_session(soap_url, tenant)
+    extra = {"response": ""} if operation == "receiveResponseXML" else {}
+    answer = call(soap_url, operation, ticket=ticket, hresult="0x" + "F" * 100, message="m" * 10_000, **extra)
+    assert answer == ("done" if operation == "connectionError" else "-1")
+    with store.begin() as db:
+        account = db.get(Account, tenant.account.account_id)
+        assert account.status == "error" and account.error_code == "unreadable_hresult"
+
+
 def test_hresult_parse_error_fails_a_lone_request_with_a_plain_message(soap_url, tenant, store):
     ticket = start_session(soap_url, tenant)
     send(soap_url, ticket, hcp_response(tenant.owner_id, tenant.account.file_id))
