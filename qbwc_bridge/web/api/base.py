@@ -154,6 +154,15 @@ def json_body(*, optional: bool = False) -> dict[str, Any]:
     return data
 
 
+#: ``?page=&page_size=`` as :func:`page_args` reads them, for the OpenAPI document of every paged list.
+PAGE_QUERY = {
+    "page": {"type": "integer", "minimum": 1, "maximum": pagination.MAX_PAGE, "default": 1},
+    "page_size": {
+        "type": "integer", "minimum": 1, "maximum": pagination.MAX_PAGE_SIZE, "default": pagination.DEFAULT_PAGE_SIZE,
+    },
+}
+
+
 def page_args() -> tuple[int, int]:
     """(page, page_size) from ``?page=&page_size=``; page counts from 1.
 
