@@ -21,14 +21,14 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from ..store.models import MAX_ID
+
 #: Paths longer than this are no URL of ours (ids are at most 100 characters).
 MAX_PATH_CHARS = 2000
 #: One query parameter; searches and filters are at most 100 characters, a login's ``next`` a path.
 MAX_QUERY_VALUE_CHARS = 1000
 #: One form field; the admin's forms hold ids, names, SKUs, emails and passwords.
 MAX_FORM_VALUE_CHARS = 10_000
-#: Every id we store is a 32-bit INTEGER (accounts, sessions, users) or smaller.
-MAX_ID = 2**31 - 1
 
 
 class UnreadableInput(BadRequest):

@@ -231,3 +231,10 @@ def test_a_file_that_is_not_utf8_is_one_clear_error_and_stores_nothing(env, stor
     assert result.exit_code == 2, result.output
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [f"error: {expected}"]
     assert "Traceback" not in result.output and items(store, account_id) == {}
+
+
+def test_an_account_id_past_the_column_is_a_usage_error_not_a_traceback(env, tmp_path):
+    # On main the id reached the database: an OverflowError (SQLite) or DataError (PostgreSQL).
+    file = write(tmp_path / "items.csv", "item_id,name\ni1,One\n")
+    result = run(env, "import", "items", str(file), "--account", "99999999999999999999")
+    assert result.exit_code == 2 and "is not in the range 1<=x<=2147483647" in result.stderr
