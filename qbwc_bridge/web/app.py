@@ -13,6 +13,7 @@ from ..backends.desktop.web_connector import WebConnectorService
 from ..config import Settings
 from ..store.db import Store, check_connection
 from .admin import register_admin
+from . import input_guard
 from .api import create_api_blueprint
 from .soap import SoapEndpoint
 
@@ -28,6 +29,7 @@ def create_flask_app(settings: Settings, store: Store) -> Flask:
     )
     app.extensions["qbwc_bridge.settings"] = settings
     app.extensions["qbwc_bridge.store"] = store
+    input_guard.install(app)  # before the blueprints, so their <int:...> rules use its bounded converter
     app.register_blueprint(create_api_blueprint(store))
     register_admin(app)
 
