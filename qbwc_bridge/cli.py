@@ -19,8 +19,12 @@ from .errors import BridgeError, ConfigurationError
 from .services import accounts as account_service
 from .services import users as user_service
 from .store.db import Store
+from .store.models import MAX_ID
 
 log = logging.getLogger(__name__)
+
+# An id past the column's range would reach the database as an error (a traceback), not as "no such account".
+ACCOUNT_ID = click.IntRange(1, MAX_ID)
 
 
 class Context:
@@ -206,7 +210,7 @@ def account_rotate_token(context: Context, account_id: int, as_json: bool) -> No
 
 
 @main.command("qwc")
-@click.argument("account_id", type=int)
+@click.argument("account_id", type=ACCOUNT_ID)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
 @pass_context
 def qwc_command(context: Context, account_id: int, output: Path | None) -> None:
@@ -233,7 +237,7 @@ def user() -> None:
 @user.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["support", "bookkeeper"]), required=True)
-@click.option("--account", "account_id", type=int, help="The bookkeeper's account.")
+@click.option("--account", "account_id", type=ACCOUNT_ID, help="The bookkeeper's account.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
@@ -319,7 +323,7 @@ def _import_options(command):
     """The arguments both import commands take."""
     for decorator in reversed((
         click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
-        click.option("--account", "account_id", type=int, required=True, help="The account the records belong to."),
+        click.option("--account", "account_id", type=ACCOUNT_ID, required=True, help="The account the records belong to."),
         click.option("--format", "fmt", type=click.Choice(["csv", "ndjson"]), help="Default: from the file name."),
         click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000), help="Rows per commit."),
         click.option("--errors", "errors_file", type=click.Path(dir_okay=False, path_type=Path), help="Write every rejected row to FILE (CSV)."),

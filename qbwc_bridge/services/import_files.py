@@ -8,10 +8,15 @@ NDJSON: one JSON object per line, shaped like the API's PUT body plus the id.
 
 Each record comes out with the line it starts on, so every refusal can say where;
 values are only shaped like the API's JSON here, and checked by the API's own readers
-when stored (:mod:`.imports`).
+when stored (:mod:`.imports`). A line that cannot be a record (not UTF-8, a NUL byte,
+longer than :data:`MAX_LINE_BYTES`, a CSV cell past the csv module's limit) is one
+line-numbered refusal and the lines after it are still read; a file that is not UTF-8
+at all (a UTF-16 or UTF-32 byte-order mark, or a CSV header that is not text) is one
+clear error before any row is stored.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +29,13 @@ from . import validation as v
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _KEEP_WHEN_EMPTY = {"kind", "active"}
+#: Far above any real record (the longest field the API takes is 4,095 characters), small enough
+#: that one line never holds much memory: a file without line breaks is read in pieces of this size.
+MAX_LINE_BYTES = 1024 * 1024
+_FOREIGN_BOMS = {
+    codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32",  # before UTF-16: UTF-32 LE starts alike
+    codecs.BOM_UTF16_LE: "UTF-16", codecs.BOM_UTF16_BE: "UTF-16",
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ def read_rows(
     ``on_bytes`` is told how many bytes each line took (for a progress bar).
 
     Raises:
-        FileRefused: the CSV header lacks the id column.
+        FileRefused: the file is UTF-16 or UTF-32, or the CSV header is unreadable or lacks the id column.
     """
     lines = _decoded_lines(stream, on_bytes)
     id_field = _id_field(kind)
@@ -80,23 +92,48 @@ def read_rows(
     return _ndjson_rows(lines, id_field)
 
 
-def _decoded_lines(stream: IO[bytes], on_bytes: Callable[[int], None] | None) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) per physical line; text None when the line is not UTF-8."""
-    for number, raw in enumerate(stream, start=1):
+def _decoded_lines(stream: IO[bytes], on_bytes: Callable[[int], None] | None) -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, text, None) per physical line, or (line number, None, why it cannot be read).
+
+    Raises:
+        FileRefused: the first line starts with a UTF-16 or UTF-32 byte-order mark.
+    """
+    number = 0
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
         if on_bytes is not None:
             on_bytes(len(raw))
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a byte-order mark from spreadsheet exports
-            raw = raw[3:]
-        try:
-            yield number, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield number, None
+        if number == 1:
+            _refuse_foreign_encoding(raw)
+            raw = raw.removeprefix(codecs.BOM_UTF8)  # a byte-order mark from spreadsheet exports
+        if len(raw) > MAX_LINE_BYTES:
+            # Skip the rest of the line in bounded pieces, so the next line is read as one.
+            while raw and not raw.endswith(b"\n"):
+                raw = stream.readline(MAX_LINE_BYTES)
+                if on_bytes is not None:
+                    on_bytes(len(raw))
+            yield number, None, f"the line is longer than {MAX_LINE_BYTES} bytes"
+        elif b"\x00" in raw:
+            yield number, None, "the line holds a NUL byte (is the file UTF-16?)"
+        else:
+            try:
+                yield number, raw.decode("utf-8"), None
+            except UnicodeDecodeError:
+                yield number, None, "the line is not UTF-8 text"
 
 
-def _ndjson_rows(lines: Iterable[tuple[int, str | None]], id_field: str) -> Iterator[Row | RowError]:
-    for number, line in lines:
-        if line is None:
-            yield RowError(number, "the line is not UTF-8 text")
+def _refuse_foreign_encoding(first_line: bytes) -> None:
+    for bom, encoding in _FOREIGN_BOMS.items():
+        if first_line.startswith(bom):
+            raise FileRefused(
+                "file", f"The file is {encoding} text; save it as UTF-8 (in Excel: CSV UTF-8) and import it again."
+            )
+
+
+def _ndjson_rows(lines: Iterable[tuple[int, str | None, str | None]], id_field: str) -> Iterator[Row | RowError]:
+    for number, line, problem in lines:
+        if problem is not None:
+            yield RowError(number, problem)
             continue
         if not line.strip():
             continue
@@ -118,33 +155,41 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _csv_rows(lines: Iterable[tuple[int, str | None]], kind: str, id_field: str) -> Iterator[Row | RowError]:
-    bad_lines: list[int] = []
+def _csv_rows(lines: Iterable[tuple[int, str | None, str | None]], kind: str, id_field: str) -> Iterator[Row | RowError]:
+    bad_lines: list[tuple[int, str]] = []  # unreadable lines, handed to the csv reader as empty ones
 
     def text_lines() -> Iterator[str]:
-        for number, line in lines:
-            if line is None:
-                bad_lines.append(number)
+        for number, line, problem in lines:
+            if problem is not None:
+                if number == 1:
+                    raise FileRefused("file", f"The header (line 1) cannot be read: {problem}.")
+                bad_lines.append((number, problem))
                 yield "\n"
             else:
                 yield line
 
     reader = csv.reader(text_lines())
-    header = next(reader, None)
+    header = _next_record(reader)
     if header is None:
         return
+    if isinstance(header, csv.Error):
+        raise FileRefused("file", f"The header (line 1) is not CSV: {header}.")
     columns = [name.strip().lower() for name in header]
     if id_field not in columns:
         raise FileRefused(id_field, f"the CSV header has no {id_field} column (it has: {', '.join(columns)})")
     convert = _csv_item if kind == "items" else _csv_customer
     previous_end = reader.line_num
-    for cells in reader:
+    while (cells := _next_record(reader)) is not None:
         line = previous_end + 1
         previous_end = reader.line_num
-        if bad_lines and bad_lines[0] <= previous_end:
-            while bad_lines and bad_lines[0] <= previous_end:
+        if bad_lines and bad_lines[0][0] <= previous_end:
+            problem = bad_lines[0][1]
+            while bad_lines and bad_lines[0][0] <= previous_end:
                 bad_lines.pop(0)
-            yield RowError(line, "the line is not UTF-8 text")
+            yield RowError(line, problem)
+            continue
+        if isinstance(cells, csv.Error):
+            yield RowError(line, f"the row cannot be read as CSV ({cells})")
             continue
         if not any(cell.strip() for cell in cells):
             continue
@@ -154,6 +199,19 @@ def _csv_rows(lines: Iterable[tuple[int, str | None]], kind: str, id_field: str)
         record = dict(zip(columns, cells))
         record_id = record.pop(id_field, "")
         yield _row(line, record_id, id_field, convert(record))
+
+
+def _next_record(reader) -> list[str] | csv.Error | None:
+    """The next record, the csv module's refusal of it (e.g. a cell over 128 KiB), or None at the end.
+
+    After a refusal the reader starts afresh on the next line, so one bad row costs only itself.
+    """
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        return exc
 
 
 def _csv_cell(name: str, value: str) -> Any:

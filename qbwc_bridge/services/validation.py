@@ -21,6 +21,8 @@ from ..errors import NeedsPerson
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"[\t\r\n]")
 _PLAIN_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+# ASCII digits only: int() also reads "٣" and " 3", and str.isdigit() says yes to "²", which int() refuses.
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
 # What fits NUMERIC(20, 5): 15 digits before the point, 5 after.
 MONEY_MAX = Decimal("999999999999999.99999")
 MONEY_PLACES = Decimal("0.00001")
@@ -88,6 +90,25 @@ def identifier(value: Any, field: str, *, max_length: int = 100) -> str:
     if "/" in value:  # it could never be named in an API path (/items/{item_id})
         raise InvalidInput(field, "must not contain \"/\"")
     return text(value, field, max_length=max_length, required=True)
+
+
+def whole_number(value: str | None, field: str, *, minimum: int, maximum: int, default: int) -> int:
+    """A whole number sent as text (a query string's ``?page=``), ``default`` when absent or empty.
+
+    The bounds keep it inside what the database can hold and what a person could mean:
+    a page past every 64-bit integer would otherwise reach SQL and fail there.
+
+    Raises:
+        InvalidInput: not plain ASCII digits, or outside ``minimum``..``maximum``.
+    """
+    if value is None or value == "":
+        return default
+    # Compared as text first: int() of thousands of digits is slow, and refused past 4300.
+    if not _WHOLE_NUMBER.fullmatch(value) or len(value) > len(str(maximum)) or not (
+        minimum <= int(value) <= maximum
+    ):
+        raise InvalidInput(field, f"must be a whole number from {minimum} to {maximum}, not {value[:40]!r}")
+    return int(value)
 
 
 def money(value: Any, field: str) -> Decimal | None:

@@ -36,6 +36,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+#: The largest id of accounts, users and sessions (INTEGER on PostgreSQL): a larger one sent
+#: to the database is an error, not "no such row", so callers refuse it first.
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> dt.datetime:

@@ -14,6 +14,7 @@ from ..config import Settings
 from ..logs import run_in_fresh_context
 from ..store.db import Store, check_connection
 from .admin import register_admin
+from . import input_guard
 from .api import create_api_blueprint
 from .metrics_endpoint import register_metrics
 from .soap import SoapEndpoint
@@ -30,6 +31,7 @@ def create_flask_app(settings: Settings, store: Store) -> Flask:
     )
     app.extensions["qbwc_bridge.settings"] = settings
     app.extensions["qbwc_bridge.store"] = store
+    input_guard.install(app)  # before the blueprints, so their <int:...> rules use its bounded converter
     app.register_blueprint(create_api_blueprint(store))
     register_admin(app)
     register_metrics(app, settings, store)

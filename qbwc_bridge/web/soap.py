@@ -3,17 +3,27 @@
 spyne gives the exact document/literal wrapped shape QBWC expects (every element,
 including the ``<string>`` items of authenticate's ArrayOfString, in the Intuit
 namespace). A thin WSGI guard in front refuses what spyne should never parse: bodies
-over the size limit (413) and any DTD (entity expansion, external entities).
+over the size limit (413), anything but UTF-8 (415, or 400 for bytes that claim to be
+UTF-8 and are not) and any DTD (entity expansion, external entities).
+
+The DTD check looks for bytes, so it holds only for UTF-8: a UTF-16 body spells
+``<!DOCTYPE`` with a NUL after each letter and would pass it, leaving the parser's own
+settings as the only defence. The Web Connector always sends UTF-8, so nothing else is
+read at all.
 """
 from __future__ import annotations
 
+import codecs
 import logging
+import re
 import time
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from spyne import Application, Array, Integer, ServiceBase, Unicode, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
+from werkzeug.http import parse_options_header
 
 from .. import metrics
 from ..backends.desktop.web_connector import BAD_LOGIN_ANSWER, BUSY_ANSWER, NO_WORK_ANSWER, WebConnectorService
@@ -81,6 +91,11 @@ class QBWebConnectorSvc(ServiceBase):
         return _service(ctx).interactive_rejected(wcTicket, reason)
 
 
+_UNSUPPORTED = "415 Unsupported Media Type"
+# Byte-order marks of the encodings an XML parser would switch to by itself.
+_FOREIGN_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+
 # What a call's answer means, for qbwc_bridge_soap_calls_total{outcome}: a few fixed words.
 _AUTHENTICATE_OUTCOMES = {BAD_LOGIN_ANSWER: "refused", BUSY_ANSWER: "busy", NO_WORK_ANSWER: "none", "": "ok"}
 # The Web Connector's own HRESULT argument of these calls (counted as a QuickBooks error).
@@ -116,9 +131,9 @@ def _observe(ctx, operation: str, outcome: str) -> None:
         metrics.SOAP_CALL_SECONDS.labels(operation=operation).observe(time.perf_counter() - ctx.udc)
 
 
-def _fault(message: str, status: str = "400 Bad Request") -> tuple[str, list[tuple[str, str]], bytes]:
-    from xml.sax.saxutils import escape
 
+
+def _fault(message: str, status: str = "400 Bad Request") -> tuple[str, list[tuple[str, str]], bytes]:
     body = (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>'
@@ -171,6 +186,10 @@ class SoapEndpoint:
         body = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read(self.max_body_bytes + 1)
         if len(body) > self.max_body_bytes:
             return _fault(f"Request body too large (limit {self.max_body_bytes} bytes)", "413 Request Entity Too Large")
+        problem = _not_utf8(body, environ.get("CONTENT_TYPE", ""))
+        if problem is not None:
+            log.warning("refused a SOAP request: %s", problem[0])
+            return _fault(*problem)
         if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
             log.warning("refused a SOAP request carrying a DTD")
             return _fault("Document type declarations are not accepted")
@@ -179,3 +198,35 @@ class SoapEndpoint:
         environ["wsgi.input"] = BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return None
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        return codecs.lookup(name).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def _not_utf8(body: bytes, content_type: str) -> tuple[str, str] | None:
+    """(fault message, HTTP status) for a body that is not UTF-8, however it says so; None for UTF-8.
+
+    Checked: the Content-Type's charset, a UTF-16/32 byte-order mark, the XML declaration's
+    encoding, and the bytes themselves.
+    """
+    only = "the Web Connector endpoint reads UTF-8 only"
+    charset = parse_options_header(content_type)[1].get("charset")
+    if charset and not _is_utf8(charset):
+        return f"The request is sent as {charset[:40]!r}; {only}", _UNSUPPORTED
+    if body.startswith(_FOREIGN_BOMS) or b"\x00" in body:
+        # XML never holds U+0000, so a NUL byte means UTF-16 or UTF-32, with or without a BOM.
+        return f"The request is UTF-16 or UTF-32; {only}", _UNSUPPORTED
+    declared = _DECLARED_ENCODING.match(body.removeprefix(codecs.BOM_UTF8))
+    if declared is not None:
+        name = declared.group(1).decode("ascii", "replace")[:40]
+        if not _is_utf8(name):
+            return f"The request declares encoding {name!r}; {only}", _UNSUPPORTED
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"The request is not valid UTF-8 (byte {exc.start} of the body)", "400 Bad Request"
+    return None

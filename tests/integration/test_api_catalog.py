@@ -338,7 +338,7 @@ def test_lists_filter_by_issue_search_by_prefix_and_page(api, store, account_id,
     both = api.ok("GET", "/items?search=widget 1&issue=not_found")
     assert {i["item_id"] for i in both["items"]} == {"item-00010", "item-00100", "item-00110", "item-00120"}
 
-    for query, field in (("issue=broken", "issue"), ("page=0", "page"), ("page_size=501", "page"), ("page=x", "page"), ("search=" + "x" * 101, "search")):
+    for query, field in (("issue=broken", "issue"), ("page=0", "page"), ("page_size=501", "page_size"), ("page=x", "page"), ("search=" + "x" * 101, "search")):
         answer = api("GET", "/items?" + query)
         assert answer.status_code == 422 and answer.json()["error"]["field"] == field, query
 

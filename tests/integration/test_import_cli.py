@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from qbwc_bridge.cli import main
+from qbwc_bridge.services.import_files import MAX_LINE_BYTES
 from qbwc_bridge.store.models import BtCustomer, BtItem
 from tests.integration.test_api_catalog import finish_initial_sync, seed_qb_items
 
@@ -163,3 +164,77 @@ def test_the_real_command_shows_progress_on_stderr_and_the_summary_on_stdout(env
     assert done.stdout.startswith("Items: 3000 stored (3000 new")
     with store.begin() as db:
         assert db.scalar(select(func.count()).select_from(BtItem).where(BtItem.account_id == account_id)) == 3000
+
+
+def _rejects(result: Result) -> list[str]:
+    assert "Traceback" not in result.output
+    return [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("line ")]
+
+
+def test_a_csv_cell_over_128_kib_is_a_line_numbered_reject_and_the_rest_imports(env, store, account_id, tmp_path):
+    # On main the csv module's "field larger than field limit" escaped as a traceback.
+    file = write(
+        tmp_path / "items.csv",
+        "item_id,sku,name,description\n"
+        "i1,S1,One,\n"
+        f"i2,S2,Two,{'x' * (140 * 1024)}\n"
+        "i3,S3,Three,\n",
+    )
+    result = run(env, "import", "items", str(file), "--account", str(account_id))
+    assert result.exit_code == 1, result.output
+    assert _rejects(result) == ["line 3: the row cannot be read as CSV (field larger than field limit (131072))"]
+    assert set(items(store, account_id)) == {"i1", "i3"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_a_line_over_the_maximum_is_a_line_numbered_reject_and_the_rest_imports(env, store, account_id, tmp_path, fmt):
+    long_name = "y" * (MAX_LINE_BYTES + 10)
+    if fmt == "csv":
+        text = f"item_id,name\ni1,One\ni2,{long_name}\ni3,Three\n"
+    else:
+        text = "".join(json.dumps({"item_id": i, "name": name}) + "\n" for i, name in (("i1", "One"), ("i2", long_name), ("i3", "Three")))
+    file = write(tmp_path / f"items.{fmt}", text)
+    result = run(env, "import", "items", str(file), "--account", str(account_id))
+    assert result.exit_code == 1, result.output
+    assert _rejects(result) == [f"line {2 if fmt == 'ndjson' else 3}: the line is longer than {MAX_LINE_BYTES} bytes"]
+    assert set(items(store, account_id)) == {"i1", "i3"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_a_nul_byte_is_a_line_numbered_reject_and_the_rest_imports(env, store, account_id, tmp_path, fmt):
+    # On main a NUL in a column the import ignores went in unnoticed (CSV) or read as broken JSON (NDJSON).
+    if fmt == "csv":
+        text = "item_id,name,colour\ni1,One,red\ni2,Two,r\x00ed\ni3,Three,\n"
+    else:
+        text = '{"item_id": "i1", "name": "One"}\n{"item_id": "i2", "name": "Two"}\x00\n{"item_id": "i3", "name": "Three"}\n'
+    file = write(tmp_path / f"items.{fmt}", text)
+    result = run(env, "import", "items", str(file), "--account", str(account_id))
+    assert result.exit_code == 1, result.output
+    assert _rejects(result) == [f"line {3 if fmt == 'csv' else 2}: the line holds a NUL byte (is the file UTF-16?)"]
+    assert set(items(store, account_id)) == {"i1", "i3"}
+
+
+@pytest.mark.parametrize(
+    "encoding, fmt, expected",
+    [
+        ("utf-16", "csv", "The file is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8) and import it again."),
+        ("utf-16", "ndjson", "The file is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8) and import it again."),
+        ("utf-32", "csv", "The file is UTF-32 text; save it as UTF-8 (in Excel: CSV UTF-8) and import it again."),
+        ("utf-16-le", "csv", "The header (line 1) cannot be read: the line holds a NUL byte (is the file UTF-16?)."),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_one_clear_error_and_stores_nothing(env, store, account_id, tmp_path, encoding, fmt, expected):
+    line = '{"item_id": "i1", "name": "One"}\n' if fmt == "ndjson" else "i1,One\n"
+    file = tmp_path / f"items.{fmt}"
+    file.write_bytes((("item_id,name\n" if fmt == "csv" else "") + line).encode(encoding))
+    result = run(env, "import", "items", str(file), "--account", str(account_id))
+    assert result.exit_code == 2, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [f"error: {expected}"]
+    assert "Traceback" not in result.output and items(store, account_id) == {}
+
+
+def test_an_account_id_past_the_column_is_a_usage_error_not_a_traceback(env, tmp_path):
+    # On main the id reached the database: an OverflowError (SQLite) or DataError (PostgreSQL).
+    file = write(tmp_path / "items.csv", "item_id,name\ni1,One\n")
+    result = run(env, "import", "items", str(file), "--account", "99999999999999999999")
+    assert result.exit_code == 2 and "is not in the range 1<=x<=2147483647" in result.stderr

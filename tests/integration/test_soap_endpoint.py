@@ -1,7 +1,9 @@
 """The Web Connector endpoint over real HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import codecs
 import time
+
 import pytest
 import requests
 from lxml import etree
@@ -161,6 +163,18 @@ def test_connection_error_is_recorded_in_plain_words(soap_url, tenant, store):
         assert "QuickBooks" in account.status_message and account.error_code == "0x80040408"
 
 
+@pytest.mark.parametrize("operation", ["connectionError", "receiveResponseXML"])
+def test_an_hresult_too_long_to_be_one_is_recorded_not_a_500(soap_url, tenant, store, operation):
+    # On main PostgreSQL refused it for accounts.error_code (VARCHAR(40)) and the Web Connector got a 500.
+    ticket = start_session(soap_url, tenant)
+    extra = {"response": ""} if operation == "receiveResponseXML" else {}
+    answer = call(soap_url, operation, ticket=ticket, hresult="0x" + "F" * 100, message="m" * 10_000, **extra)
+    assert answer == ("done" if operation == "connectionError" else "-1")
+    with store.begin() as db:
+        account = db.get(Account, tenant.account.account_id)
+        assert account.status == "error" and account.error_code == "unreadable_hresult"
+
+
 def test_hresult_parse_error_fails_a_lone_request_with_a_plain_message(soap_url, tenant, store):
     ticket = start_session(soap_url, tenant)
     send(soap_url, ticket, hcp_response(tenant.owner_id, tenant.account.file_id))
@@ -190,6 +204,58 @@ def test_hostile_or_broken_xml_is_refused_fast_and_the_server_keeps_serving(soap
     assert fault is not None
     assert b"root:" not in response.content  # no /etc/passwd
     assert call(soap_url, "serverVersion")
+
+
+def _authenticate_body(encoding: str, declared: str | None = None) -> bytes:
+    text = envelope("authenticate", strUserName="nobody", strPassword="x").decode("utf-8")
+    return text.replace('encoding="utf-8"', f'encoding="{declared or encoding}"').encode(encoding)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe" + BILLION_LAUGHS.decode().replace('"1.0"?>', '"1.0" encoding="utf-16"?>').encode("utf-16-le"),
+        BILLION_LAUGHS.decode().replace('"1.0"?>', '"1.0" encoding="utf-16"?>').encode("utf-16-le"),  # no BOM
+        EXTERNAL_ENTITY.decode().encode("utf-16"),
+        _authenticate_body("utf-16"),
+        _authenticate_body("utf-16-be"),
+        _authenticate_body("utf-32"),
+        _authenticate_body("utf-8", declared="ISO-8859-1"),  # ASCII bytes, read as Latin-1 by a parser
+        _authenticate_body("utf-8", declared="no-such-encoding"),
+    ],
+    ids=["utf16-doctype", "utf16-doctype-no-bom", "utf16-xxe", "utf16", "utf16-be", "utf32", "declared-latin1",
+         "declared-unknown"],
+)
+def test_a_body_that_is_not_utf8_is_refused_with_415_before_parsing(soap_url, body):
+    # 415 comes only from the screen in front of spyne: a parsed request gets 200 or spyne's 500.
+    response = post(soap_url, "authenticate", body)
+    assert response.status_code == 415, response.text
+    fault = etree.fromstring(response.content, SAFE_PARSER).find(f"{{{SOAP_NS}}}Body/{{{SOAP_NS}}}Fault")
+    assert "UTF-8 only" in fault.findtext("faultstring")
+    assert call(soap_url, "serverVersion")
+
+
+def test_a_charset_other_than_utf8_in_the_content_type_is_refused_with_415(soap_url):
+    response = requests.post(
+        soap_url, data=_authenticate_body("utf-16"), timeout=30,
+        headers={"Content-Type": "text/xml; charset=utf-16", "SOAPAction": f'"{TNS}authenticate"'},
+    )
+    assert response.status_code == 415 and b"UTF-8 only" in response.content
+
+
+def test_bytes_that_are_not_utf8_get_a_400_fault_naming_the_byte(soap_url):
+    body = envelope("authenticate", strUserName="caf\u00e9", strPassword="x").replace("é".encode(), b"\xe9")
+    response = post(soap_url, "authenticate", body)
+    assert response.status_code == 400, response.text
+    assert b"not valid UTF-8 (byte" in response.content
+
+
+def test_utf8_with_a_byte_order_mark_or_an_utf8_spelling_is_still_read(soap_url, tenant):
+    # .NET writers may add a UTF-8 BOM; "UTF8" is how some spell it. Both are UTF-8.
+    for body in (codecs.BOM_UTF8 + _authenticate_body("utf-8"), _authenticate_body("utf-8", declared="UTF8")):
+        response = post(soap_url, "authenticate", body)
+        assert response.status_code == 200, response.text
+        assert b"nvu" in response.content
 
 
 def test_a_50_mb_body_is_refused_with_413(soap_url):

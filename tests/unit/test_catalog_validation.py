@@ -114,6 +114,26 @@ def test_the_length_limit_is_exact(limit):
     assert f"at most {limit}" in str(refused.value)
 
 
+# -- whole numbers (page numbers from a query string) --------------------------------------
+
+
+@given(st.integers(min_value=1, max_value=1_000_000))
+def test_every_page_number_in_range_is_read(number):
+    assert v.whole_number(str(number), "page", minimum=1, maximum=1_000_000, default=1) == number
+
+
+@pytest.mark.parametrize("sent", ["0", "1000001", "99999999999999999999", "9" * 5000, "²", "٣", " 1", "+1", "1_0", "1.0", "-1"])
+def test_anything_but_ascii_digits_in_range_is_refused_naming_the_field(sent):
+    with pytest.raises(v.InvalidInput) as refused:
+        v.whole_number(sent, "page", minimum=1, maximum=1_000_000, default=1)
+    assert refused.value.field == "page" and "1 to 1000000" in str(refused.value)
+
+
+def test_an_absent_or_empty_whole_number_is_the_default():
+    assert v.whole_number(None, "page", minimum=1, maximum=9, default=3) == 3
+    assert v.whole_number("", "page", minimum=1, maximum=9, default=3) == 3
+
+
 @pytest.mark.parametrize("bad", ["", " a", "a ", "a/b", "x" * 101, 7, None])
 def test_identifiers_must_be_usable_in_a_url_path(bad):
     with pytest.raises(v.InvalidInput):

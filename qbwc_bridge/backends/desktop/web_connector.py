@@ -49,6 +49,9 @@ NOOP = "NoOp"
 # Sessions whose late answers are QuickBooks' word on what their set did (see _late_response).
 LATE_EVIDENCE_STATES = frozenset({SessionState.SUPERSEDED.value, SessionState.EXPIRED.value})
 MAX_LOGGED_BODY = 64 * 1024
+# accounts.error_code is VARCHAR(40); a real HRESULT takes at most 11 characters ("-2147220480").
+MAX_ERROR_CODE = 40
+UNREADABLE_HRESULT = "unreadable_hresult"
 # Verified against when a username is unknown, so every refusal costs the same check.
 _DUMMY_HASH = security.hash_generated_secret("not a real password")
 # The source of calls made in this process (tests, the in-process simulator): no network address.
@@ -329,7 +332,8 @@ class WebConnectorService:
         ws.last_error = text
         account.status = ConnectionStatus.ERROR.value
         account.status_message = text
-        account.error_code = code
+        # Anything longer is no HRESULT, and PostgreSQL would refuse it with the whole answer.
+        account.error_code = code if len(code) <= MAX_ERROR_CODE else UNREADABLE_HRESULT
         account.error_at = now
 
     @staticmethod

@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterator
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from ...config import Settings
 from ...errors import BridgeError, Conflict, NeedsPerson, NotFound
+from ...services import pagination
+from ...services.validation import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,18 @@ def explain(exc: BridgeError) -> str:
     if exc.action and exc.action not in text:
         text = f"{text} {exc.action}"
     return text
+
+
+def page_number() -> int:
+    """``?page=`` of a paged list.
+
+    Raises:
+        BadRequest: the 400 page, when it is not a page number (a hand-edited URL, not something to fix first).
+    """
+    try:
+        return pagination.page_number(request.args.get("page"))
+    except InvalidInput as exc:
+        raise BadRequest(exc.explanation) from None
 
 
 def back(default: str) -> str:

@@ -12,7 +12,7 @@ from ...services import diagnostics
 from ...services.accounts import get_account
 from . import csrf, pages
 from .auth import support_required
-from .pages import settings, unit_of_work
+from .pages import page_number, settings, unit_of_work
 
 bp = Blueprint("admin_support", __name__, url_prefix="/admin/support")
 csrf.protect(bp)
@@ -32,10 +32,10 @@ def accounts():
 @bp.get("/accounts/<int:account_id>")
 @support_required
 def account(account_id: int):
-    page = request.args.get("page", "1")
+    page = page_number()
     with unit_of_work() as db:
         target = get_account(db, account_id)
-        sessions = diagnostics.list_sessions(db, account_id, page=int(page) if page.isdigit() else 1)
+        sessions = diagnostics.list_sessions(db, account_id, page=page)
         logins = diagnostics.logins_log(db, account_id, limit=20)
         return render_template("admin/support/account.html", account=target, sessions=sessions, logins=logins)
 

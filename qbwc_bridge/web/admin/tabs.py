@@ -16,7 +16,7 @@ from ...services import catalog, invoices, settings as account_settings
 from ...services.accounts import get_account
 from ...services.status import account_status
 from .auth import login_required, require_account
-from .pages import act, settings, unit_of_work
+from .pages import act, page_number, settings, unit_of_work
 
 PAGE_SIZE = 50
 
@@ -86,11 +86,6 @@ def _tab(db, account_id: int, tab: str, title: str, *, template: str | None = No
     )
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
-
-
 # -- General -----------------------------------------------------------------------------------
 
 
@@ -140,12 +135,12 @@ def _catalog_tab(account_id: int, kind: str):
     search = (request.args.get("q") or "").strip() or None
     with unit_of_work() as db:
         if kind == "items":
-            page = catalog.list_items(db, account_id, issue=issue, search=search, page=_page_number(), page_size=PAGE_SIZE)
+            page = catalog.list_items(db, account_id, issue=issue, search=search, page=page_number(), page_size=PAGE_SIZE)
             views = [catalog.item_view(row) for row in page.rows]
             labels = ITEM_ISSUE_LABELS
         else:
             page = catalog.list_customers(
-                db, account_id, issue=issue, search=search, page=_page_number(), page_size=PAGE_SIZE
+                db, account_id, issue=issue, search=search, page=page_number(), page_size=PAGE_SIZE
             )
             views = [catalog.customer_view(row) for row in page.rows]
             labels = CUSTOMER_ISSUE_LABELS
@@ -232,7 +227,7 @@ def invoice_list(account_id: int):
     require_account(account_id)
     status = request.args.get("status") or None
     with unit_of_work() as db:
-        page = invoices.list_invoices(db, account_id, status=status, page=_page_number(), page_size=PAGE_SIZE)
+        page = invoices.list_invoices(db, account_id, status=status, page=page_number(), page_size=PAGE_SIZE)
         return _tab(
             db,
             account_id,

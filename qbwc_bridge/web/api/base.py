@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from ...errors import Conflict, NeedsPerson, NotFound
 from ...logs import bind
 from ...services.accounts import account_for_api_token
-from ...services.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from ...services import pagination
 from ...services.validation import InvalidInput
 from ...store.db import Store
 
@@ -40,13 +40,6 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
-
-
-class InvalidField(ApiError):
-    """422: one field of the request is wrong; ``field`` is its JSON path (``lines[2].quantity``)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(422, "invalid", message, field)
 
 
 @dataclass
@@ -163,16 +156,22 @@ def json_body(*, optional: bool = False) -> dict[str, Any]:
     return data
 
 
+#: ``?page=&page_size=`` as :func:`page_args` reads them, for the OpenAPI document of every paged list.
+PAGE_QUERY = {
+    "page": {"type": "integer", "minimum": 1, "maximum": pagination.MAX_PAGE, "default": 1},
+    "page_size": {
+        "type": "integer", "minimum": 1, "maximum": pagination.MAX_PAGE_SIZE, "default": pagination.DEFAULT_PAGE_SIZE,
+    },
+}
+
+
 def page_args() -> tuple[int, int]:
-    """(page, page_size) from ``?page=&page_size=``; page counts from 1."""
-    try:
-        page = int(request.args.get("page", "1"))
-        size = int(request.args.get("page_size", str(DEFAULT_PAGE_SIZE)))
-    except ValueError:
-        raise InvalidField("page", "page and page_size must be whole numbers") from None
-    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
-        raise InvalidField("page", f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
-    return page, size
+    """(page, page_size) from ``?page=&page_size=``; page counts from 1.
+
+    Raises:
+        InvalidInput: the API's 422, naming ``page`` or ``page_size``.
+    """
+    return pagination.page_number(request.args.get("page")), pagination.page_size(request.args.get("page_size"))
 
 
 def _error(status: int, code: str, message: str, **extra: Any):
@@ -223,6 +222,7 @@ def install(blueprint: Blueprint, store: Store) -> None:
             return _error(exc.code, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
         return exc
 
+    blueprint.app_errorhandler(400)(_unrouted)  # the input guard refuses before routing is consulted
     blueprint.app_errorhandler(404)(_unrouted)
     blueprint.app_errorhandler(405)(_unrouted)
 

@@ -20,7 +20,7 @@ from ...domain import IssueType, MatchedBy, PendingAction
 from ...services import catalog
 from ...services import validation as v
 from ...store.models import BtCustomer, BtItem
-from .base import api_route, component, json_body, page_args
+from .base import PAGE_QUERY, api_route, component, json_body, page_args
 
 _NULLABLE_TEXT = {"type": ["string", "null"]}
 _MONEY_IN = {
@@ -292,8 +292,7 @@ def _register(blueprint: Blueprint, r: _Resource) -> None:
                 "description": "One issue type; any = every record with an issue; none = every record without one",
             },
             "search": {"type": "string", "maxLength": catalog.SEARCH_MAX, "description": r.search_help},
-            "page": {"type": "integer", "minimum": 1, "default": 1},
-            "page_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+            **PAGE_QUERY,
         },
     )(_named(listing, f"list_{r.plural}"))
 

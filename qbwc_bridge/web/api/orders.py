@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from ...services import invoices
-from .base import api_route, component, json_body, page_args
+from .base import PAGE_QUERY, api_route, component, json_body, page_args
 
 _TEXT = {"type": ["string", "null"]}
 _AMOUNT = {
@@ -171,7 +171,6 @@ def register(blueprint: Blueprint) -> None:
         summary="The Invoices tab: packed orders and their invoices, newest first",
         query={
             "status": {"enum": list(invoices.STATUSES)},
-            "page": {"type": "integer", "minimum": 1, "default": 1},
-            "page_size": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+            **PAGE_QUERY,
         },
     )(listing)
