@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from . import security
+from . import logs, metrics, retention, security
 from .config import Settings
 from .errors import BridgeError, ConfigurationError
 from .services import accounts as account_service
@@ -78,7 +78,7 @@ def main() -> None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings)
 
 
 @main.command()
@@ -104,13 +104,38 @@ def serve(context: Context, host: str, port: int, threads: int) -> None:
     from .web.app import create_app
 
     _configure_logging(context.settings)
+    if context.settings.metrics_dir is not None:
+        metrics.share_across_processes(context.settings.metrics_dir)
     upgrade(context.store)
     app = create_app(context.settings, context.store)
+    pruner = retention.Pruner(context.store, dt.timedelta(days=context.settings.log_retention_days))
+    pruner.start()
     log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
-    # waitress drops X-Forwarded-For unless told otherwise; web/source_address.py believes it only from
-    # QBWC_BRIDGE_TRUSTED_PROXIES, so keep it when there are some.
-    waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge",
-                   clear_untrusted_proxy_headers=not context.settings.trusted_proxies)  # fmt: skip
+    try:
+        # waitress drops X-Forwarded-For unless told otherwise; web/source_address.py believes it only from
+        # QBWC_BRIDGE_TRUSTED_PROXIES, so keep it when there are some.
+        waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge",
+                       clear_untrusted_proxy_headers=not context.settings.trusted_proxies)  # fmt: skip
+    finally:
+        pruner.stop()
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def prune(context: Context, dry_run: bool, as_json: bool) -> None:
+    """Delete exchange-log entries and finished sessions older than QBWC_BRIDGE_LOG_RETENTION_DAYS."""
+    result = retention.prune(context.store, dt.timedelta(days=context.settings.log_retention_days), dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"Older than {result.cutoff:%Y-%m-%d %H:%M} UTC: {verb} {result.log_entries} exchange-log entries "
+        f"and {result.sessions} finished sessions; kept {result.sessions_kept} old sessions that unconfirmed "
+        "operations still need."
+    )
 
 
 @main.group()

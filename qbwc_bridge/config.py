@@ -5,6 +5,7 @@ naming the variable, instead of somewhere deep inside a Web Connector session.
 """
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import logging
 import os
@@ -18,6 +19,8 @@ from .errors import ConfigurationError
 PREFIX = "QBWC_BRIDGE_"
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_SECRET_FILE = "secret_key"
+LOG_FORMATS = ("text", "json")
+MIN_SILENT_AFTER_MINUTES = 10
 
 
 def _find_shared_dir() -> Path | None:
@@ -62,6 +65,12 @@ class Settings:
     # Peers whose X-Forwarded-For is believed when telling where a login comes from (the
     # throttle counts per source address); empty: the TCP peer is the source.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Operations: logs, metrics, silent Web Connectors, retention.
+    log_format: str = "text"
+    metrics_token: str | None = None
+    metrics_dir: Path | None = None
+    silent_after_minutes: int = 10
+    log_retention_days: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -95,11 +104,21 @@ class Settings:
         shared_dir = Path(shared) if shared else _find_shared_dir()
         if shared and not shared_dir.is_dir():
             raise ConfigurationError(f"{PREFIX}SHARED_DIR={shared!r} is not a directory")
+        log_format = (get("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigurationError(f"{PREFIX}LOG_FORMAT={log_format!r} is not a log format (text, json)")
+        metrics_token = get("METRICS_TOKEN")
+        if metrics_token is not None and len(metrics_token) < 32:
+            raise ConfigurationError(f"{PREFIX}METRICS_TOKEN is too short: use at least 32 random characters")
+        metrics_dir = get("METRICS_DIR")
+        if metrics_dir and not Path(metrics_dir).is_dir():
+            raise ConfigurationError(f"{PREFIX}METRICS_DIR={metrics_dir!r} is not a directory")
+        run_every_minutes = _int(get, "RUN_EVERY_MINUTES", 2, 1, 24 * 60)
         return cls(
             database_url=database_url,
             public_url=public_url,
             secret_key=secret_key,
-            run_every_minutes=_int(get, "RUN_EVERY_MINUTES", 2, 1, 24 * 60),
+            run_every_minutes=run_every_minutes,
             log_level=log_level,
             data_dir=data_dir,
             max_body_bytes=_int(get, "MAX_BODY_BYTES", 16 * 1024 * 1024, 64 * 1024, 1024**3),
@@ -109,14 +128,29 @@ class Settings:
             shared_dir=shared_dir,
             secure_cookies=_bool(get, "SECURE_COOKIES", urlsplit(public_url).scheme == "https"),
             trusted_proxies=_networks(get, "TRUSTED_PROXIES"),
+            log_format=log_format,
+            metrics_token=metrics_token,
+            metrics_dir=Path(metrics_dir) if metrics_dir else None,
+            silent_after_minutes=_int(get, "SILENT_AFTER_MINUTES", default_silent_after(run_every_minutes), 1, 30 * 24 * 60),
+            log_retention_days=_int(get, "LOG_RETENTION_DAYS", 30, 1, 3650),
         )
 
     def replace(self, **changes) -> "Settings":
         return replace(self, **changes)
 
     @property
+    def silent_after(self) -> dt.timedelta:
+        """How long a connected Web Connector may stay quiet before its account shows an error."""
+        return dt.timedelta(minutes=self.silent_after_minutes)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def default_silent_after(run_every_minutes: int) -> int:
+    """Three missed runs, but never under ten minutes: one late run (a PC waking up) is not silence."""
+    return max(3 * run_every_minutes, MIN_SILENT_AFTER_MINUTES)
 
 
 def _int(get, name: str, default: int, low: int, high: int) -> int:

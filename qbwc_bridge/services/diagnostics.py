@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from .. import outbox
 from ..errors import NotFound
-from ..store.models import Account, ExchangeLogEntry, WebConnectorSession
+from ..store.models import Account, ExchangeLogEntry, WebConnectorSession, utcnow
 from .pagination import Page, clamp
-from .status import LABELS
+from .status import LABELS, silence
 
 REDACTED = "[redacted]"
 # Elements whose text is a secret, in qbXML or in a SOAP envelope (strPassword, ticket, ...).
@@ -54,24 +54,32 @@ class AccountHealth:
     oldest_waiting_at: dt.datetime | None
 
 
-def account_health(db: Session, *, search: str | None = None) -> list[AccountHealth]:
-    """Every account (or those whose name contains ``search``), with what support checks first."""
+def account_health(
+    db: Session, *, search: str | None = None, silent_after: dt.timedelta | None = None, now: dt.datetime | None = None
+) -> list[AccountHealth]:
+    """Every account (or those whose name contains ``search``), with what support checks first.
+
+    With ``silent_after``, an account whose Web Connector stopped calling shows that as its error.
+    """
+    now = now or utcnow()
     query = select(Account).order_by(Account.name, Account.id)
     if search and search.strip():
         query = query.where(func.lower(Account.name).contains(search.strip().lower(), autoescape=True))
     rows = []
     for account in db.scalars(query):
         depth, oldest = outbox.depth(db, account.id)
+        silent = silence(account, now, silent_after)
+        status = "error" if silent else account.status
         rows.append(
             AccountHealth(
                 account_id=account.id,
                 name=account.name,
                 kind=account.kind,
-                status=account.status,
-                status_label=LABELS.get(account.status, account.status),
+                status=status,
+                status_label=LABELS.get(status, status),
                 last_contact_at=account.last_contact_at,
-                error=account.status_message if account.status == "error" else None,
-                error_at=account.error_at,
+                error=f"{silent['message']} {silent['action']}" if silent else account.status_message if status == "error" else None,
+                error_at=dt.datetime.fromisoformat(silent["at"]) if silent else account.error_at,
                 outbox_depth=depth,
                 oldest_waiting_at=oldest,
             )

@@ -7,13 +7,14 @@ failed, what happened and what to do. The progress itself comes from the sync en
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..backends.desktop.status import explain_hresult, parse_hresult
 from ..errors import NotFound
-from ..store.models import Account, ConnectionStatus
+from ..store.models import Account, AccountKind, ConnectionStatus, utcnow
 from ..sync.initial import LIST_REFUSED, LIST_REFUSED_ACTION
 from ..sync.progress import connection_progress
 from .catalog import match_summary
@@ -29,10 +30,19 @@ _ACTIONS_BY_CODE = {
     "unreadable_response": "This is a fault in the bridge, not in your data. Report it to support.",
     LIST_REFUSED: LIST_REFUSED_ACTION,
 }
+SILENT = "web_connector_silent"
+SILENT_ACTION = (
+    "Check the computer where QuickBooks runs: is it on and awake, is QuickBooks open with this company file, "
+    "and is the Web Connector running with Auto-Run ticked for BlueTrace? The error clears at the Web Connector's next run."
+)
 
 
-def account_status(db: Session, account_id: int) -> dict[str, Any]:
+def account_status(
+    db: Session, account_id: int, *, silent_after: dt.timedelta | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Status, label and plain-words message, progress, counts, last contact and the current error.
+
+    With ``silent_after``, a Web Connector quiet for longer than that is the error shown (see :func:`silence`).
 
     Raises:
         NotFound: no such account.
@@ -44,18 +54,56 @@ def account_status(db: Session, account_id: int) -> dict[str, Any]:
     counts = dict(progress.get("counts") or {})
     counts["items"] = match_summary(db, account_id, "items")
     counts["customers"] = match_summary(db, account_id, "customers")
+    silent = silence(account, now or utcnow(), silent_after)
+    if silent is not None:
+        error = silent
+        status, message = ConnectionStatus.ERROR.value, f"{silent['message']} {silent['action']}"
+    else:
+        error, status, message = _error(account), account.status, _message(account)
     return {
-        "status": account.status,
-        "label": LABELS.get(account.status, account.status),
-        "message": _message(account),
+        "status": status,
+        "label": LABELS.get(status, status),
+        "message": message,
         "progress": {"phase": progress.get("phase"), "percent": progress.get("percent")},
         "counts": counts,
         "last_contact_at": account.last_contact_at.isoformat() if account.last_contact_at else None,
         "company_name": account.company_name,
         "company_file_name": account.company_file_name,
         "qbxml_version": account.qbxml_version,
-        "error": _error(account),
+        "error": error,
     }
+
+
+def silence(account: Account, now: dt.datetime, silent_after: dt.timedelta | None) -> dict[str, Any] | None:
+    """The error of a Desktop account whose Web Connector stopped calling, or None.
+
+    Computed, never stored: the next call (which sets ``last_contact_at``) clears it, on any
+    process, with nothing to reset. Only an account that was connected once (it has a last
+    contact) can fall silent; before that, the status already says to run the Web Connector.
+    Silence outranks a stored error: that error cannot be fixed or cleared until the Web
+    Connector calls again.
+    """
+    if silent_after is None or account.kind != AccountKind.DESKTOP.value or account.last_contact_at is None:
+        return None
+    quiet = now - account.last_contact_at
+    if quiet <= silent_after:
+        return None
+    return {
+        "code": SILENT,
+        "message": f"The Web Connector has not called for {_duration(quiet)}, so nothing reaches QuickBooks.",
+        "action": SILENT_ACTION,
+        "at": (account.last_contact_at + silent_after).isoformat(),
+    }
+
+
+def _duration(span: dt.timedelta) -> str:
+    """``span`` in the largest whole unit a person reads at a glance: 25 minutes, 3 hours, 2 days."""
+    minutes = int(span.total_seconds() // 60)
+    for size, unit in ((24 * 60, "day"), (60, "hour"), (1, "minute")):
+        if minutes >= size:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "a minute"
 
 
 def _message(account: Account) -> str:

@@ -189,6 +189,8 @@ class WebConnectorSession(Base):
     """One Web Connector session. The ticket itself is never stored, only its SHA-256."""
 
     __tablename__ = "wc_sessions"
+    # Retention: finished sessions by age (open sessions have none).
+    __table_args__ = (Index("ix_wc_sessions_closed_at", "closed_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -226,6 +228,11 @@ class OutboxOperation(Base):
         Index("ix_outbox_ready", "account_id", "state", "priority", "id"),
         # The newest operation of a kind (how each list pull stands) without scanning every invoice.
         Index("ix_outbox_kind", "account_id", "kind", "id"),
+        # What waits, by kind and age, across every account (the metrics scrape).
+        Index("ix_outbox_waiting", "state", "kind", "created_at"),
+        # A session's operations: held_by_session, and retention's "still referenced" check
+        # (also what PostgreSQL's ON DELETE SET NULL looks up when a session is pruned).
+        Index("ix_outbox_session", "session_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -302,7 +309,12 @@ class ExchangeLogEntry(Base):
     """What crossed the wire in a session, secrets redacted, for support staff."""
 
     __tablename__ = "exchange_log"
-    __table_args__ = (Index("ix_exchange_log_session", "account_id", "session_id", "id"),)
+    __table_args__ = (
+        Index("ix_exchange_log_session", "account_id", "session_id", "id"),
+        # Retention deletes by age, and the ON DELETE CASCADE of a pruned session finds its entries.
+        Index("ix_exchange_log_at", "at"),
+        Index("ix_exchange_log_session_id", "session_id"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     session_id: Mapped[int | None] = mapped_column(ForeignKey("wc_sessions.id", ondelete="CASCADE"))
@@ -452,7 +464,11 @@ class PackedOrder(Base):
     """A packed-order event from BlueTrace and the invoice it becomes (Invoices tab row)."""
 
     __tablename__ = "packed_orders"
-    __table_args__ = (Index("ix_packed_orders_status", "account_id", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_packed_orders_status", "account_id", "status", "updated_at"),
+        # Invoices by status across every account (the metrics scrape), counted from the index alone.
+        Index("ix_packed_orders_by_status", "status"),
+    )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     order_number: Mapped[str] = mapped_column(String(100))

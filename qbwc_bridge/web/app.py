@@ -11,10 +11,12 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from ..backends.desktop.qwc import SOAP_PATH, SUPPORT_PATH
 from ..backends.desktop.web_connector import WebConnectorService
 from ..config import Settings
+from ..logs import run_in_fresh_context
 from ..store.db import Store, check_connection
 from .admin import register_admin
 from . import input_guard
 from .api import create_api_blueprint
+from .metrics_endpoint import register_metrics
 from .soap import SoapEndpoint
 
 
@@ -32,6 +34,7 @@ def create_flask_app(settings: Settings, store: Store) -> Flask:
     input_guard.install(app)  # before the blueprints, so their <int:...> rules use its bounded converter
     app.register_blueprint(create_api_blueprint(store))
     register_admin(app)
+    register_metrics(app, settings, store)
 
     @app.get("/healthz")
     def healthz():
@@ -66,7 +69,7 @@ class BridgeApp:
         )
 
     def __call__(self, environ, start_response):
-        return self._wsgi(environ, start_response)
+        return run_in_fresh_context(self._wsgi, environ, start_response)
 
 
 def create_app(settings: Settings, store: Store | None = None) -> BridgeApp:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+import time
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -24,7 +25,8 @@ from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 from werkzeug.http import parse_options_header
 
-from ..backends.desktop.web_connector import WebConnectorService
+from .. import metrics
+from ..backends.desktop.web_connector import BAD_LOGIN_ANSWER, BUSY_ANSWER, NO_WORK_ANSWER, WebConnectorService
 from .source_address import Network, source_address
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,42 @@ _UNSUPPORTED = "415 Unsupported Media Type"
 _FOREIGN_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
 
+# What a call's answer means, for qbwc_bridge_soap_calls_total{outcome}: a few fixed words.
+_AUTHENTICATE_OUTCOMES = {BAD_LOGIN_ANSWER: "refused", BUSY_ANSWER: "busy", NO_WORK_ANSWER: "none", "": "ok"}
+# The Web Connector's own HRESULT argument of these calls (counted as a QuickBooks error).
+_HRESULT_ARGUMENT = {"receiveResponseXML": 2, "connectionError": 1}
+
+
+def _call_started(ctx) -> None:
+    ctx.udc = time.perf_counter()
+
+
+def _call_answered(ctx) -> None:
+    operation = ctx.method_request_string.rpartition("}")[2]
+    answer = ctx.out_object[0] if ctx.out_object else None
+    if operation == "authenticate" and answer:
+        outcome = _AUTHENTICATE_OUTCOMES.get(answer[1], "error")
+    elif operation in _HRESULT_ARGUMENT:
+        hresult = ctx.in_object[_HRESULT_ARGUMENT[operation]]
+        if hresult:
+            metrics.count_hresult(hresult)
+        outcome = "error" if answer == -1 or operation == "connectionError" else "ok"
+    else:
+        outcome = "ok"
+    _observe(ctx, operation, outcome)
+
+
+def _call_failed(ctx) -> None:
+    _observe(ctx, ctx.method_request_string.rpartition("}")[2] if ctx.method_request_string else "unknown", "fault")
+
+
+def _observe(ctx, operation: str, outcome: str) -> None:
+    metrics.SOAP_CALLS.labels(operation=operation, outcome=outcome).inc()
+    if isinstance(ctx.udc, float):
+        metrics.SOAP_CALL_SECONDS.labels(operation=operation).observe(time.perf_counter() - ctx.udc)
+
+
+
 
 def _fault(message: str, status: str = "400 Bad Request") -> tuple[str, list[tuple[str, str]], bytes]:
     body = (
@@ -113,6 +151,9 @@ class SoapEndpoint:
             [QBWebConnectorSvc], tns=TNS, name="QBWebConnectorSvc", in_protocol=Soap11(), out_protocol=Soap11()
         )
         application.web_connector = service
+        application.event_manager.add_listener("method_call", _call_started)
+        application.event_manager.add_listener("method_return_object", _call_answered)
+        application.event_manager.add_listener("method_exception_object", _call_failed)
         # spyne refuses bodies over its own 2 MiB default with a 500; the limit is ours, checked above.
         self.spyne = WsgiApplication(application, max_content_length=max_body_bytes)
         self.max_body_bytes = max_body_bytes

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 import requests
 
-from qbwc_bridge.store.models import Account, BtItem, QbAccount, QbTerms
+from qbwc_bridge.store.models import Account, BtItem, QbAccount, QbTerms, utcnow
 from tests.integration.conftest import make_tenant
 from tests.integration.test_api_catalog import PREFIX, Api, assert_valid, finish_initial_sync, response_schema, seed_qb_items
 
@@ -144,7 +144,7 @@ def test_status_of_a_new_account(api, openapi_document):
 
 
 def test_status_while_connecting_shows_progress_and_counts(api, store, account_id, openapi_document):
-    now = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+    now = utcnow().replace(microsecond=0)  # a recent contact: an old one is a silent Web Connector
     seed_qb_items(store, account_id, {"name": "A"}, {"name": "B"})
     with store.begin() as db:
         account = db.get(Account, account_id)

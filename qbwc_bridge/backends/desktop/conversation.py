@@ -10,7 +10,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ... import outbox
+from ... import metrics, outbox
 from ...errors import DataError
 from ...store.models import Account, OperationState, OutboxOperation, SessionState, WebConnectorSession
 from . import list_sync
@@ -104,6 +104,8 @@ def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, respo
         if op is None:
             log.warning("response %s for request %r matches no operation in flight", response.rs_type, response.request_id)
             continue
+        if response.status.code != 0:
+            metrics.count_quickbooks_status(response.status.code)
         REGISTRY[op.kind].handle(op, response, ctx)
         if op.state == OperationState.DONE.value:
             ws.operations_done += 1
@@ -209,6 +211,7 @@ def end_session(
     sent_at = dt.datetime.fromisoformat(ws.in_flight["sent_at"]) if (ws.in_flight or {}).get("sent_at") else now
     ws.state = state.value
     ws.closed_at = now
+    metrics.SESSIONS.labels(outcome="failed" if state is SessionState.CLOSED and ws.last_error else state.value).inc()
     ws.in_flight = None
     # Whatever QBWC still held has an unknown outcome now: reconcile before resending.
     abandon(db, ws, hold_until=sent_at + inflight_timeout)

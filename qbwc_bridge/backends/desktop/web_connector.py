@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ... import security, throttle
 from ...config import Settings
 from ...errors import WrongCompanyFile
+from ...logs import bind
 from ...store.db import Store
 from ...store.models import (
     Account,
@@ -107,6 +108,7 @@ class WebConnectorService:
             throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source)
             if not security.is_upgraded(credential.password_hash):  # stored as argon2 before: upgraded once
                 credential.password_hash = security.hash_generated_secret(password)
+            bind(account_id=credential.account_id)
             # Lock the account row: concurrent authenticates of one account are serialised.
             account = db.get(Account, credential.account_id, with_for_update=True)
             account.last_contact_at = now
@@ -138,6 +140,7 @@ class WebConnectorService:
             )
             db.add(ws)
             db.flush()
+            bind(session_id=ws.id)
             self._log(db, account.id, ws.id, "authenticate", "out", "session opened")
             # "" = use the company file open in QuickBooks; it is verified on the first sendRequestXML.
             return [ticket, ""]
@@ -255,6 +258,7 @@ class WebConnectorService:
         ws = db.scalar(select(WebConnectorSession).where(WebConnectorSession.ticket_hash == security.token_hash(ticket)))
         if ws is None:
             return None, None
+        bind(account_id=ws.account_id, session_id=ws.id)
         # Lock the account row (as authenticate does) and re-read the session under the lock: a session
         # superseded by a concurrent authenticate on another process must not hand out or take back work.
         db.get(Account, ws.account_id, with_for_update=True)

@@ -55,7 +55,7 @@ def _account_page(template: str, with_status: bool) -> Callable:
         require_account(account_id)
         with unit_of_work() as db:
             account = account_service.get_account(db, account_id)
-            context = {"status": account_status(db, account_id)} if with_status else {}
+            context = {"status": account_status(db, account_id, silent_after=settings().silent_after)} if with_status else {}
             return render_template(f"admin/integration/{template}.html", account=account, **context)
 
     return view
@@ -85,7 +85,7 @@ def connect_desktop(account_id: int):
         return render_template(
             "admin/integration/desktop.html",
             account=account,
-            status=account_status(db, account_id),
+            status=account_status(db, account_id, silent_after=settings().silent_after),
             app_url=app_url(settings()),
             refusal=refusal,
         )

@@ -12,7 +12,7 @@ from ...services import diagnostics
 from ...services.accounts import get_account
 from . import csrf, pages
 from .auth import support_required
-from .pages import page_number, unit_of_work
+from .pages import page_number, settings, unit_of_work
 
 bp = Blueprint("admin_support", __name__, url_prefix="/admin/support")
 csrf.protect(bp)
@@ -25,7 +25,7 @@ pages.install_security_headers(bp)
 def accounts():
     search = request.args.get("q", "").strip()
     with unit_of_work() as db:
-        rows = diagnostics.account_health(db, search=search or None)
+        rows = diagnostics.account_health(db, search=search or None, silent_after=settings().silent_after)
     return render_template("admin/support/accounts.html", rows=rows, search=search)
 
 

@@ -16,7 +16,7 @@ from ...services import catalog, invoices, settings as account_settings
 from ...services.accounts import get_account
 from ...services.status import account_status
 from .auth import login_required, require_account
-from .pages import act, page_number, unit_of_work
+from .pages import act, page_number, settings, unit_of_work
 
 PAGE_SIZE = 50
 
@@ -79,7 +79,7 @@ def _tab(db, account_id: int, tab: str, title: str, *, template: str | None = No
     return render_template(
         f"admin/integration/{template or tab}.html",
         account=get_account(db, account_id),
-        status=account_status(db, account_id),
+        status=account_status(db, account_id, silent_after=settings().silent_after),
         tab=tab,
         tab_title=title,
         **context,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from ...errors import Conflict, NeedsPerson, NotFound
+from ...logs import bind
 from ...services.accounts import account_for_api_token
 from ...services import pagination
 from ...services.validation import InvalidInput
@@ -127,6 +128,7 @@ def _authenticate(db: Session) -> int:
     if account is None:
         raise ApiError(401, "unauthorized", "The API token is not valid (it may have been rotated).")
     g.account_id = account.id
+    bind(account_id=account.id)
     return account.id
 
 

@@ -1,7 +1,7 @@
 """/api/v1 status and settings: how the connection stands, and the General/Items/Customers settings."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from ...domain import ItemMatchField
 from ...services import settings as settings_service
@@ -130,7 +130,11 @@ STATUS = component(
                         "type": "object",
                         "required": ["code", "message"],
                         "properties": {
-                            "code": {"type": "string"},
+                            "code": {
+                                "type": "string",
+                                "description": "What failed: an HRESULT or QuickBooks status, wrong_company_file, ... or "
+                                "web_connector_silent (the Web Connector stopped calling; cleared by its next call)",
+                            },
                             "message": {"type": "string"},
                             "action": {"type": ["string", "null"]},
                             "at": {"type": ["string", "null"], "format": "date-time"},
@@ -149,7 +153,7 @@ def register(blueprint: Blueprint) -> None:
 
     @api_route(blueprint, "GET", "/status", tag="Connection", summary="Connection status, progress, counts, last contact, current error", response_schema=STATUS)
     def get_status(db, account_id):
-        return account_status(db, account_id)
+        return account_status(db, account_id, silent_after=current_app.extensions["qbwc_bridge.settings"].silent_after)
 
     @api_route(blueprint, "GET", "/settings", tag="Settings", summary="General, Items and Customers tab settings", response_schema=SETTINGS)
     def get_settings(db, account_id):
