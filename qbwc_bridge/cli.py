@@ -134,7 +134,8 @@ def prune(context: Context, dry_run: bool, as_json: bool) -> None:
     click.echo(
         f"Older than {result.cutoff:%Y-%m-%d %H:%M} UTC: {verb} {result.log_entries} exchange-log entries "
         f"and {result.sessions} finished sessions; kept {result.sessions_kept} old sessions that unconfirmed "
-        "operations still need."
+        f"operations still need. {verb.capitalize()} {result.login_throttles} login-throttle records a day past "
+        "their last failure."
     )
 
 

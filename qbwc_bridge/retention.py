@@ -5,6 +5,10 @@ without pruning the log grows by hundreds of rows per account per day. Pruning d
 batches of :data:`BATCH_SIZE` rows, one short transaction each: a Web Connector call waiting
 for the same tables (SQLite's single writer, PostgreSQL's locks) waits for one batch at most.
 
+Login throttle rows go a day after their last failure (unless still locked): a count starts again
+after one lockout window without a failure, so such a row holds nothing, and without this anyone
+trying made-up logins from many addresses would grow the table for ever.
+
 A session is kept, however old, while an outbox operation still needs it: an operation that
 is sent or unconfirmed, or must be looked up before it is sent again (``verify_first``), names
 its session and request id, which is how a late answer is matched to exactly that set.
@@ -19,12 +23,15 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import delete, func, or_, select
 
 from .store.db import Store
-from .store.models import ExchangeLogEntry, OperationState, OutboxOperation, SessionState, WebConnectorSession, utcnow
+from .store.models import (ExchangeLogEntry, LoginThrottle, OperationState, OutboxOperation, SessionState,
+                           WebConnectorSession, utcnow)
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 PRUNE_EVERY_SECONDS = 3600
+# Far beyond any lockout window (Settings.login_lockout_seconds): such a throttle row counts nothing.
+THROTTLE_FORGOTTEN_AFTER = dt.timedelta(days=1)
 # Operations whose exactly-once look-up may still need the session that carried them.
 _UNSETTLED_STATES = (OperationState.SENT.value, OperationState.UNCONFIRMED.value)
 
@@ -37,6 +44,7 @@ class PruneResult:
     log_entries: int
     sessions: int
     sessions_kept: int  # finished and old enough, but still referenced by an unsettled operation
+    login_throttles: int
     dry_run: bool
 
     def as_json(self) -> dict:
@@ -60,6 +68,11 @@ def _needed_by_an_operation():
     )
 
 
+def _forgotten_throttles(now: dt.datetime):
+    return (LoginThrottle.last_failed_at < now - THROTTLE_FORGOTTEN_AFTER,
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now))
+
+
 def _finished_before(cutoff: dt.datetime):
     return (WebConnectorSession.state != SessionState.OPEN.value, WebConnectorSession.closed_at < cutoff)
 
@@ -69,13 +82,17 @@ def prune(
     batch_size: int = BATCH_SIZE,
 ) -> PruneResult:
     """Delete log entries and finished sessions older than ``retention``, ``batch_size`` rows per transaction."""
-    cutoff = (now or utcnow()) - retention
+    now = now or utcnow()
+    cutoff = now - retention
     with store.begin() as db:
         kept = db.scalar(select(func.count()).where(*_finished_before(cutoff), _needed_by_an_operation())) or 0
         if dry_run:
             entries = db.scalar(select(func.count()).where(_old_entries(cutoff))) or 0
             sessions = db.scalar(select(func.count()).where(*_finished_before(cutoff), ~_needed_by_an_operation())) or 0
-            return PruneResult(cutoff, entries, sessions, kept, dry_run=True)
+            throttles = db.scalar(select(func.count()).select_from(LoginThrottle).where(*_forgotten_throttles(now))) or 0
+            return PruneResult(cutoff, entries, sessions, kept, throttles, dry_run=True)
+    with store.begin() as db:  # a small table, only ever written by failed logins: one statement
+        throttles = db.execute(delete(LoginThrottle).where(*_forgotten_throttles(now))).rowcount
     entries = _delete_in_batches(
         store, ExchangeLogEntry, select(ExchangeLogEntry.id).where(_old_entries(cutoff)).order_by(ExchangeLogEntry.id),
         batch_size,
@@ -85,7 +102,7 @@ def prune(
         select(WebConnectorSession.id).where(*_finished_before(cutoff), ~_needed_by_an_operation()).order_by(WebConnectorSession.id),
         batch_size,
     )
-    result = PruneResult(cutoff, entries, sessions, kept, dry_run=False)
+    result = PruneResult(cutoff, entries, sessions, kept, throttles, dry_run=False)
     log.info("pruned %d exchange-log entries and %d sessions older than %s (%d old sessions kept for unsettled operations)",
              entries, sessions, cutoff.isoformat(), kept)
     return result

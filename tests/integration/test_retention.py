@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from qbwc_bridge.cli import main
 from qbwc_bridge.retention import Pruner, prune
-from qbwc_bridge.store.models import ExchangeLogEntry, OutboxOperation, WebConnectorSession, utcnow
+from qbwc_bridge.store.models import ExchangeLogEntry, LoginThrottle, OutboxOperation, WebConnectorSession, utcnow
 
 RETENTION = dt.timedelta(days=30)
 
@@ -90,7 +90,7 @@ def test_the_prune_command_reports_in_json_and_dry_run_deletes_nothing(store, te
     before = _counts(store)
     dry = CliRunner().invoke(main, ["prune", "--dry-run", "--json"], env=env)
     assert dry.exit_code == 0, dry.output
-    assert json.loads(dry.output) | {"cutoff": None} == {"cutoff": None, "log_entries": 16, "sessions": 3, "sessions_kept": 3, "dry_run": True}
+    assert json.loads(dry.output) | {"cutoff": None} == {"cutoff": None, "log_entries": 16, "sessions": 3, "sessions_kept": 3, "login_throttles": 0, "dry_run": True}
     assert _counts(store) == before
     done = CliRunner().invoke(main, ["prune"], env=env)
     assert done.exit_code == 0, done.output
@@ -111,3 +111,18 @@ def test_the_background_pruner_runs_at_once_and_stops_cleanly(store, tenant):
     pruner.stop()
     assert _counts(store)[1] == 5
     assert not pruner._thread.is_alive()
+
+
+def test_throttle_rows_a_day_past_their_last_failure_go_unless_still_locked(store):
+    """Rows exist for made-up logins too (they cost like real ones): without pruning, anyone could grow
+    the table for ever by trying invented usernames from many addresses."""
+    now = utcnow()
+    with store.begin() as db:
+        for login, days_ago, locked_until in (("bt-nobody", 2, None), ("bt-gone", 3, now - dt.timedelta(days=2)),
+                                              ("bt-today", 0.01, None), ("bt-held", 2, now + dt.timedelta(minutes=3))):
+            db.add(LoginThrottle(kind="web_connector", login=login, source="192.0.2.7", failed_attempts=5,
+                                 locked_until=locked_until, last_failed_at=now - dt.timedelta(days=days_ago)))
+    assert prune(store, RETENTION, dry_run=True).login_throttles == 2
+    assert prune(store, RETENTION).login_throttles == 2
+    with store.begin() as db:
+        assert sorted(db.scalars(select(LoginThrottle.login))) == ["bt-held", "bt-today"]
