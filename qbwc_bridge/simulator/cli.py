@@ -9,6 +9,7 @@ run. The exit status is 1 when any session reported an error, so scripts can tel
 from __future__ import annotations
 
 import json
+import ssl
 from importlib import resources
 from pathlib import Path
 
@@ -58,9 +59,12 @@ def _schema_folder(shared_dir: Path | None) -> Path:
               help="Seconds before an HTTP call is abandoned.")
 @click.option("--shared-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder holding qbxml-schema/13.0 (default: the service's setting QBWC_BRIDGE_SHARED_DIR).")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Trust the https server's certificate if this PEM file (a CA or the self-signed "
+                   "certificate itself) signed it, instead of the system's CAs. Names are still checked.")
 def simulate_command(qwc_path: Path, password: str, company_path: Path | None, save_company: Path | None,
                      fault_spec: str, runs: int, as_json: bool, noop_pause: float, timeout: float,
-                     shared_dir: Path | None) -> None:
+                     shared_dir: Path | None, ca_file: Path | None) -> None:
     """Run simulated Web Connector sessions against the server named in a .qwc."""
     try:
         faults = Faults.parse(fault_spec)
@@ -69,10 +73,11 @@ def simulate_command(qwc_path: Path, password: str, company_path: Path | None, s
     try:
         company: FakeCompany = load_company(company_path or _demo_company_path())
         schema_folder = _schema_folder(shared_dir)
-    except (SeedError, ConfigurationError, OSError, json.JSONDecodeError) as error:
+        ssl_context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    except (SeedError, ConfigurationError, OSError, json.JSONDecodeError, ssl.SSLError) as error:
         raise click.ClickException(str(error)) from None
     connector = WebConnector(RequestProcessor(company, schema_folder), password, faults=faults,
-                             transport=HttpTransport(timeout=timeout), noop_pause=noop_pause)
+                             transport=HttpTransport(timeout=timeout, ssl_context=ssl_context), noop_pause=noop_pause)
     added = connector.add_application(qwc_path)
     sessions = connector.run(runs) if added.ok else []
     if save_company is not None:

@@ -43,3 +43,13 @@ def test_simulate_exits_1_when_a_session_fails_and_2_on_a_bad_fault_spec(stub, t
     assert failing.exit_code == 1 and "QBWC1012" in failing.output
     bad = CliRunner().invoke(simulate_command, base + ["--faults", "crash=1"])
     assert bad.exit_code == 2 and "unknown fault 'crash'" in bad.output
+
+
+def test_simulate_refuses_a_ca_file_that_holds_no_certificate_in_one_line(tmp_path, shared_dir):
+    qwc = tmp_path / "bridge.qwc"
+    qwc.write_text(qwc_text("https://bridge.localtest"))
+    not_a_certificate = tmp_path / "ca.pem"
+    not_a_certificate.write_text("not a certificate\n")
+    result = CliRunner().invoke(simulate_command, ["--qwc", str(qwc), "--password", "secret", "--shared-dir",
+                                                   str(shared_dir), "--ca-file", str(not_a_certificate)])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and "Traceback" not in result.output
