@@ -282,20 +282,18 @@ def drill_kill9_inflight(drill: Drill, servers, **_) -> None:
 
 
 def drill_pg_restart(drill: Drill, servers, cluster: ThrowawayPostgres, api, **_) -> None:
+    def start_postgres() -> None:
+        cluster._start_server()
+        drill.side_requests.append("PostgreSQL started again (down for 3 s)")
+
     def stop_postgres(transport: DrillTransport) -> None:
         cluster._run_tool("pg_ctl", "-D", str(cluster.data_dir), "-m", "fast", "-w", "-s", "stop")
         drill.side_requests.append("PostgreSQL stopped (fast) before receiveResponseXML #2")
         side_request(drill, "GET /healthz while down", "GET", servers[0].url + "/healthz")
         side_request(drill, "POST packed order while down", "POST",
                      f"{servers[1].url}/api/v1/orders/pg-down-1/packed", headers=api, data="{}")
-
-    def start_postgres(transport: DrillTransport) -> None:
-        cluster._start_server()
-        drill.side_requests.append("PostgreSQL started again before the next session's serverVersion")
+        threading.Timer(3.0, start_postgres).start()
     drill.transport.hooks[("receiveResponseXML", 2)] = stop_postgres
-    # The call made while down fails the session; the next session starts with serverVersion #3
-    # (one per session: #1 the first, #2 the one that failed).
-    drill.transport.hooks[("serverVersion", 3)] = start_postgres
 
 
 def drill_read_only(drill: Drill, servers, admin_engine, database: str, api, **_) -> None:
@@ -303,23 +301,23 @@ def drill_read_only(drill: Drill, servers, admin_engine, database: str, api, **_
         with admin_engine.connect() as connection:
             connection.exec_driver_sql(
                 f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' "
-                "AND pid <> pg_backend_pid()")
+                "AND pid <> pg_backend_pid() AND usename = current_user AND application_name <> 'drills'")
+
+    def writable() -> None:
+        with admin_engine.connect() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+        drill.side_requests.append("database writable again after 3 s (server connections kept)")
 
     def read_only(transport: DrillTransport) -> None:
         with admin_engine.connect() as connection:
             connection.exec_driver_sql(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
         drop_connections()
-        drill.side_requests.append("database read-only (and connections dropped) before receiveResponseXML #2")
+        drill.side_requests.append("database read-only (server connections dropped) before receiveResponseXML #2")
         side_request(drill, "GET /healthz while read-only", "GET", servers[0].url + "/healthz")
         side_request(drill, "POST packed order while read-only", "POST",
                      f"{servers[1].url}/api/v1/orders/ro-1/packed", headers=api, data="{}")
-
-    def writable(transport: DrillTransport) -> None:
-        with admin_engine.connect() as connection:
-            connection.exec_driver_sql(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
-        drill.side_requests.append("database writable again (connections kept: do they recover by themselves?)")
+        threading.Timer(3.0, writable).start()
     drill.transport.hooks[("receiveResponseXML", 2)] = read_only
-    drill.transport.hooks[("serverVersion", 3)] = writable
 
 
 def drill_wc_vanishes(drill: Drill, servers, **_) -> None:
@@ -351,7 +349,8 @@ def main() -> int:
         database = sa.engine.make_url(url).database
         admin_engine = sa.create_engine(sa.engine.make_url(cluster.base_url).set(database="postgres"),
                                         isolation_level="AUTOCOMMIT")
-        store = Store(url)
+        # The drill's own bookkeeping stays writable through the read-only drill, and is never dropped.
+        store = Store(url + "?application_name=drills&options=-c%20default_transaction_read_only%3Doff")
         upgrade(store)
         servers = [ServerProcess(env=_env(url, tmp), start_timeout=60) for _ in range(2)]
         for server in servers:
