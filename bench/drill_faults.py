@@ -188,6 +188,7 @@ def prepare(drill: Drill, store: Store, servers: list[ServerProcess], shared: Pa
     rng = random.Random(seed)
     tenant = make_tenant(store, f"Drill {drill.name}")
     drill.account_id, drill.orders = tenant.account.account_id, orders
+    drill.api = {"Authorization": f"Bearer {tenant.account.api_token}", "Content-Type": "application/json"}
     company = make_company(items=12, customers=8, seed=seed, without_terms=2)
     world = seed_matches(store, drill.account_id, company)
     session = requests.Session()
@@ -203,6 +204,7 @@ def prepare(drill: Drill, store: Store, servers: list[ServerProcess], shared: Pa
             public_url=f"http://localhost:{servers[0].port}"), drill.account_id))
     drill.transport = DrillTransport(servers)
     drill.company = company
+    drill.fault_order = json.dumps(world.order(rng, f"{drill.name[:4].upper()}FAULT"))
     drill.connector = WebConnector(RequestProcessor(company, schema_dir(shared)), password=tenant.password,
                                    transport=drill.transport, faults=faults or Faults(), noop_pause=0,
                                    max_calls_per_session=2000)
@@ -227,6 +229,11 @@ def verify(drill: Drill, store: Store) -> None:
         if "(order id " in (invoice.memo or ""):
             by_order[invoice.memo.split("(order id ", 1)[1].split(")", 1)[0]] += 1
     expected = {f"{drill.name}-{n:05d}" for n in range(drill.orders)}
+    with store.begin() as db:  # an order posted during the fault and accepted must be invoiced too
+        if db.scalar(select(func.count()).select_from(PackedOrder).where(
+                PackedOrder.account_id == drill.account_id, PackedOrder.order_id == f"{drill.name}-during-fault")):
+            expected.add(f"{drill.name}-during-fault")
+            drill.orders += 1
     lost = sorted(expected - set(by_order))
     duplicated = sorted(order for order, count in by_order.items() if count > 1)
     with store.begin() as db:
@@ -291,7 +298,8 @@ def drill_pg_restart(drill: Drill, servers, cluster: ThrowawayPostgres, api, **_
         drill.side_requests.append("PostgreSQL stopped (fast) before receiveResponseXML #2")
         side_request(drill, "GET /healthz while down", "GET", servers[0].url + "/healthz")
         side_request(drill, "POST packed order while down", "POST",
-                     f"{servers[1].url}/api/v1/orders/pg-down-1/packed", headers=api, data="{}")
+                     f"{servers[1].url}/api/v1/orders/{drill.name}-during-fault/packed", headers=drill.api,
+                     data=drill.fault_order)
         threading.Timer(3.0, start_postgres).start()
     drill.transport.hooks[("receiveResponseXML", 2)] = stop_postgres
 
@@ -315,7 +323,8 @@ def drill_read_only(drill: Drill, servers, admin_engine, database: str, api, **_
         drill.side_requests.append("database read-only (server connections dropped) before receiveResponseXML #2")
         side_request(drill, "GET /healthz while read-only", "GET", servers[0].url + "/healthz")
         side_request(drill, "POST packed order while read-only", "POST",
-                     f"{servers[1].url}/api/v1/orders/ro-1/packed", headers=api, data="{}")
+                     f"{servers[1].url}/api/v1/orders/{drill.name}-during-fault/packed", headers=drill.api,
+                     data=drill.fault_order)
         threading.Timer(3.0, writable).start()
     drill.transport.hooks[("receiveResponseXML", 2)] = read_only
 
