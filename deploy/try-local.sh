@@ -171,6 +171,9 @@ QBWC_BRIDGE_SHARED_DIR=$(sed -n 's/^QBWC_BRIDGE_SHARED_DIR=//p' "$CONF/env") \
 sim_status=${PIPESTATUS[0]}
 set -e
 echo "simulate exit status: $sim_status"
+API_TOKEN=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_token"])' "$ROOT/account.json")
+curl -sS --cacert "$CONF/tls/fullchain.pem" -H "Authorization: Bearer $API_TOKEN" "https://$BRIDGE_HOST/api/v1/status" \
+    | "$PYTHON" -c 'import json,sys; s=json.load(sys.stdin); print("GET /api/v1/status through the proxy:", s["status"], "-", s["label"], "- company", repr(s.get("company_name")))'
 echo "nginx: POST /qbwc answered by each server process (status upstream):"
 grep '^POST /qbwc' "$ROOT/nginx/logs/access.log" | awk '{print $4, $5}' | sort | uniq -c | sed 's/^/   /'
 
