@@ -137,7 +137,7 @@ SALES_AND_PURCHASE = El("SalesAndPurchase", seq(
     El("PurchaseDesc", text(4095)), El("PurchaseCost", PRICE), El("ExpenseAccountRef", ref(159))), 1)
 
 INVOICE_LINE = seq(El("ItemRef", ref(None)), El("Desc", text(4095)), El("Quantity", QUANTITY), El("Rate", PRICE),
-                   El("Amount", AMOUNT))
+                   El("Amount", AMOUNT), El("SalesTaxCodeRef", ref(3)))
 
 REQUESTS: dict[str, Seq] = {
     "HostQueryRq": seq(INCLUDE_RET_ELEMENT),
@@ -164,13 +164,16 @@ REQUESTS: dict[str, Seq] = {
         El("AssetAccountRef", ref(159)), El("ReorderPoint", QUANTITY), El("QuantityOnHand", QUANTITY),
         El("TotalValue", AMOUNT), El("InventoryDate", DATE)),
     "CustomerAddRq": seq(El("CustomerAdd", seq(
-        El("Name", text(41), 1), El("IsActive", BOOL), El("CompanyName", text(41)), El("FirstName", text(25)),
-        El("LastName", text(25)), El("BillAddress", ADDRESS), El("ShipAddress", ADDRESS), El("Phone", text(21)),
-        El("Email", text(1023)), El("TermsRef", ref(31)), El("Notes", text(4095)), El("ExternalGUID", GUID)), 1),
+        El("Name", text(41), 1), El("IsActive", BOOL), El("CompanyName", text(41)), El("Salutation", text(15)),
+        El("FirstName", text(25)), El("LastName", text(25)), El("BillAddress", ADDRESS), El("ShipAddress", ADDRESS),
+        El("Phone", text(21)), El("AltPhone", text(21)), El("Fax", text(21)), El("Email", text(1023)),
+        El("Contact", text(41)), El("TermsRef", ref(31)), El("Notes", text(4095)), El("ExternalGUID", GUID)), 1),
         INCLUDE_RET_ELEMENT),
     "InvoiceAddRq": seq(El("InvoiceAdd", seq(
-        El("CustomerRef", ref(209), 1), El("TxnDate", DATE), El("RefNumber", text(11)), El("BillAddress", ADDRESS),
-        El("ShipAddress", ADDRESS), El("PONumber", text(25)), El("TermsRef", ref(31)), El("Memo", text(4095)),
+        El("CustomerRef", ref(209), 1), El("ARAccountRef", ref(159)), El("TemplateRef", ref(31)), El("TxnDate", DATE),
+        El("RefNumber", text(11)), El("BillAddress", ADDRESS), El("ShipAddress", ADDRESS), El("IsPending", BOOL),
+        El("PONumber", text(25)), El("TermsRef", ref(31)), El("DueDate", DATE), El("ShipDate", DATE),
+        El("Memo", text(4095)),
         El("IsToBePrinted", BOOL), El("IsToBeEmailed", BOOL), El("ExternalGUID", GUID),
         El("InvoiceLineAdd", INVOICE_LINE, 0, None)), 1),
         INCLUDE_RET_ELEMENT),
