@@ -37,7 +37,7 @@ class El:
     """An element occurring ``low``..``high`` times (``high=None``: any number)."""
 
     name: str
-    content: "Value | Seq"
+    content: "Value | Seq | Choice"
     low: int = 0
     high: int | None = 1
 
@@ -180,13 +180,16 @@ REQUESTS: dict[str, Seq] = {
 }
 
 # Attributes of each request element; "*" is any text.
-ITERATOR_ATTRIBUTES = {"iterator": ("Start", "Continue", "Stop"), "iteratorID": "*"}
+_PLAIN = {"requestID": "*"}
+_META = {**_PLAIN, "metaData": ("NoMetaData", "MetaDataOnly", "MetaDataAndResponseData")}
+_ITERATED = {**_META, "iterator": ("Start", "Continue", "Stop"), "iteratorID": "*"}
 ATTRIBUTES: dict[str, dict[str, object]] = {
-    name: {"requestID": "*", **({"metaData": ("NoMetaData", "MetaDataOnly", "MetaDataAndResponseData")}
-                                if name.endswith("QueryRq") and name not in ("HostQueryRq", "CompanyQueryRq",
-                                                                              "PreferencesQueryRq") else {}),
-           **(ITERATOR_ATTRIBUTES if name in ("ItemQueryRq", "CustomerQueryRq", "InvoiceQueryRq") else {})}
-    for name in REQUESTS
+    **{name: _PLAIN for name in REQUESTS},
+    "TermsQueryRq": _META,
+    "AccountQueryRq": _META,
+    "ItemQueryRq": _ITERATED,
+    "CustomerQueryRq": _ITERATED,
+    "InvoiceQueryRq": _ITERATED,
 }
 MESSAGE_SET_ATTRIBUTES = {"onError": ("stopOnError", "continueOnError", "rollbackOnError"),
                           "responseData": ("includeAll", "includeNone"), "newMessageSetID": "*",
@@ -239,7 +242,7 @@ def _check_attributes(element: Element, allowed: dict[str, object], path: str) -
             raise GrammarError(f"{path}: attribute {name}={value!r} is not one of {', '.join(allowed[name])}")
 
 
-def _check_content(element: Element, content: Value | Seq, path: str) -> None:
+def _check_content(element: Element, content: Value | Seq | Choice, path: str) -> None:
     children = _children(element)
     if isinstance(content, Value):
         if children:
@@ -289,7 +292,7 @@ def _ends(part: Part, tags: list[str], start: int, furthest: list[int]) -> set[i
     return reached | ({start} if part.optional else set())
 
 
-def _declared(part: Part, tag: str) -> Value | Seq:
+def _declared(part: Part, tag: str) -> Value | Seq | Choice | None:
     """The content declared for child ``tag`` (a name has one content within a parent)."""
     if isinstance(part, El):
         return part.content if part.name == tag else None
@@ -300,7 +303,7 @@ def _declared(part: Part, tag: str) -> Value | Seq:
     return None
 
 
-def _first_too_long(element: Element, content: Value | Seq, path: str) -> TooLong | None:
+def _first_too_long(element: Element, content: Value | Seq | Choice, path: str) -> TooLong | None:
     if isinstance(content, Value):
         value = element.text or ""
         if content.max_length is not None and len(value) > content.max_length:
