@@ -60,8 +60,10 @@ system-packages:
 test: venv system-packages
 	$(VENV_PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# The measurements (bench_*.py); the long fuzzing run and the drills are run by name
+# (bench/fuzz_api.py), and bare_spyne_server.py is a baseline the benchmarks start themselves.
 bench: venv
-	@shopt -s nullglob; scripts=(bench/*.py); \
+	@shopt -s nullglob; scripts=(bench/bench_*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do \
 	  echo "== $$script"; \

@@ -103,7 +103,7 @@ sed -i -e "s|CHANGE-ME-DB-PASSWORD|$DB_PASSWORD|" -e "s|127.0.0.1:5432|127.0.0.1
        -e "s|CHANGE-ME-SECRET-KEY|$(secret)|" -e "s|CHANGE-ME-METRICS-TOKEN|$(secret)|" \
        -e "s|bridge.example.com|$BRIDGE_HOST|" \
        -e "s|/var/lib/qbwc-bridge|$STATE|" -e "s|/run/qbwc-bridge|$RUN|" "$CONF/env"
-# The simulator below needs Intuit's XSDs (see README); a checkout keeps them in ../shared.
+# The simulator checks with Intuit's XSDs when found (a checkout keeps them in ../shared), else its built-in checks.
 if [ -d "$REPO/../shared/qbxml-schema" ]; then echo "QBWC_BRIDGE_SHARED_DIR=$(cd "$REPO/../shared" && pwd)" >>"$CONF/env"; fi
 grep -v -e PASSWORD -e SECRET -e TOKEN -e DATABASE_URL "$CONF/env" | grep -v '^#' | sed 's/^/   /'
 

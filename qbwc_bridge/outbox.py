@@ -61,8 +61,13 @@ def enqueue(
     return None if new_id is None else session.get(OutboxOperation, new_id)
 
 
+# Built once: a fresh alias per call cost more than the query it filters (authenticate asks on
+# every Web Connector run whether anything is ready).
+_DEPENDENCY = aliased(OutboxOperation, name="dependency")
+
+
 def _ready_clause(account_id: int, now: dt.datetime):
-    dependency = aliased(OutboxOperation)
+    dependency = _DEPENDENCY
     return and_(
         OutboxOperation.account_id == account_id,
         OutboxOperation.state.in_(READY_STATES),
@@ -89,6 +94,11 @@ def ready(session: Session, account_id: int, now: dt.datetime, limit: int) -> Se
         .limit(limit)
     )
     return session.scalars(query).all()
+
+
+def has_ready(session: Session, account_id: int, now: dt.datetime) -> bool:
+    """Whether anything may be sent now: stops at the first such operation instead of counting them all."""
+    return session.scalar(select(select(OutboxOperation.id).where(_ready_clause(account_id, now)).exists()))
 
 
 def count_ready(session: Session, account_id: int, now: dt.datetime) -> int:

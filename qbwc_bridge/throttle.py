@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, delete, literal, or_, select
+from sqlalchemy import and_, case, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -80,6 +80,12 @@ def record_failure(
         },
     )
     return db.execute(upsert.returning(LoginThrottle.failed_attempts)).scalar_one()
+
+
+def last_failure(db: Session, kind: LoginKind, login: str) -> dt.datetime | None:
+    """The latest refused attempt at ``login`` from any address, or None."""
+    return db.scalar(select(func.max(LoginThrottle.last_failed_at))
+                     .where(LoginThrottle.kind == kind.value, LoginThrottle.login == login_key(login)))  # fmt: skip
 
 
 def record_success(db: Session, kind: LoginKind, login: str, source: str) -> None:

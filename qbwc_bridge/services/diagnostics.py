@@ -68,7 +68,7 @@ def account_health(
     rows = []
     for account in db.scalars(query):
         depth, oldest = outbox.depth(db, account.id)
-        silent = silence(account, now, silent_after)
+        silent = silence(db, account, now, silent_after)
         status = "error" if silent else account.status
         rows.append(
             AccountHealth(

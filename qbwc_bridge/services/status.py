@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..backends.desktop.status import explain_hresult, parse_hresult
+from .. import throttle
 from ..errors import NotFound
-from ..store.models import Account, AccountKind, ConnectionStatus, utcnow
+from ..store.models import Account, AccountKind, ConnectionStatus, LoginKind, utcnow
 from ..sync.initial import LIST_REFUSED, LIST_REFUSED_ACTION
 from ..sync.progress import connection_progress
 from .catalog import match_summary
@@ -36,6 +37,13 @@ SILENT_ACTION = (
     "and is the Web Connector running with Auto-Run ticked for BlueTrace? The error clears at the Web Connector's next run."
 )
 
+PASSWORD_REFUSED = "web_connector_password_refused"
+PASSWORD_REFUSED_ACTION = (
+    "The Web Connector is still calling, with a password that is no longer this account's (was it reset?). "
+    "In Settings > Integration, reset the Web Connector password; in the Web Connector, type the new one into "
+    "BlueTrace's Password column and press Enter. The error clears at its next run."
+)
+
 
 def account_status(
     db: Session, account_id: int, *, silent_after: dt.timedelta | None = None, now: dt.datetime | None = None
@@ -54,7 +62,7 @@ def account_status(
     counts = dict(progress.get("counts") or {})
     counts["items"] = match_summary(db, account_id, "items")
     counts["customers"] = match_summary(db, account_id, "customers")
-    silent = silence(account, now or utcnow(), silent_after)
+    silent = silence(db, account, now or utcnow(), silent_after)
     if silent is not None:
         error = silent
         status, message = ConnectionStatus.ERROR.value, f"{silent['message']} {silent['action']}"
@@ -74,20 +82,30 @@ def account_status(
     }
 
 
-def silence(account: Account, now: dt.datetime, silent_after: dt.timedelta | None) -> dict[str, Any] | None:
+def silence(db: Session, account: Account, now: dt.datetime, silent_after: dt.timedelta | None) -> dict[str, Any] | None:
     """The error of a Desktop account whose Web Connector stopped calling, or None.
 
     Computed, never stored: the next call (which sets ``last_contact_at``) clears it, on any
     process, with nothing to reset. Only an account that was connected once (it has a last
     contact) can fall silent; before that, the status already says to run the Web Connector.
     Silence outranks a stored error: that error cannot be fixed or cleared until the Web
-    Connector calls again.
+    Connector calls again. A Web Connector that does call, but is refused its password (typically
+    after a reset), is told apart: checking the PC would not help that bookkeeper.
     """
     if silent_after is None or account.kind != AccountKind.DESKTOP.value or account.last_contact_at is None:
         return None
     quiet = now - account.last_contact_at
     if quiet <= silent_after:
         return None
+    refused_at = throttle.last_failure(db, LoginKind.WEB_CONNECTOR, account.credential.username) if account.credential else None
+    if refused_at is not None and refused_at > account.last_contact_at:
+        return {
+            "code": PASSWORD_REFUSED,
+            "message": f"The Web Connector called {_duration(now - refused_at)} ago, but its password was refused, "
+                       "so nothing reaches QuickBooks.",
+            "action": PASSWORD_REFUSED_ACTION,
+            "at": refused_at.isoformat(),
+        }  # fmt: skip
     return {
         "code": SILENT,
         "message": f"The Web Connector has not called for {_duration(quiet)}, so nothing reaches QuickBooks.",

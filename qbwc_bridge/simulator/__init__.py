@@ -10,7 +10,7 @@ thing, used by the end-to-end tests, the demo and support staff
     from qbwc_bridge.simulator import Faults, RequestProcessor, WebConnector, load_company
 
     company = load_company("demo-company.json")          # or generate_company(...)
-    quickbooks = RequestProcessor(company, schema_dir(shared_dir))
+    quickbooks = RequestProcessor(company, schema_dir(shared_dir))   # or None: the built-in checks
     connector = WebConnector(quickbooks, password="secret", faults=Faults.parse("lose_response=@1"))
     assert connector.add_application("bridge.qwc").ok    # GETs AppURL, stamps FileID
     for transcript in connector.run(sessions=3):
@@ -18,7 +18,8 @@ thing, used by the end-to-end tests, the demo and support staff
     company.invoices_by_ref("1001")
 
 Modules: :mod:`.company` (state and QuickBooks' rules), :mod:`.request_processor`
-(message sets: XSD, versions, onError, iterators), :mod:`.queries` / :mod:`.adds`
+(message sets: XSD, versions, onError, iterators), :mod:`.qbxml_grammar` (the built-in
+checks used without Intuit's XSD), :mod:`.queries` / :mod:`.adds`
 (handlers), :mod:`.rets` (qbXML rendering), :mod:`.field_rules` (lengths and versions
 from Intuit's annotated samples), :mod:`.faults`, :mod:`.seeding` (JSON descriptions),
 :mod:`.generation` (companies with planted data problems), :mod:`.qwc`, :mod:`.envelopes`, :mod:`.http_transport`,

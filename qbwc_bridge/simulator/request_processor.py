@@ -1,14 +1,20 @@
 """The fake QuickBooks request processor: what QBXMLRP2 does with a message set.
 
 It is deliberately as strict as QuickBooks: a message set that is not well-formed,
-lacks ``<?qbxml version?>``, breaks Intuit's 13.0 XSD (element order!), carries a
+lacks ``<?qbxml version?>``, breaks the qbXML grammar (element order!), carries a
 character outside ISO-8859-1 or a field newer than its declared version is refused
 as a whole (HRESULT 0x80040400, empty response); a version the file does not
-support gets 0x80040423. Otherwise each ``*Rq`` is answered in order with its
+support gets 0x80040423. Given Intuit's XSD folder, the grammar is Intuit's XSD and
+its annotated samples (lengths, field versions, every request type); without it, our
+own :mod:`.qbxml_grammar`, which covers the requests the bridge sends and refuses
+anything else (it states no field versions). The XSD is the stricter judge of every
+request the grammar covers (``tests/simulator/test_qbxml_grammar.py``), so with the
+XSD our grammar would add nothing and would refuse requests the bridge never sends
+that tests still throw at the fake. Otherwise each ``*Rq`` is answered in order with its
 ``requestID`` echoed, stopping at the first error unless ``continueOnError``
 (``rollbackOnError`` behaves like ``stopOnError``: QuickBooks Desktop does not roll
-back). Every response we produce is validated against the XSD too: if the fake ever
-answers something QuickBooks could not, it raises :class:`SimulatorBug`.
+back). With the XSD, every response we produce is validated against it too: if the
+fake ever answers something QuickBooks could not, it raises :class:`SimulatorBug`.
 
 Iterators live in a :class:`ProcessorSession` (QuickBooks' BeginSession/EndSession)
 and die with it: a ``Continue`` in a later session gets status 3391.
@@ -27,9 +33,11 @@ from pathlib import Path
 
 from lxml import etree
 
+from ..backends.desktop.schema import load_qbxml_schema
 from .company import FakeCompany, QuickBooksStatus
 from .faults import FaultInjector, Faults
 from .field_rules import FieldRules, load_field_rules
+from .qbxml_grammar import GrammarError, check_message_set, too_long
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +130,7 @@ class HandlerContext:
 
 
 def _handlers() -> dict[str, Handler]:
-    from . import adds, queries
+    from . import adds, queries  # they import this module's Outcome and HandlerContext
 
     return {**queries.HANDLERS, **adds.HANDLERS}
 
@@ -133,20 +141,28 @@ class RequestProcessor:
     Args:
         company: the open company file.
         schema_folder: Intuit's qbXML 13.0 XSD folder
-            (``qbwc_bridge.backends.desktop.schema.schema_dir(shared_dir)``).
+            (``qbwc_bridge.backends.desktop.schema.schema_dir(shared_dir)``), or None
+            to rely on the built-in grammar alone.
         faults: faults to inject (connection, lock and slow faults act here).
     """
 
-    def __init__(self, company: FakeCompany, schema_folder: Path, faults: Faults | FaultInjector | None = None):
-        from ..backends.desktop.schema import load_qbxml_schema
-
+    def __init__(self, company: FakeCompany, schema_folder: Path | None = None,
+                 faults: Faults | FaultInjector | None = None):
         self.company = company
-        self.schema = load_qbxml_schema(Path(schema_folder))
-        self.field_rules: FieldRules = load_field_rules(Path(schema_folder))
+        self.schema_folder = Path(schema_folder) if schema_folder is not None else None
+        self.schema = load_qbxml_schema(self.schema_folder) if self.schema_folder else None
+        self.field_rules: FieldRules | None = load_field_rules(self.schema_folder) if self.schema_folder else None
         injector = faults.injector() if isinstance(faults, Faults) else faults
         self.faults: FaultInjector = injector or Faults().injector()
         self.handlers = _handlers()
         self.sessions_opened = 0
+
+    @property
+    def validation(self) -> str:
+        """Which checks incoming message sets get, in words for a transcript."""
+        if self.schema_folder is None:
+            return "built-in checks (the requests the bridge sends)"
+        return f"Intuit's XSD and annotated samples from {self.schema_folder}"
 
     def begin_session(self, company_path: str = "") -> "ProcessorSession":
         """Open the company file (``""`` = the one already open).
@@ -218,11 +234,14 @@ class ProcessorSession:
         try:
             document = _parse(request)
             version = _declared_version(document, self.processor.company.settings.supported_versions)
-            _check_schema(self.processor.schema, document)
+            if self.processor.schema is not None:
+                _check_schema(self.processor.schema, document)
             _check_latin1(document.getroot())
             messages = document.getroot().find("QBXMLMsgsRq")
             if messages is None:
                 raise _Refused(HRESULT_PARSE_ERROR, "only QBXMLMsgsRq message sets are simulated")
+            if self.processor.schema is None:
+                _check_grammar(messages)
             self._check_field_versions(messages, version)
         except _Refused as refused:
             return ProcessResult("", refused.hresult, HRESULT_MESSAGES[refused.hresult], refused.detail)
@@ -240,9 +259,10 @@ class ProcessorSession:
             responses.append(_response_element(request_element, outcome))
             if outcome.severity == "Error" and not keep_going:
                 break
-        if not self.processor.schema.validate(etree.ElementTree(response_root)):
+        schema = self.processor.schema
+        if schema is not None and not schema.validate(etree.ElementTree(response_root)):
             raise SimulatorBug(f"fake QuickBooks produced an invalid response: "
-                               f"{self.processor.schema.error_log.last_error}")
+                               f"{schema.error_log.last_error}")
         body = etree.tostring(response_root, pretty_print=True, encoding="unicode")
         return ProcessResult('<?xml version="1.0" ?>\n' + body)
 
@@ -267,6 +287,12 @@ class ProcessorSession:
 
     def _check_lengths(self, request: Element) -> None:
         rules = self.processor.field_rules
+        if rules is None:
+            over = too_long(request)
+            if over is not None:
+                raise QuickBooksStatus(3070, f'The string "{over.value}" in the field '
+                                             f'"{over.path.rsplit("/", 1)[-1]}" is too long.')
+            return
         for element in request.iter():
             if not isinstance(element.tag, str) or len(element) or element.text is None:
                 continue
@@ -278,6 +304,8 @@ class ProcessorSession:
 
     def _check_field_versions(self, messages: Element, version: tuple[int, int]) -> None:
         rules = self.processor.field_rules
+        if rules is None:  # the built-in grammar states no versions: the bridge's own tests prove them
+            return
 
         def walk(element: Element, path: tuple[str, ...]) -> None:
             needed = rules.introduced_in(path)
@@ -316,6 +344,13 @@ def _check_schema(schema: etree.XMLSchema, document: etree._ElementTree) -> None
     structural = [e for e in schema.error_log if e.type_name != "SCHEMAV_CVC_MAXLENGTH_VALID"]
     if structural:
         raise _Refused(HRESULT_PARSE_ERROR, f"XSD: line {structural[0].line}: {structural[0].message}")
+
+
+def _check_grammar(messages: Element) -> None:
+    try:
+        check_message_set(messages)
+    except GrammarError as error:
+        raise _Refused(HRESULT_PARSE_ERROR, f"built-in checks: {error}") from None
 
 
 def _declared_version(document: etree._ElementTree, supported: tuple[str, ...]) -> tuple[int, int]:

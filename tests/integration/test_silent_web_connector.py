@@ -48,6 +48,22 @@ def test_a_connected_web_connector_quiet_too_long_is_an_error_until_it_calls_aga
     assert status["error"] is None and status["status"] == "connected"
 
 
+
+def test_a_web_connector_calling_with_a_refused_password_is_told_apart_from_a_silent_one(server, store, tenant):
+    """After a reset the Web Connector still calls, with the old password: "is the PC on?" would send the
+    bookkeeper the wrong way, so the status says the password was refused and what to type where."""
+    account_id, token = tenant.account.account_id, tenant.account.api_token
+    _last_contact(store, account_id, minutes_ago=95)
+    assert call(server.url + "/qbwc", "authenticate", strUserName=tenant.username, strPassword="the old one")[1] == "nvu"
+    status = _status(server, token)
+    assert status["status"] == "error" and status["error"]["code"] == "web_connector_password_refused"
+    assert "password was refused" in status["error"]["message"] and "Password column" in status["error"]["action"]
+    document = requests.get(server.url + PREFIX + "/openapi.json", timeout=10).json()
+    assert_valid(document, status, response_schema(document, "get", "/status", 200))
+    assert call(server.url + "/qbwc", "authenticate", strUserName=tenant.username, strPassword=tenant.password)[1] in ("", "none")
+    assert _status(server, token)["error"] is None
+
+
 def test_an_account_never_connected_is_not_silent(server, store, tenant):
     _last_contact(store, tenant.account.account_id, minutes_ago=None, status="not_connected")
     status = _status(server, tenant.account.api_token)

@@ -45,6 +45,28 @@ def test_simulate_exits_1_when_a_session_fails_and_2_on_a_bad_fault_spec(stub, t
     assert bad.exit_code == 2 and "unknown fault 'crash'" in bad.output
 
 
+def test_simulate_runs_without_intuits_schema_and_says_which_checks_it_used(stub, tmp_path, monkeypatch, shared_dir):
+    monkeypatch.delenv("QBWC_BRIDGE_SHARED_DIR", raising=False)
+    server = stub()
+    server.app.requests_to_send.append(INVOICE_ADD)
+    server.app.requests_to_send.append(INVOICE_ADD.replace("<RefNumber>", "<Memo>x</Memo><RefNumber>"))
+    qwc = tmp_path / "bridge.qwc"
+    qwc.write_text(qwc_text(server.url))
+    base = ["--qwc", str(qwc), "--password", "secret", "--noop-pause", "0"]
+
+    builtin = CliRunner().invoke(simulate_command, base + ["--schema-dir", "none"])
+    assert builtin.output.startswith("validation: built-in checks (the requests the bridge sends)\n")
+    assert "sent InvoiceAddRs 0" in builtin.output
+    assert "0x80040400 (built-in checks: InvoiceAddRq/InvoiceAdd/RefNumber: element not expected" in builtin.output
+
+    folder = shared_dir / "qbxml-schema" / "13.0"
+    with_xsd = CliRunner().invoke(simulate_command, base + ["--schema-dir", str(folder), "--json"])
+    assert json.loads(with_xsd.output)["validation"] == f"Intuit's XSD and annotated samples from {folder}"
+
+    missing = CliRunner().invoke(simulate_command, base + ["--schema-dir", str(tmp_path)])
+    assert missing.exit_code == 1 and "qbxmlops130.xsd does not exist" in missing.output
+
+
 def test_simulate_refuses_a_ca_file_that_holds_no_certificate_in_one_line(tmp_path, shared_dir):
     qwc = tmp_path / "bridge.qwc"
     qwc.write_text(qwc_text("https://bridge.localtest"))

@@ -125,7 +125,7 @@ class WebConnectorService:
             else:  # lists changed in QuickBooks since the last pull give this session its work
                 retry_refused_pulls(db, account)
                 queue_incremental_sync(db, account, now, self.settings.run_every_minutes)
-            if outbox.count_ready(db, account.id, now) == 0:
+            if not outbox.has_ready(db, account.id, now):
                 refresh_connection_status(db, account)
                 self._log(db, account.id, None, "authenticate", "out", "none: nothing to do")
                 return [throwaway, NO_WORK_ANSWER]
@@ -225,7 +225,7 @@ class WebConnectorService:
                 return ws.last_error
             # sendRequestXML answered "" with no error: nothing ready right now. Pause and ask again.
             ws.noops += 1
-            return NOOP if outbox.count_ready(db, account.id, now) else "Nothing more to send right now."
+            return NOOP if outbox.has_ready(db, account.id, now) else "Nothing more to send right now."
 
     def close_connection(self, ticket: str | None) -> str:
         now = self.clock()

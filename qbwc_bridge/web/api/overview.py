@@ -133,7 +133,8 @@ STATUS = component(
                             "code": {
                                 "type": "string",
                                 "description": "What failed: an HRESULT or QuickBooks status, wrong_company_file, ... or "
-                                "web_connector_silent (the Web Connector stopped calling; cleared by its next call)",
+                                "web_connector_silent (the Web Connector stopped calling; cleared by its next call) or "
+                                "web_connector_password_refused (it calls, but with a password that is no longer valid)",
                             },
                             "message": {"type": "string"},
                             "action": {"type": ["string", "null"]},
