@@ -139,6 +139,28 @@ def prune(context: Context, dry_run: bool, as_json: bool) -> None:
     )
 
 
+@main.command("after-restore")
+@click.option("--backup-taken-at", required=True, type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S",
+              "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M"]),
+              help="When the restored backup was taken (UTC unless an offset is given).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_context
+def after_restore(context: Context, backup_taken_at: dt.datetime, as_json: bool) -> None:
+    """After restoring a backup: make every unfinished invoice look QuickBooks up before it is sent.
+
+    Run it once BlueTrace has sent again the orders packed since the backup, before any Web
+    Connector reaches the restored bridge (see README, Deploying: backups).
+    """
+    from .services.invoices import look_up_before_resending
+
+    with context.store.begin() as db:
+        marked = look_up_before_resending(db, backup_taken_at)
+    if as_json:
+        click.echo(json.dumps({"invoices_to_look_up": marked}))
+        return
+    click.echo(f"{marked} invoice(s) will be looked up in QuickBooks before they are sent")
+
+
 @main.group()
 def account() -> None:
     """Accounts (one BlueTrace account ↔ one QuickBooks company)."""

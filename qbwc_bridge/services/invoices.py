@@ -287,3 +287,32 @@ def invoice_counts(db: Session, account_id: int) -> dict[str, int]:
         counts[status] = count
     counts["total"] = sum(counts[status] for status in STATUSES)
     return counts
+
+
+def look_up_before_resending(db: Session, backup_taken_at: dt.datetime) -> int:
+    """After restoring a backup: every invoice not known to be created looks QuickBooks up first.
+
+    A restored outbox holds, as pending, invoices that QuickBooks created after the backup was
+    taken (and BlueTrace's replay of the orders packed since adds more of them); sent as they
+    are, each would become a second invoice. Marked ``verify_first``, each is first looked up
+    among its customer's invoices modified since a day before it was first sent, or, never
+    sent here, created; clamping that time to the backup's covers what was sent after it.
+    Returns how many operations were marked. Idempotent.
+    """
+    backup_taken_at = _as_utc(backup_taken_at)
+    operations = db.scalars(select(OutboxOperation).where(
+        OutboxOperation.kind == rules.OPERATION_KIND, OutboxOperation.state != "done"))  # fmt: skip
+    marked = 0
+    for op in operations:
+        op.verify_first = True
+        if _as_utc(op.created_at) > backup_taken_at:
+            op.created_at = backup_taken_at
+        sent = (op.payload or {}).get("sent")
+        if isinstance(sent, dict) and _as_utc(dt.datetime.fromisoformat(sent["at"])) > backup_taken_at:
+            op.payload = {**op.payload, "sent": {**sent, "at": backup_taken_at.isoformat()}}
+        marked += 1
+    return marked
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc)

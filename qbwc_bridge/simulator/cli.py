@@ -11,6 +11,7 @@ message sets with its built-in grammar; with it (``--schema-dir``, ``--shared-di
 from __future__ import annotations
 
 import json
+import ssl
 from importlib import resources
 from pathlib import Path
 
@@ -75,9 +76,12 @@ def _schema_folder(schema_option: str | None, shared_dir: Path | None) -> Path |
 @click.option("--schema-dir", "schema_option", metavar="DIR|none",
               help="Folder holding Intuit's qbxmlops130.xsd, or 'none' for the built-in checks only "
                    "(default: the shared folder's, else the built-in checks).")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Trust the https server's certificate if this PEM file (a CA or the self-signed "
+                   "certificate itself) signed it, instead of the system's CAs. Names are still checked.")
 def simulate_command(qwc_path: Path, password: str, company_path: Path | None, save_company: Path | None,
                      fault_spec: str, runs: int, as_json: bool, noop_pause: float, timeout: float,
-                     shared_dir: Path | None, schema_option: str | None) -> None:
+                     shared_dir: Path | None, schema_option: str | None, ca_file: Path | None) -> None:
     """Run simulated Web Connector sessions against the server named in a .qwc."""
     try:
         faults = Faults.parse(fault_spec)
@@ -86,11 +90,12 @@ def simulate_command(qwc_path: Path, password: str, company_path: Path | None, s
     try:
         company: FakeCompany = load_company(company_path or _demo_company_path())
         schema_folder = _schema_folder(schema_option, shared_dir)
-    except (SeedError, ConfigurationError, OSError, json.JSONDecodeError) as error:
+        ssl_context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
+    except (SeedError, ConfigurationError, OSError, json.JSONDecodeError, ssl.SSLError) as error:
         raise click.ClickException(str(error)) from None
     quickbooks = RequestProcessor(company, schema_folder)
     connector = WebConnector(quickbooks, password, faults=faults,
-                             transport=HttpTransport(timeout=timeout), noop_pause=noop_pause)
+                             transport=HttpTransport(timeout=timeout, ssl_context=ssl_context), noop_pause=noop_pause)
     added = connector.add_application(qwc_path)
     sessions = connector.run(runs) if added.ok else []
     if save_company is not None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,7 +54,18 @@ class Store:
 def _create_engine(database_url: str, *, echo: bool) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+
+        @event.listens_for(engine, "handle_error")
+        def _read_only_drops_the_connection(context):
+            # A read-only database (default_transaction_read_only, a hot standby after a failover)
+            # is read by each connection once, when it opens: a pooled one would stay read-only
+            # after the database is writable again. Treated as a lost connection, the pool is
+            # emptied and the next request asks anew.
+            if getattr(context.original_exception, "sqlstate", None) == READ_ONLY_SQLSTATE:
+                context.is_disconnect = True
+
+        return engine
 
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +87,32 @@ def _create_engine(database_url: str, *, echo: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+# SQLSTATEs that mean "the database is away for now", not "this request is wrong": connection
+# exceptions (08), insufficient resources such as a full disk (53), operator intervention such
+# as a shutdown or restart (57), and a read-only transaction (25006).
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+READ_ONLY_SQLSTATE = "25006"
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) says the database cannot serve us for the moment.
+
+    Such a request deserves a 503 (try again), not a 500 (our bug): the database is down,
+    restarting, unreachable, out of space or read-only.
+    """
+    for _ in range(10):  # the exception chain, bounded
+        if error is None:
+            return False
+        if isinstance(error, DBAPIError):
+            if error.connection_invalidated or isinstance(error, OperationalError):
+                return True
+            sqlstate = getattr(error.orig, "sqlstate", None) or ""
+            if sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES or sqlstate == READ_ONLY_SQLSTATE:
+                return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def check_connection(store: Store) -> None:

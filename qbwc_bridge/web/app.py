@@ -12,7 +12,7 @@ from ..backends.desktop.qwc import SOAP_PATH, SUPPORT_PATH
 from ..backends.desktop.web_connector import WebConnectorService
 from ..config import Settings
 from ..logs import run_in_fresh_context
-from ..store.db import Store, check_connection
+from ..store.db import Store, check_connection, database_unavailable
 from .admin import register_admin
 from . import input_guard
 from .api import create_api_blueprint
@@ -38,7 +38,12 @@ def create_flask_app(settings: Settings, store: Store) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        check_connection(store)
+        try:
+            check_connection(store)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            return {"status": "unavailable", "reason": "the database does not answer"}, 503, {"Retry-After": "10"}
         return {"status": "ok"}
 
     @app.get(SUPPORT_PATH)

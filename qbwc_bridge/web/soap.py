@@ -16,17 +16,19 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+import sys
 import time
 from io import BytesIO
 from xml.sax.saxutils import escape
 
-from spyne import Application, Array, Integer, ServiceBase, Unicode, rpc
+from spyne import Application, Array, Fault, Integer, ServiceBase, Unicode, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 from werkzeug.http import parse_options_header
 
 from .. import metrics
 from ..backends.desktop.web_connector import BAD_LOGIN_ANSWER, BUSY_ANSWER, NO_WORK_ANSWER, WebConnectorService
+from ..store.db import database_unavailable
 from .source_address import Network, source_address
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,19 @@ def _call_answered(ctx) -> None:
     _observe(ctx, operation, outcome)
 
 
+# The database away (down, restarting, read-only, full): not our bug, so not spyne's "500 Internal
+# Error" but a 503 whose fault says so; the Web Connector reports it and its next run carries on.
+UNAVAILABLE_STATUS = "503 Service Unavailable"
+UNAVAILABLE_FAULT = "Server.Unavailable"
+UNAVAILABLE_MESSAGE = ("The QuickBooks bridge is unavailable for a moment (its database does not answer). "
+                       "Nothing was lost: the next scheduled run carries on.")
+
+
 def _call_failed(ctx) -> None:
+    # Fired inside spyne's ``except`` block, so the original exception is still the current one.
+    if database_unavailable(sys.exc_info()[1]):
+        ctx.out_error = Fault(UNAVAILABLE_FAULT, UNAVAILABLE_MESSAGE)
+        ctx.transport.resp_code = UNAVAILABLE_STATUS
     _observe(ctx, ctx.method_request_string.rpartition("}")[2] if ctx.method_request_string else "unknown", "fault")
 
 

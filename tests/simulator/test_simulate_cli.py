@@ -65,3 +65,13 @@ def test_simulate_runs_without_intuits_schema_and_says_which_checks_it_used(stub
 
     missing = CliRunner().invoke(simulate_command, base + ["--schema-dir", str(tmp_path)])
     assert missing.exit_code == 1 and "qbxmlops130.xsd does not exist" in missing.output
+
+
+def test_simulate_refuses_a_ca_file_that_holds_no_certificate_in_one_line(tmp_path, shared_dir):
+    qwc = tmp_path / "bridge.qwc"
+    qwc.write_text(qwc_text("https://bridge.localtest"))
+    not_a_certificate = tmp_path / "ca.pem"
+    not_a_certificate.write_text("not a certificate\n")
+    result = CliRunner().invoke(simulate_command, ["--qwc", str(qwc), "--password", "secret", "--shared-dir",
+                                                   str(shared_dir), "--ca-file", str(not_a_certificate)])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and "Traceback" not in result.output

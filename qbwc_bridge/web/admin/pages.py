@@ -17,6 +17,7 @@ from ...config import Settings
 from ...errors import BridgeError, Conflict, NeedsPerson, NotFound
 from ...services import pagination
 from ...services.validation import InvalidInput
+from ...store.db import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,11 @@ def install_error_pages(blueprint: Blueprint) -> None:
 
     @blueprint.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if database_unavailable(exc):
+            log.warning("admin request %s %s: the database is unavailable (%s)", request.method, request.path,
+                        type(exc).__name__)
+            return error_page(503, "The bridge's database is unavailable for a moment; nothing was changed.",
+                              "Try again in a minute.")
         log.exception("admin request failed: %s %s", request.method, request.path)
         return error_page(
             500,

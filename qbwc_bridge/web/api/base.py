@@ -27,7 +27,7 @@ from ...logs import bind
 from ...services.accounts import account_for_api_token
 from ...services import pagination
 from ...services.validation import InvalidInput
-from ...store.db import Store
+from ...store.db import Store, database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,13 @@ def install(blueprint: Blueprint, store: Store) -> None:
 
     @blueprint.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if database_unavailable(exc):
+            log.warning("API request %s %s: the database is unavailable (%s)", request.method, request.path,
+                        type(exc).__name__)
+            answer, status = _error(503, "unavailable", "The bridge's database is unavailable for a moment; "
+                                    "nothing was changed. Try again shortly.")
+            answer.headers["Retry-After"] = "30"
+            return answer, status
         log.exception("API request failed: %s %s", request.method, request.path)
         return _error(500, "internal", "The bridge failed to handle this request; it has been logged.")
 

@@ -30,6 +30,8 @@ ERROR_SCHEMA = {
 }
 _STANDARD_ERRORS = {
     "401": "Missing or invalid API token",
+    "503": "The database is unavailable for a moment (down, restarting, full or read-only): nothing was changed; "
+           "send the request again after Retry-After seconds (error.code unavailable)",
 }
 _BODY_ERRORS = {
     "400": "The body is not a JSON object",

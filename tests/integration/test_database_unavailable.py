@@ -1,0 +1,90 @@
+"""The database away for a moment (down, restarting, read-only): clean 503s, and recovery by itself.
+
+Found by bench/drill_faults.py: with PostgreSQL stopped, every Web Connector call was
+spyne's ``500 soap:Server "Internal Error"``, the API a 500 ``internal`` and /healthz an
+HTML 500 page; with the database read-only for a moment, the pooled connections stayed
+read-only after it was writable again, so authenticate failed until the processes restarted.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from qbwc_bridge.config import Settings
+from qbwc_bridge.store.db import Store
+from qbwc_bridge.store.migrate import upgrade
+from qbwc_bridge.web.app import create_app
+from tests.integration.conftest import make_tenant
+from tests.integration.soap_helpers import SOAP_NS, envelope, post
+from tests.support.live_server import LiveServer
+from tests.support.network import free_loopback_port
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _settings(database_url: str, tmp_path) -> Settings:
+    return Settings.from_env({"QBWC_BRIDGE_DATABASE_URL": database_url, "QBWC_BRIDGE_DATA_DIR": str(tmp_path),
+                              "QBWC_BRIDGE_SECRET_KEY": "u" * 40, "QBWC_BRIDGE_PUBLIC_URL": "http://localhost:8080"})
+
+
+def _authenticate(url: str, username: str, password: str) -> requests.Response:
+    return post(url + "/qbwc", "authenticate", envelope("authenticate", strUserName=username, strPassword=password))
+
+
+def _assert_unavailable_fault(response: requests.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["Content-Type"].startswith("text/xml")
+    assert "Server.Unavailable</faultcode>" in response.text, response.text
+    assert "unavailable for a moment" in response.text and "Traceback" not in response.text
+
+
+def test_a_database_that_does_not_answer_gets_503s_not_500s(tmp_path):
+    nowhere = f"postgresql+psycopg://bridge@127.0.0.1:{free_loopback_port()}/bridge?connect_timeout=2"
+    settings = _settings(nowhere, tmp_path)
+    store = Store.from_settings(settings)
+    try:
+        with LiveServer(create_app(settings, store)) as server:
+            _assert_unavailable_fault(_authenticate(server.url, "bt-anyone", "secret"))
+            health = requests.get(server.url + "/healthz", timeout=10)
+            assert (health.status_code, health.json()["status"]) == (503, "unavailable")
+            api = requests.post(server.url + "/api/v1/orders/o-1/packed", data="{}", timeout=10,
+                                headers={"Authorization": "Bearer " + "t" * 43, "Content-Type": "application/json"})
+            assert api.status_code == 503 and api.json()["error"]["code"] == "unavailable", api.text
+            assert api.headers["Retry-After"] == "30"
+            admin = requests.post(server.url + "/admin/login", data={"email": "a@b.c", "password": "x"}, timeout=10)
+            assert admin.status_code in (400, 503), admin.status_code  # the CSRF check may refuse first
+    finally:
+        store.dispose()
+
+
+def test_a_database_read_only_for_a_moment_is_a_503_and_recovers_without_a_restart(postgres_url, tmp_path):
+    settings = _settings(postgres_url, tmp_path)
+    store = Store.from_settings(settings)
+    upgrade(store)
+    tenant = make_tenant(store, "Read Only Supply")
+    database = make_url(postgres_url).database
+    admin = sa.create_engine(make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with LiveServer(create_app(settings, store)) as server:
+            assert _authenticate(server.url, tenant.username, tenant.password).status_code == 200  # pool warmed
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+                connection.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                           f"WHERE datname = '{database}' AND pid <> pg_backend_pid()")
+            _assert_unavailable_fault(_authenticate(server.url, tenant.username, tenant.password))
+            api = requests.post(f"{server.url}/api/v1/orders/o-1/packed", timeout=10, data=json.dumps({}),
+                                headers={"Authorization": f"Bearer {tenant.account.api_token}",
+                                         "Content-Type": "application/json"})
+            assert api.status_code in (422, 503), api.text  # refused as invalid before a write, or 503
+            with admin.connect() as connection:  # writable again; the server's connections are kept
+                connection.exec_driver_sql(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+            answer = _authenticate(server.url, tenant.username, tenant.password)
+            assert answer.status_code == 200, answer.text
+            assert f"{{{SOAP_NS}}}Fault" not in answer.text
+    finally:
+        admin.dispose()
+        store.dispose()
