@@ -61,7 +61,7 @@ test: venv system-packages
 	$(VENV_PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # The measurements (bench_*.py); the long fuzzing run and the drills are run by name
-# (bench/fuzz_api.py), and bare_spyne_server.py is a baseline the benchmarks start themselves.
+# (bench/fuzz_api.py, bench/drill_faults.py); bare_spyne_server.py is a baseline the benchmarks start themselves.
 bench: venv
 	@shopt -s nullglob; scripts=(bench/bench_*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
