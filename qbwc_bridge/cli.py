@@ -17,6 +17,7 @@ from . import logs, metrics, retention, security
 from .config import Settings
 from .errors import BridgeError, ConfigurationError
 from .services import accounts as account_service
+from .services.invoices import look_up_before_resending
 from .services import users as user_service
 from .store.db import Store
 from .store.models import MAX_ID
@@ -151,8 +152,6 @@ def after_restore(context: Context, backup_taken_at: dt.datetime, as_json: bool)
     Run it once BlueTrace has sent again the orders packed since the backup, before any Web
     Connector reaches the restored bridge (see README, Deploying: backups).
     """
-    from .services.invoices import look_up_before_resending
-
     with context.store.begin() as db:
         marked = look_up_before_resending(db, backup_taken_at)
     if as_json:
