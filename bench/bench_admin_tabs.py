@@ -11,7 +11,9 @@ same run: ``GET /healthz`` (the bare Flask stack) and the Items tab of an accoun
 records (the fixed cost of a tab: login session, status panel, template); each line shows
 its p95 over that second baseline's.
 On PostgreSQL the tables are VACUUM ANALYZEd after the load, as autovacuum would leave them.
-Run: .venv/bin/python bench/bench_admin_tabs.py [--records 100000] [--requests 100] [--no-postgres] [--no-sqlite]
+With ``--unmatched`` QuickBooks has none of the records, so every one has an issue: the
+worst case of the counts (they cover the records with an issue and the unmatched ones).
+Run: .venv/bin/python bench/bench_admin_tabs.py [--records 100000] [--requests 100] [--no-postgres] [--no-sqlite] [--unmatched]
 """
 from __future__ import annotations
 
@@ -56,23 +58,24 @@ def _email(n: int) -> str:
     return f"orders{n // 500}@shared.test" if n % 500 in (1, 2, 3) else f"ap{n}@example.test"
 
 
-def seed(store: Store, records: int) -> tuple[int, int, float]:
-    """(busy account, empty account, seconds to import both lists)."""
+def seed(store: Store, records: int, unmatched: bool = False) -> tuple[int, int, float]:
+    """(busy account, empty account, seconds to import both lists); ``unmatched``: QuickBooks has none of them."""
     busy, empty = _account(store, "Bench Co"), _account(store, "Empty Co")
     now = utcnow()
+    in_quickbooks = [n for n in range(1, records + 1) if n % 20 != 10] if not unmatched else []
     with store.begin() as db:
-        db.execute(insert(QbItem), [
-            {"account_id": busy, "list_id": f"I{n:08X}-1", "full_name": f"SKU-{n:06d}", "name": f"SKU-{n:06d}",
-             "item_type": "NonInventory", "is_active": True, "edit_sequence": "1", "time_modified": now}
-            for n in range(1, records + 1) if n % 20 != 10
-        ])  # fmt: skip
-        db.execute(insert(QbCustomer), [
-            {"account_id": busy, "list_id": f"C{n:08X}-1", "full_name": f"Customer {n}", "name": f"Customer {n}",
-             "email": _email(n), "is_active": True,
-             "edit_sequence": "1", "time_modified": now}
-            for n in range(1, records + 1) if n % 20 != 10
-        ])  # fmt: skip
         create_user(db, "support@bench.test", PASSWORD, "support")
+        if in_quickbooks:
+            db.execute(insert(QbItem), [
+                {"account_id": busy, "list_id": f"I{n:08X}-1", "full_name": f"SKU-{n:06d}", "name": f"SKU-{n:06d}",
+                 "item_type": "NonInventory", "is_active": True, "edit_sequence": "1", "time_modified": now}
+                for n in in_quickbooks
+            ])  # fmt: skip
+            db.execute(insert(QbCustomer), [
+                {"account_id": busy, "list_id": f"C{n:08X}-1", "full_name": f"Customer {n}", "name": f"Customer {n}",
+                 "email": _email(n), "is_active": True, "edit_sequence": "1", "time_modified": now}
+                for n in in_quickbooks
+            ])  # fmt: skip
     items = ["item_id,sku,name,sales_price,kind"] + [
         f"item-{n:06d},{'' if n % 20 == 0 else f'SKU-{n:06d}'},Widget {n},{n % 1000}.25,non_inventory"
         for n in range(1, records + 1)
@@ -101,12 +104,12 @@ def timed(get, path: str, repeats: int) -> tuple[float, float, int]:
     return statistics.median(samples), samples[max(int(len(samples) * 0.95) - 1, 0)], shown
 
 
-def measure(database_url: str, records: int, repeats: int, tmp: Path) -> tuple[float, list]:
+def measure(database_url: str, records: int, repeats: int, tmp: Path, unmatched: bool = False) -> tuple[float, list]:
     settings = Settings.from_env({"QBWC_BRIDGE_DATABASE_URL": database_url, "QBWC_BRIDGE_DATA_DIR": str(tmp),
                                   "QBWC_BRIDGE_SECRET_KEY": "b" * 40, "QBWC_BRIDGE_LOG_LEVEL": "WARNING"})  # fmt: skip
     store = Store.from_settings(settings)
     upgrade(store)
-    busy, empty, import_seconds = seed(store, records)
+    busy, empty, import_seconds = seed(store, records, unmatched)
     if store.is_postgresql:
         # Steady state, as autovacuum leaves a table after a bulk load: without the visibility
         # map every count is a heap scan (about 3x slower here), which no running system shows.
@@ -149,18 +152,23 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--unmatched", action="store_true",
+                        help="QuickBooks has none of the records: every one has an issue (the status panel's worst case)")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if not args.no_sqlite:
-            results.append(("SQLite", *measure(f"sqlite:///{tmp}/bench.sqlite3", args.records, args.requests, tmp)))
+            url = f"sqlite:///{tmp}/bench.sqlite3"
+            results.append(("SQLite", *measure(url, args.records, args.requests, tmp, args.unmatched)))
         if not args.no_postgres:
             with ThrowawayPostgres(find_pg_bin_dir()) as pg:
                 server = PostgresServer(pg.base_url)
-                results.append(("PostgreSQL", *measure(server.create_database("bench"), args.records, args.requests, tmp)))
+                url = server.create_database("bench")
+                results.append(("PostgreSQL", *measure(url, args.records, args.requests, tmp, args.unmatched)))
                 server.dispose()
-    print(f"{args.records} items and {args.records} customers in one account; {args.requests} renders per line "
+    print(f"{args.records} items and {args.records} customers in one account"
+          f"{', none of them in QuickBooks' if args.unmatched else ''}; {args.requests} renders per line "
           "(Flask in process: server time, no network); 50 rows per page; target p95 < 100 ms")
     for database, import_seconds, rows in results:
         print(f"\n{database} (seeding by import: {import_seconds:.1f} s)")
