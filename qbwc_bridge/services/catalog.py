@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..domain import IssueType
 from ..errors import Conflict, NotFound
-from ..store.models import Account, BtCustomer, BtItem, QbCustomer, QbItem, search_key
+from ..store.models import Account, BtCustomer, BtItem, ListCount, QbCustomer, QbItem, search_key
 from ..sync import customers as sync_customers
 from ..sync import items as sync_items
 from . import validation as v
@@ -416,10 +416,11 @@ def _prefix_range(prefix: str) -> tuple[str, str | None]:
 def match_summary(db: Session, account_id: int, kind: str) -> dict[str, Any]:
     """``{"total", "matched", "with_issue", "issues": {issue: count}}`` for the Items/Customers tab.
 
-    Three index-only counts, each over as few entries as possible: all of the account's
-    (the total), only those with an issue (per issue), only the unmatched ones (matched =
-    total - unmatched). Cached for the rest of the unit of work, so a page and its counts
-    pay once.
+    Never a count of every record: the total is the account's row in ``list_counts``
+    (kept exact by triggers in the database, see :class:`~qbwc_bridge.store.models.ListCount`),
+    and two index-only counts cover only the records with an issue (per issue) and the
+    unmatched ones (matched = total - unmatched). Cached for the rest of the unit of work,
+    so a page and its counts pay once.
     """
     cache = db.info.setdefault("qbwc_bridge.match_summary", {})
     if (account_id, kind) in cache:
@@ -427,7 +428,9 @@ def match_summary(db: Session, account_id: int, kind: str) -> dict[str, Any]:
     catalog = _CATALOGS[kind]
     model = catalog.model
     mine = model.account_id == account_id
-    total = db.scalar(select(func.count()).select_from(model).where(mine))
+    total = db.scalar(
+        select(ListCount.total).where(ListCount.account_id == account_id, ListCount.list_name == model.__tablename__)
+    ) or 0
     issues = dict.fromkeys(catalog.issues, 0)
     issues.update(db.execute(select(model.issue, func.count()).where(mine, model.issue.is_not(None)).group_by(model.issue)).all())
     unmatched = db.scalar(select(func.count()).select_from(model).where(mine, model.qb_list_id.is_(None)))

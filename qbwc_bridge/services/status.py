@@ -46,11 +46,20 @@ PASSWORD_REFUSED_ACTION = (
 
 
 def account_status(
-    db: Session, account_id: int, *, silent_after: dt.timedelta | None = None, now: dt.datetime | None = None
+    db: Session,
+    account_id: int,
+    *,
+    silent_after: dt.timedelta | None = None,
+    now: dt.datetime | None = None,
+    panel: bool = False,
 ) -> dict[str, Any]:
     """Status, label and plain-words message, progress, counts, last contact and the current error.
 
     With ``silent_after``, a Web Connector quiet for longer than that is the error shown (see :func:`silence`).
+    With ``panel`` (the admin's status panel, on every page), only what the panel shows for
+    the status is worked out: progress and the mirror's counts while Connecting, the match
+    summaries once Connected, neither otherwise (``progress`` is then empty and ``counts``
+    holds what was worked out).
 
     Raises:
         NotFound: no such account.
@@ -58,16 +67,19 @@ def account_status(
     account = db.get(Account, account_id)
     if account is None:
         raise NotFound(f"account {account_id} does not exist")
-    progress = connection_progress(db, account)
-    counts = dict(progress.get("counts") or {})
-    counts["items"] = match_summary(db, account_id, "items")
-    counts["customers"] = match_summary(db, account_id, "customers")
     silent = silence(db, account, now or utcnow(), silent_after)
     if silent is not None:
         error = silent
         status, message = ConnectionStatus.ERROR.value, f"{silent['message']} {silent['action']}"
     else:
         error, status, message = _error(account), account.status, _message(account)
+    progress: dict[str, Any] = {}
+    if not panel or status == ConnectionStatus.CONNECTING.value:
+        progress = connection_progress(db, account)
+    counts = dict(progress.get("counts") or {})
+    if not panel or status == ConnectionStatus.CONNECTED.value:
+        counts["items"] = match_summary(db, account_id, "items")
+        counts["customers"] = match_summary(db, account_id, "customers")
     return {
         "status": status,
         "label": LABELS.get(status, status),

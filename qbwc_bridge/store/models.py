@@ -385,6 +385,22 @@ class SyncCursor(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ListCount(Base):
+    """How many rows one account has in ``bt_items`` or ``bt_customers``, kept by the database itself.
+
+    Triggers on those tables (migration 0006) add and subtract in the same transaction as
+    the insert or delete, whatever wrote it (ORM, bulk insert, cascade), so the number is
+    exact and the status panel never counts 100k rows to show it. A migration that rebuilds
+    either table on SQLite (``batch_alter_table``) drops its triggers and must create them
+    again (``0006.create_count_triggers``); tests/integration/test_list_counts.py checks that they are there.
+    """
+
+    __tablename__ = "list_counts"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(20), primary_key=True)  # the table: bt_items | bt_customers
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class _MatchState:
     """How a BlueTrace record stands against QuickBooks (see qbwc_bridge.domain)."""
 

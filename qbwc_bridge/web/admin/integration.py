@@ -55,7 +55,9 @@ def _account_page(template: str, with_status: bool) -> Callable:
         require_account(account_id)
         with unit_of_work() as db:
             account = account_service.get_account(db, account_id)
-            context = {"status": account_status(db, account_id, silent_after=settings().silent_after)} if with_status else {}
+            context = {}
+            if with_status:
+                context["status"] = account_status(db, account_id, silent_after=settings().silent_after, panel=True)
             return render_template(f"admin/integration/{template}.html", account=account, **context)
 
     return view
@@ -85,7 +87,7 @@ def connect_desktop(account_id: int):
         return render_template(
             "admin/integration/desktop.html",
             account=account,
-            status=account_status(db, account_id, silent_after=settings().silent_after),
+            status=account_status(db, account_id, silent_after=settings().silent_after, panel=True),
             app_url=app_url(settings()),
             refusal=refusal,
         )

@@ -79,7 +79,7 @@ def _tab(db, account_id: int, tab: str, title: str, *, template: str | None = No
     return render_template(
         f"admin/integration/{template or tab}.html",
         account=get_account(db, account_id),
-        status=account_status(db, account_id, silent_after=settings().silent_after),
+        status=account_status(db, account_id, silent_after=settings().silent_after, panel=True),
         tab=tab,
         tab_title=title,
         **context,
