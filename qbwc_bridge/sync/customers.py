@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from ..store.models import Account
-from . import facts, records, resolutions
+from . import creation, facts, records, resolutions
 
 SIDE = facts.CUSTOMERS
 
@@ -51,7 +51,7 @@ def request_create(db: Session, account: Account, customer_id: str, name: str | 
         NotFound, Conflict (already matched), NeedsPerson (no name, a field QuickBooks
         cannot store: the ``DataError`` names it).
     """
-    resolutions.request_create(db, account, SIDE, customer_id, name)
+    creation.request_create(db, account, SIDE, customer_id, name)
 
 
 def match_manually(db: Session, account: Account, customer_id: str, quickbooks_id: str) -> None:

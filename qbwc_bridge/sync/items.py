@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from ..store.models import Account
-from . import facts, records, resolutions
+from . import creation, facts, records, resolutions
 
 SIDE = facts.ITEMS
 
@@ -51,7 +51,7 @@ def request_create(db: Session, account: Account, item_id: str, name: str | None
         NotFound, Conflict (already matched), NeedsPerson (accounts not set, no SKU, a
         field QuickBooks cannot store).
     """
-    resolutions.request_create(db, account, SIDE, item_id, name)
+    creation.request_create(db, account, SIDE, item_id, name)
 
 
 def match_manually(db: Session, account: Account, item_id: str, quickbooks_id: str) -> None:
