@@ -19,22 +19,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / PACKAGE
 
 # (module, imported module) pairs that may stay inside a function, each with its reason.
 # Keep it short: a new entry needs a reason a reviewer would accept.
-HIDDEN_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {
-    # Deferred for no stated reason.
-    ("qbwc_bridge.services.demo", "qbwc_bridge.security"): "deferred",
-    ("qbwc_bridge.config", "secrets"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.store.migrate"): "deferred",
-    ("qbwc_bridge.cli", "waitress"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.web.app"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.services.accounts"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.backends.desktop.qwc"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.services.users"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.services.demo"): "deferred",
-    ("qbwc_bridge.cli", "csv"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.services.import_files"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.services.imports"): "deferred",
-    ("qbwc_bridge.cli", "qbwc_bridge.simulator.cli"): "deferred",
-}
+HIDDEN_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:
