@@ -21,6 +21,19 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / PACKAGE
 # Keep it short: a new entry needs a reason a reviewer would accept.
 HIDDEN_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {}
 
+# The engine (sync/) and the use cases (services/) are meant to know no backend
+# (issue 12): a backend imports them, not the other way round. These edges are what is
+# left to move; the list may only shrink.
+ENGINE = ("qbwc_bridge.sync", "qbwc_bridge.services")
+BACKEND_PACKAGES = ("qbwc_bridge.backends.desktop",)
+ENGINE_TO_BACKEND_LEFT = {
+    ("qbwc_bridge.services.accounts", "qbwc_bridge.backends.desktop.conversation"),  # ends open sessions
+    ("qbwc_bridge.services.demo", "qbwc_bridge.backends.desktop.qwc"),  # writes the demo's .qwc
+    ("qbwc_bridge.services.status", "qbwc_bridge.backends.desktop.status"),  # HRESULT words
+    ("qbwc_bridge.sync.creation", "qbwc_bridge.backends.desktop.record_limits"),  # Desktop's limits
+    ("qbwc_bridge.sync.resolutions", "qbwc_bridge.backends.desktop.record_limits"),  # Desktop's names
+}
+
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
@@ -193,6 +206,18 @@ def test_allowed_hidden_imports_are_still_there():
     assert not stale, f"remove these from HIDDEN_IMPORTS_ALLOWED: {stale}"
 
 
+def _within(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == package or name.startswith(package + ".") for package in packages)
+
+
+def test_the_engine_imports_no_new_backend_module():
+    graph = import_graph(package_modules())
+    found = {(module, target) for module, targets in graph.items() if _within(module, ENGINE)
+             for target in targets if _within(target, BACKEND_PACKAGES)}
+    assert not found - ENGINE_TO_BACKEND_LEFT, f"new imports of a backend: {sorted(found - ENGINE_TO_BACKEND_LEFT)}"
+    assert not ENGINE_TO_BACKEND_LEFT - found, f"gone, remove from the list: {sorted(ENGINE_TO_BACKEND_LEFT - found)}"
+
+
 def test_no_import_circle():
     graph = import_graph(package_modules())
     found = [" -> ".join(one_cycle(graph, c)) for c in cycles(graph)]
@@ -209,6 +234,11 @@ if __name__ == "__main__":
           f"{len({(m, f, line) for m, f, line, _ in hidden})}")
     for module, function, line, target in hidden:
         print(f"  {module}:{line} {function}() -> {target}")
+    engine_to_backend = sorted((m, t) for m, ts in graph.items() if _within(m, ENGINE)
+                               for t in ts if _within(t, BACKEND_PACKAGES))
+    print(f"sync/ and services/ importing backends/desktop: {len(engine_to_backend)}")
+    for module, target in engine_to_backend:
+        print(f"  {module} -> {target}")
     print(f"import circles (strongly connected groups): {len(circles)}")
     for component in circles:
         print(f"  {len(component)} modules: {' -> '.join(one_cycle(graph, component))}")
