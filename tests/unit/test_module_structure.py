@@ -85,11 +85,14 @@ def _statements_outside_functions(tree: ast.Module):
 
 
 def _inside_functions(tree: ast.Module):
-    for node in ast.walk(tree):
+    """(innermost function's name, import statement) for each import inside a function."""
+    found: dict[int, tuple[str, ast.AST]] = {}
+    for node in ast.walk(tree):  # outer functions come first; an inner one's name wins
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for inner in ast.walk(node):
                 if isinstance(inner, (ast.Import, ast.ImportFrom)):
-                    yield node.name, inner
+                    found[id(inner)] = (node.name, inner)
+    return sorted(found.values(), key=lambda pair: pair[1].lineno)
 
 
 def _is_type_checking(node: ast.AST) -> bool:
@@ -231,7 +234,7 @@ if __name__ == "__main__":
     circles = cycles(graph)
     print(f"modules: {len(modules)}")
     print(f"import statements inside functions: "
-          f"{len({(m, f, line) for m, f, line, _ in hidden})}")
+          f"{len({(m, line) for m, _, line, _ in hidden})}")
     for module, function, line, target in hidden:
         print(f"  {module}:{line} {function}() -> {target}")
     engine_to_backend = sorted((m, t) for m, ts in graph.items() if _within(m, ENGINE)
