@@ -1,8 +1,9 @@
 """Match state of BlueTrace items and customers: re-matching and the issues it finds.
 
-``sync.items`` and ``sync.customers`` are the public faces (the names in the team
-contract); this module, :mod:`.facts`, :mod:`.resolutions` and :mod:`.creation` hold the
-one implementation both use, parameterised by a :class:`~.facts.Side`.
+Items and customers share one implementation, parameterised by a :class:`~.facts.Side`
+(``facts.ITEMS``: SKU against the QuickBooks field the account chose; ``facts.CUSTOMERS``:
+billing email against every address in the QuickBooks Email field). Callers name the
+side: :func:`rematch` here, a person's actions in :mod:`.resolutions` and :mod:`.creation`.
 
 **Re-matching** decides the targeted records with :mod:`.matching` over what
 :mod:`.facts` reads, and writes only the rows whose state changed, in batches. Targeted
