@@ -5,6 +5,7 @@ printed once, at creation, and never logged.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import logging
@@ -12,15 +13,23 @@ import sys
 from pathlib import Path
 
 import click
+import waitress
 
 from . import logs, metrics, retention, security
+from .backends.desktop.qwc import QwcRefused, render_qwc
 from .config import Settings
 from .errors import BridgeError, ConfigurationError
 from .services import accounts as account_service
+from .services.demo import prepare_demo
+from .services.import_files import detect_format, read_rows
+from .services.imports import import_rows
 from .services.invoices import look_up_before_resending
 from .services import users as user_service
+from .simulator.cli import simulate_command
 from .store.db import Store
+from .store.migrate import upgrade
 from .store.models import MAX_ID
+from .web.app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +95,6 @@ def _configure_logging(settings: Settings) -> None:
 @pass_context
 def migrate(context: Context) -> None:
     """Create or upgrade the database schema."""
-    from .store.migrate import upgrade
-
     upgrade(context.store)
     click.echo("database is up to date")
 
@@ -99,11 +106,6 @@ def migrate(context: Context) -> None:
 @pass_context
 def serve(context: Context, host: str, port: int, threads: int) -> None:
     """Serve the SOAP endpoint, API and admin with waitress."""
-    import waitress
-
-    from .store.migrate import upgrade
-    from .web.app import create_app
-
     _configure_logging(context.settings)
     if context.settings.metrics_dir is not None:
         metrics.share_across_processes(context.settings.metrics_dir)
@@ -172,12 +174,9 @@ def account() -> None:
 @pass_context
 def account_create(context: Context, name: str, kind: str, as_json: bool) -> None:
     """Create an account; prints its API token and Web Connector login ONCE."""
-    from .services.accounts import create_account
-    from .store.migrate import upgrade
-
     upgrade(context.store)
     with context.store.begin() as db:
-        created = create_account(db, name, kind)
+        created = account_service.create_account(db, name, kind)
     data = {
         "account_id": created.account_id,
         "name": created.name,
@@ -237,8 +236,6 @@ def account_rotate_token(context: Context, account_id: int, as_json: bool) -> No
 @pass_context
 def qwc_command(context: Context, account_id: int, output: Path | None) -> None:
     """Write the .qwc file of a Desktop account."""
-    from .backends.desktop.qwc import QwcRefused, render_qwc
-
     try:
         with context.store.begin() as db:
             text = render_qwc(db, context.settings, account_id)
@@ -265,14 +262,11 @@ def user() -> None:
 @pass_context
 def user_create(context: Context, email: str, role: str, account_id: int | None, password_stdin: bool, as_json: bool) -> None:
     """Create an admin login (a password is generated unless --password-stdin)."""
-    from .services.users import create_user
-    from .store.migrate import upgrade
-
     generated = not password_stdin
     password = security.new_password() if generated else sys.stdin.readline().rstrip("\r\n")
     upgrade(context.store)
     with context.store.begin() as db:
-        created = create_user(db, email, password, role, account_id)
+        created = user_service.create_user(db, email, password, role, account_id)
         data = {"user_id": created.id, "email": created.email, "role": created.role, "account_id": created.account_id}
     if generated:
         data["password"] = password
@@ -316,8 +310,6 @@ def user_reset_password(context: Context, email: str, password_stdin: bool) -> N
 @pass_context
 def demo(context: Context, host: str, port: int, no_serve: bool) -> None:
     """Prepare a demo (SQLite under ./var, a Desktop account, an admin login) and serve."""
-    from .services.demo import prepare_demo
-
     facts = prepare_demo(context.store, context.settings)
     base = context.settings.public_url
     click.echo("")
@@ -373,12 +365,6 @@ def import_customers(context: Context, **options) -> None:
 def _import(context: Context, kind: str, *, file: Path, account_id: int, fmt: str | None, batch_size: int,
             errors_file: Path | None, as_json: bool) -> None:
     """Good rows are stored even when others are rejected; the exit status is 1 when any was."""
-    import csv
-
-    from .services.import_files import detect_format, read_rows
-    from .services.imports import import_rows
-    from .store.migrate import upgrade
-
     fmt = fmt or detect_format(file.name)
     upgrade(context.store)
     with file.open("rb") as stream, click.progressbar(
@@ -413,13 +399,4 @@ def _import(context: Context, kind: str, *, file: Path, account_id: int, fmt: st
         sys.exit(1)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live beside their feature (simulator, import)."""
-    try:
-        from .simulator.cli import simulate_command
-    except ImportError:  # the simulator ships with the package; absent only mid-development
-        return
-    main.add_command(simulate_command, "simulate")
-
-
-_register_optional_commands()
+main.add_command(simulate_command, "simulate")

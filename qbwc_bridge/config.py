@@ -9,6 +9,7 @@ import datetime as dt
 import ipaddress
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -206,8 +207,6 @@ def _load_or_create_secret(data_dir: Path) -> str:
 
     Production deployments with several processes set QBWC_BRIDGE_SECRET_KEY instead.
     """
-    import secrets
-
     path = data_dir / DEFAULT_SECRET_FILE
     if path.is_file():
         return path.read_text().strip()

@@ -23,8 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from ..domain import IssueType
 from ..errors import Conflict, NotFound
 from ..store.models import Account, BtCustomer, BtItem, ListCount, QbCustomer, QbItem, search_key
-from ..sync import customers as sync_customers
-from ..sync import items as sync_items
+from ..sync import creation, facts, records, resolutions
 from . import validation as v
 # item_view / customer_view are part of this module's contract (the admin shows lists with them).
 from .match_view import customer_view, item_view, preload_counterparts  # noqa: F401
@@ -165,7 +164,7 @@ def upsert_item(db: Session, account_id: int, item_id: str, data: Any) -> BtItem
     except IntegrityError:  # another request took the SKU between our check and our write
         raise SkuInUse(sku or "", None) from None
     if created or changed & {"sku", "name", "active", "kind"}:
-        sync_items.rematch_items(db, _account(db, account_id), [item_id])
+        records.rematch(db, _account(db, account_id), facts.ITEMS, [item_id])
     return row
 
 
@@ -185,7 +184,7 @@ def upsert_customer(db: Session, account_id: int, customer_id: str, data: Any) -
     changed = _assign(row, changes)
     db.flush()
     if created or changed & {"billing_email", "name", "company_name", "active"}:
-        sync_customers.rematch_customers(db, _account(db, account_id), [customer_id])
+        records.rematch(db, _account(db, account_id), facts.CUSTOMERS, [customer_id])
     return row
 
 
@@ -228,7 +227,7 @@ def _account(db: Session, account_id: int) -> Account:
 def resync_item(db: Session, account_id: int, item_id: str) -> BtItem:
     """Re-sync: ask QuickBooks again for this item's match. Raises: NotFound, NeedsPerson."""
     row = get_item(db, account_id, item_id)
-    sync_items.request_resync(db, _account(db, account_id), item_id)
+    resolutions.request_resync(db, _account(db, account_id), facts.ITEMS, item_id)
     return row
 
 
@@ -238,7 +237,7 @@ def create_item_in_quickbooks(db: Session, account_id: int, item_id: str, name: 
     Raises: NotFound, Conflict (already matched), NeedsPerson (e.g. the General tab's accounts are not set).
     """
     row = get_item(db, account_id, item_id)
-    sync_items.request_create(db, _account(db, account_id), item_id, name=name)
+    creation.request_create(db, _account(db, account_id), facts.ITEMS, item_id, name)
     return row
 
 
@@ -250,28 +249,28 @@ def match_item(db: Session, account_id: int, item_id: str, quickbooks_id: str) -
     row = get_item(db, account_id, item_id)
     if db.get(QbItem, (account_id, quickbooks_id)) is None:
         raise v.InvalidInput("quickbooks_id", f"QuickBooks has no item with id {quickbooks_id!r} (as of the last sync).")
-    sync_items.match_manually(db, _account(db, account_id), item_id, quickbooks_id)
+    resolutions.match_manually(db, _account(db, account_id), facts.ITEMS, item_id, quickbooks_id)
     return row
 
 
 def unmatch_item(db: Session, account_id: int, item_id: str) -> BtItem:
     """Forget the match; the item then shows its issue again. Raises: NotFound."""
     row = get_item(db, account_id, item_id)
-    sync_items.unmatch(db, _account(db, account_id), item_id)
+    resolutions.unmatch(db, _account(db, account_id), facts.ITEMS, item_id)
     return row
 
 
 def resync_customer(db: Session, account_id: int, customer_id: str) -> BtCustomer:
     """Re-sync one customer. Raises: NotFound, NeedsPerson."""
     row = get_customer(db, account_id, customer_id)
-    sync_customers.request_resync(db, _account(db, account_id), customer_id)
+    resolutions.request_resync(db, _account(db, account_id), facts.CUSTOMERS, customer_id)
     return row
 
 
 def create_customer_in_quickbooks(db: Session, account_id: int, customer_id: str, name: str | None = None) -> BtCustomer:
     """Create in QuickBooks (``name`` after a duplicate name). Raises: NotFound, Conflict, NeedsPerson."""
     row = get_customer(db, account_id, customer_id)
-    sync_customers.request_create(db, _account(db, account_id), customer_id, name=name)
+    creation.request_create(db, _account(db, account_id), facts.CUSTOMERS, customer_id, name)
     return row
 
 
@@ -282,14 +281,14 @@ def match_customer(db: Session, account_id: int, customer_id: str, quickbooks_id
         raise v.InvalidInput(
             "quickbooks_id", f"QuickBooks has no customer with id {quickbooks_id!r} (as of the last sync)."
         )
-    sync_customers.match_manually(db, _account(db, account_id), customer_id, quickbooks_id)
+    resolutions.match_manually(db, _account(db, account_id), facts.CUSTOMERS, customer_id, quickbooks_id)
     return row
 
 
 def unmatch_customer(db: Session, account_id: int, customer_id: str) -> BtCustomer:
     """Forget the match. Raises: NotFound."""
     row = get_customer(db, account_id, customer_id)
-    sync_customers.unmatch(db, _account(db, account_id), customer_id)
+    resolutions.unmatch(db, _account(db, account_id), facts.CUSTOMERS, customer_id)
     return row
 
 

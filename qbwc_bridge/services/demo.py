@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 
+from .. import security
 from ..backends.desktop.qwc import render_qwc
 from ..config import Settings
 from ..store.db import Store
@@ -58,8 +59,6 @@ def prepare_demo(store: Store, settings: Settings) -> dict:
     if path.is_file():
         facts = json.loads(path.read_text())
     else:
-        from .. import security
-
         with store.begin() as db:
             created = create_account(db, DEMO_ACCOUNT, "desktop")
             admin_password = security.new_password()

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from ..errors import NotFound
 from ..store.db import Store
 from ..store.models import Account, BtCustomer, BtItem, search_key, utcnow
-from ..sync import customers as sync_customers
-from ..sync import items as sync_items
+from ..sync import records
+from ..sync.facts import CUSTOMERS, ITEMS
 from . import catalog
 from . import validation as v
 from .import_files import Row, RowError
@@ -125,10 +125,7 @@ def _rematch(db: Session, account_id: int, kind: str, changed: list[str]) -> int
         return 0
     ids = None if len(changed) > REMATCH_ALL_ABOVE else changed
     account = db.get(Account, account_id)
-    if kind == "items":
-        sync_items.rematch_items(db, account, ids)
-    else:
-        sync_customers.rematch_customers(db, account, ids)
+    records.rematch(db, account, ITEMS if kind == "items" else CUSTOMERS, ids)
     return len(changed)
 
 

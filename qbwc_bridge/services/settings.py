@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 from ..domain import ItemMatchField
 from ..errors import NotFound
 from ..store.models import Account, QbAccount, QbTerms
-from ..sync import customers as sync_customers
-from ..sync import invoices
-from ..sync import items as sync_items
+from ..sync import invoices, records
+from ..sync.facts import CUSTOMERS, ITEMS
 from . import validation as v
 
 REFERENCE_SETTINGS = {
@@ -122,9 +121,9 @@ def _act_on(db: Session, account: Account, changed: set[str]) -> None:
     # A new match field changes every item's match, sync on or off; with sync on, new
     # accounts also let the engine create the items it could not create before.
     if "item_match_field" in changed or (account.items_sync and {"items_sync", "ar_account_id", "ap_account_id"} & changed):
-        sync_items.rematch_items(db, account, None)
+        records.rematch(db, account, ITEMS)
     if account.customers_sync and "customers_sync" in changed:
-        sync_customers.rematch_customers(db, account, None)
+        records.rematch(db, account, CUSTOMERS)
     # A re-match ends with this too, but only once the initial sync is done; invoices
     # waiting on the switch or the default terms must not depend on that.
     if {"invoice_creation", "default_terms_id"} & changed:

@@ -27,8 +27,8 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from .company import FakeCompany, QuickBooksStatus
+from .handling import Handler, HandlerContext, Outcome
 from .records import Address, Entity, EntityKind, Invoice, InvoiceLine, Item, ItemKind, Terms, money
-from .request_processor import Handler, HandlerContext, Outcome
 from .rets import customer_ret, invoice_ret, item_ret
 
 logger = logging.getLogger(__name__)

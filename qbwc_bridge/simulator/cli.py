@@ -26,6 +26,7 @@ from .faults import Faults
 from .http_transport import HttpTransport
 from .request_processor import RequestProcessor
 from .seeding import SeedError, load_company
+from . import seeding
 
 DEMO_COMPANY = "demo-company.json"
 NO_SCHEMA = "none"
@@ -99,7 +100,7 @@ def simulate_command(qwc_path: Path, password: str, company_path: Path | None, s
     added = connector.add_application(qwc_path)
     sessions = connector.run(runs) if added.ok else []
     if save_company is not None:
-        company.save(save_company)
+        seeding.save_company(company, save_company)
     if as_json:
         click.echo(json.dumps({"add": added.to_dict(), "sessions": [s.to_dict() for s in sessions],
                                "faults": faults.describe(), "validation": quickbooks.validation,

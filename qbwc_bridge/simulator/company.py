@@ -9,7 +9,7 @@ must exist. qbXML parsing and rendering live elsewhere (:mod:`.request_processor
 edits "in QuickBooks" between sessions and inspect what a session left behind.
 
 Build one with :func:`.seeding.company_from_description` / :func:`.seeding.load_company`
-or :func:`.generation.generate_company`; :meth:`FakeCompany.save` writes it back.
+or :func:`.generation.generate_company`; :func:`.seeding.save_company` writes it back.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TypeVar
 
 from .records import (
@@ -376,13 +375,6 @@ class FakeCompany:
         self.name_index(table).pop(record.full_name.casefold(), None)
         del table[list_id]
         logger.info("company edit: %s %r deleted", list_id, record.full_name)
-
-    # ----------------------------------------------------------------- persistence
-    def save(self, path: str | Path) -> None:
-        """Write the whole company (ids, edit sequences, counters) as JSON; see :mod:`.seeding`."""
-        from .seeding import save_company
-
-        save_company(self, path)
 
 
 def _find(table: dict[str, Named], list_id: str | None, full_name: str | None,

@@ -22,8 +22,8 @@ from typing import TypeVar
 from lxml import etree
 
 from .company import FakeCompany, QuickBooksStatus
+from .handling import Handler, HandlerContext, Outcome
 from .records import ItemKind
-from .request_processor import Handler, HandlerContext, Outcome
 from .rets import account_ret, company_ret, customer_ret, host_ret, invoice_ret, item_ret, preferences_ret, terms_ret
 
 Element = etree._Element

@@ -27,21 +27,20 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from ..backends.desktop.schema import load_qbxml_schema
+from . import adds, queries
 from .company import FakeCompany, QuickBooksStatus
 from .faults import FaultInjector, Faults
 from .field_rules import FieldRules, load_field_rules
+from .handling import Element, Handler, HandlerContext, Iterator, Outcome
 from .qbxml_grammar import GrammarError, check_message_set, too_long
 
 logger = logging.getLogger(__name__)
-
-Element = etree._Element
 
 HRESULT_PARSE_ERROR = "0x80040400"
 HRESULT_VERSION_UNSUPPORTED = "0x80040423"
@@ -99,39 +98,7 @@ class ProcessResult:
         return bool(self.hresult)
 
 
-@dataclass
-class Outcome:
-    """The answer to one ``*Rq``: Rets plus status, and iterator bookkeeping."""
-
-    rets: list[Element] = field(default_factory=list)
-    code: int = 0
-    severity: str = "Info"
-    message: str = "Status OK"
-    iterator_id: str | None = None
-    iterator_remaining: int | None = None
-
-
-@dataclass
-class Iterator:
-    remaining: list[str]
-    page_size: int | None
-
-
-Handler = Callable[["HandlerContext", Element], Outcome]
-
-
-@dataclass
-class HandlerContext:
-    """What a request handler may touch."""
-
-    company: FakeCompany
-    session: "ProcessorSession"
-    faults: FaultInjector
-
-
 def _handlers() -> dict[str, Handler]:
-    from . import adds, queries  # they import this module's Outcome and HandlerContext
-
     return {**queries.HANDLERS, **adds.HANDLERS}
 
 

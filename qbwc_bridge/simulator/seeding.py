@@ -47,6 +47,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .adds import due_date
 from .company import CompanySettings, FakeCompany, QuickBooksStatus
 from .records import Address, Entity, EntityKind, Invoice, InvoiceLine, Item, ItemKind, Stamp, Terms, money
 
@@ -204,8 +205,6 @@ def add_item(company: FakeCompany, entry: dict[str, Any]) -> Item:
 
 
 def _add_invoice(company: FakeCompany, entry: dict[str, Any]) -> Invoice:
-    from .adds import due_date
-
     customer = _lookup(company.customer_named(entry["customer"]), "customer", entry["customer"])
     terms = _lookup(company.find_terms(full_name=entry["terms"]), "terms", entry["terms"]) if entry.get("terms") \
         else company.terms.get(customer.terms_id or "")

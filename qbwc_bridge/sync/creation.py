@@ -1,4 +1,7 @@
-"""What "Create in QuickBooks" sends for a record, following the account's settings.
+"""Create in QuickBooks: what it sends for a record, following the account's settings.
+
+:func:`request_create` is the person's action (and re-matching's, while sync is on);
+QuickBooks' answer comes back through :mod:`.resolutions`.
 
 Items: matching on Name, the new item's Name is the SKU and the BlueTrace name its
 description; otherwise the SKU goes into ManufacturerPartNumber or BarCodeValue and the
@@ -13,12 +16,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..backends.base import NewRecord
-from ..domain import ItemMatchField
-from ..errors import NeedsPerson
+from .. import outbox
+from ..backends.base import ListName, NewRecord
+from ..backends.desktop import record_limits
+from ..domain import IssueType, ItemMatchField, PendingAction
+from ..errors import Conflict, DataError, NeedsPerson
 from ..store.models import Account, BtCustomer, BtItem, QbAccount
 from . import facts, pulls
-from .facts import ITEMS, Side
+from .facts import ITEMS, Side, record
+
+CREATE_PRIORITY = 50  # creations go after pulls and look-ups: they must not duplicate what those would find
+NAME_LIMITS = {ListName.ITEMS: 31, ListName.CUSTOMERS: 41}
 
 def new_record(db: Session, account: Account, side: Side, row, name: str | None) -> NewRecord:
     """The Add for one record, following the account's settings.
@@ -126,3 +134,57 @@ def _new_customer(row: BtCustomer, name: str | None) -> NewRecord:
         "email": (row.billing_email or "").strip() or None,
     }
     return NewRecord(row.customer_id, "CustomerAdd", qb_name, {k: v for k, v in data.items() if v is not None})
+
+
+def request_create(db: Session, account: Account, side: Side, record_id: str, name: str | None = None) -> None:
+    """Create in QuickBooks: queue the Add that makes this record match afterwards.
+
+    ``name`` replaces the QuickBooks name (the rename action after a duplicate name).
+
+    Raises:
+        NotFound: no such record.
+        Conflict: it is already matched.
+        NeedsPerson: the General tab's accounts are missing, QuickBooks is still being
+            read, or a field cannot go to QuickBooks as it is (``DataError`` names it).
+    """
+    row = record(db, side, account, record_id)
+    if row.qb_list_id:
+        raise Conflict(
+            f"This {side.noun} already matches a QuickBooks {side.noun}.",
+            action="Unmatch it first if the match is wrong.",
+        )
+    if row.pending == PendingAction.CREATING.value:
+        return
+    spec = new_record(db, account, side, row, name)
+    record_limits.check_new_record(spec, account.qbxml_version)
+    outbox.enqueue(db, account.id, side.create_kind.value, spec.to_payload(), priority=CREATE_PRIORITY)
+    row.pending = PendingAction.CREATING.value
+
+
+def create_automatically(db: Session, account: Account, side: Side, record_id: str) -> None:
+    """Sync is on and nothing matches: create, or say on the record why that cannot happen yet."""
+    try:
+        request_create(db, account, side, record_id)
+    except DataError as refused:
+        row = db.get(side.model, (account.id, record_id))
+        row.issue = IssueType.CREATE_FAILED.value
+        row.issue_detail = failure_detail(side, refused.explanation, refused.action or "", "", refused.field)
+    except (NeedsPerson, Conflict) as blocked:
+        row = db.get(side.model, (account.id, record_id))
+        detail = dict(row.issue_detail or {})
+        detail["create_blocked"] = f"{blocked.explanation} {blocked.action or ''}".strip()
+        row.issue_detail = detail
+
+
+def failure_detail(side: Side, explanation: str, action: str, quickbooks_message: str, field: str | None) -> dict:
+    detail: dict[str, Any] = {"message": explanation, "action": action, "candidates": []}
+    if quickbooks_message:
+        detail["quickbooks_message"] = quickbooks_message
+    if field in (None, "name"):
+        detail["actions"] = [rename_action(side)]
+    return detail
+
+
+def rename_action(side: Side) -> dict[str, Any]:
+    return {"action": "rename", "label": "Create in QuickBooks under another name", "field": "name",
+            "max_length": NAME_LIMITS[side.list_name]}

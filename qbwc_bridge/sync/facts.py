@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..backends.base import ListName, OperationKind
 from ..domain import IssueType, ItemMatchField, MatchedBy
+from ..errors import NotFound
 from ..store.models import Account, BtCustomer, BtItem, QbCustomer, QbItem
 from . import matching
 
@@ -51,6 +52,18 @@ ITEMS = Side(ListName.ITEMS, "item", BtItem, "item_id", QbItem, OperationKind.CR
 CUSTOMERS = Side(ListName.CUSTOMERS, "customer", BtCustomer, "customer_id", QbCustomer, OperationKind.CREATE_CUSTOMER,
                  OperationKind.RESYNC_CUSTOMER, "customers_sync", "email")
 SIDES = {ListName.ITEMS: ITEMS, ListName.CUSTOMERS: CUSTOMERS}
+
+
+def record(db: Session, side: Side, account: Account, record_id: str):
+    """The BlueTrace record of this account.
+
+    Raises:
+        NotFound: the account has no such record.
+    """
+    row = db.get(side.model, (account.id, record_id))
+    if row is None:
+        raise NotFound(f"There is no {side.noun} {record_id!r} in this account.")
+    return row
 
 
 def match_field(account: Account) -> ItemMatchField:

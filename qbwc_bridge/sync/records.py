@@ -1,8 +1,9 @@
 """Match state of BlueTrace items and customers: re-matching and the issues it finds.
 
-``sync.items`` and ``sync.customers`` are the public faces (the names in the team
-contract); this module, :mod:`.facts`, :mod:`.resolutions` and :mod:`.creation` hold the
-one implementation both use, parameterised by a :class:`~.facts.Side`.
+Items and customers share one implementation, parameterised by a :class:`~.facts.Side`
+(``facts.ITEMS``: SKU against the QuickBooks field the account chose; ``facts.CUSTOMERS``:
+billing email against every address in the QuickBooks Email field). Callers name the
+side: :func:`rematch` here, a person's actions in :mod:`.resolutions` and :mod:`.creation`.
 
 **Re-matching** decides the targeted records with :mod:`.matching` over what
 :mod:`.facts` reads, and writes only the rows whose state changed, in batches. Targeted
@@ -30,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from ..domain import IssueType, ItemMatchField, MatchedBy
 from ..store.models import Account
-from . import facts, matching, mirror, pulls
+from . import facts, invoices, matching, mirror, pulls
+from .creation import create_automatically
 from .facts import ITEMS, PINNED_BY, STREAM, Side
 
 STICKY = (IssueType.DUPLICATE_NAME.value, IssueType.CREATE_FAILED.value)
@@ -91,14 +93,14 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
     else:
         bt, qb, targets = found
     if targets is not None and not targets:
-        _invoices_follow(db, account)
+        invoices.on_matches_changed(db, account)
         return
     decisions = decide(bt, qb, targets)
     keys = {fact.id: fact.sku if side is ITEMS else fact.email  # the key as typed, for the issue messages
             for fact in bt if (decided := decisions.get(fact.id)) is not None and decided.issue is not None}
     del bt, qb  # what matching needed: the writes below need only decisions
     _apply(db, side, account, decisions, keys, field)
-    _invoices_follow(db, account)
+    invoices.on_matches_changed(db, account)
 
 
 def _state_rows(db: Session, side: Side, account: Account, ids: list[str]) -> list:
@@ -141,8 +143,6 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
             cleared = ({"issue": None, "issue_detail": None} if is_match else {"qb_list_id": None, "matched_by": None})
             mirror.update_rows(db, side.model, rows, constants={} if already_clear else cleared)
     if creatable:
-        from .resolutions import create_automatically  # resolutions re-match too: imported when needed
-
         for record_id in creatable:
             create_automatically(db, account, side, record_id)
 
@@ -191,9 +191,3 @@ def describe(side: Side, decision: matching.Decision, raw_key: str | None, field
     if decision.inactive:
         detail["inactive"] = [candidate.as_json(label) for candidate in decision.inactive]
     return detail
-
-
-def _invoices_follow(db: Session, account: Account) -> None:
-    from . import invoices
-
-    invoices.on_matches_changed(db, account)

@@ -1,43 +1,32 @@
 """Resolutions a person takes on the Items and Customers tabs, and QuickBooks' answers to them.
 
-Pick a match (or accept a suggestion), unmatch, Re-sync, Create in QuickBooks; then,
+Pick a match (or accept a suggestion), unmatch, Re-sync (Create in QuickBooks is
+:func:`.creation.request_create`, which re-matching calls too); then,
 when a Web Connector session brings the answer, :func:`lookup_answered`,
 :func:`created` and :func:`create_refused` put the record where it now stands.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import outbox
 from ..backends.base import Created, ListName, NewRecord, RecordLookup, Refused
+from ..backends.desktop import record_limits
 from ..domain import IssueType, ItemMatchField, MatchedBy, PendingAction
-from ..errors import Conflict, DataError, NeedsPerson, NotFound
+from ..errors import Conflict, NotFound
 from ..store.models import Account, OperationState, OutboxOperation, utcnow
 from . import facts, matching, mirror
-from .creation import new_record
-from .facts import CUSTOMERS, ITEMS, SIDES, Side
+from .creation import failure_detail, rename_action
+from .facts import CUSTOMERS, ITEMS, SIDES, Side, record
+from .incremental import queue_pull
 from .records import rematch
 
 log = logging.getLogger(__name__)
 
-NAME_LIMITS = {ListName.ITEMS: 31, ListName.CUSTOMERS: 41}
-
-
-def record(db: Session, side: Side, account: Account, record_id: str):
-    """The BlueTrace record of this account.
-
-    Raises:
-        NotFound: the account has no such record.
-    """
-    row = db.get(side.model, (account.id, record_id))
-    if row is None:
-        raise NotFound(f"There is no {side.noun} {record_id!r} in this account.")
-    return row
-
+LOOKUP_PRIORITY = 30  # Re-sync look-ups: after the list pulls (a person waits), before creations
 
 def match_manually(db: Session, account: Account, side: Side, record_id: str, quickbooks_id: str) -> None:
     """A person picks the QuickBooks record (or accepts a suggestion); the match is kept from now on.
@@ -92,20 +81,16 @@ def request_resync(db: Session, account: Account, side: Side, record_id: str) ->
     row = record(db, side, account, record_id)
     if row.pending == PendingAction.RESYNCING.value:
         return
-    from ..backends.desktop import list_sync
-
     if row.qb_list_id:
         lookup = RecordLookup(record_id, list_ids=(row.qb_list_id,))
     else:
         names = [row.name, row.company_name] if side is CUSTOMERS else [row.name]
         if side is ITEMS and facts.match_field(account) is ItemMatchField.NAME:
             names.insert(0, row.sku)
-        lookup = RecordLookup(record_id, names=tuple(list_sync.queryable_names(side.list_name, names)))
-    from .incremental import queue_pull
-
+        lookup = RecordLookup(record_id, names=tuple(record_limits.queryable_names(side.list_name, names)))
     queue_pull(db, account, side.list_name, utcnow())
     if lookup.list_ids or lookup.names:
-        outbox.enqueue(db, account.id, side.resync_kind.value, lookup.to_payload(), priority=list_sync.LOOKUP_PRIORITY)
+        outbox.enqueue(db, account.id, side.resync_kind.value, lookup.to_payload(), priority=LOOKUP_PRIORITY)
         row.pending = PendingAction.RESYNCING.value
 
 
@@ -138,63 +123,6 @@ def lookup_failed(db: Session, account: Account, list_name: ListName, record_id:
     if row is not None and row.pending == PendingAction.RESYNCING.value:
         row.pending = None
         log.warning("account %s: re-sync of %s %s failed: %s", account.id, side.noun, record_id, explanation)
-
-
-def request_create(db: Session, account: Account, side: Side, record_id: str, name: str | None = None) -> None:
-    """Create in QuickBooks: queue the Add that makes this record match afterwards.
-
-    ``name`` replaces the QuickBooks name (the rename action after a duplicate name).
-
-    Raises:
-        NotFound: no such record.
-        Conflict: it is already matched.
-        NeedsPerson: the General tab's accounts are missing, QuickBooks is still being
-            read, or a field cannot go to QuickBooks as it is (``DataError`` names it).
-    """
-    row = record(db, side, account, record_id)
-    if row.qb_list_id:
-        raise Conflict(
-            f"This {side.noun} already matches a QuickBooks {side.noun}.",
-            action="Unmatch it first if the match is wrong.",
-        )
-    if row.pending == PendingAction.CREATING.value:
-        return
-    spec = new_record(db, account, side, row, name)
-    from ..backends.desktop import list_sync
-    from ..backends.desktop.qbxml import QbxmlVersion
-
-    list_sync.check_new_record(spec, QbxmlVersion.parse(account.qbxml_version or "13.0"))
-    outbox.enqueue(db, account.id, side.create_kind.value, spec.to_payload(), priority=list_sync.CREATE_PRIORITY)
-    row.pending = PendingAction.CREATING.value
-
-
-def create_automatically(db: Session, account: Account, side: Side, record_id: str) -> None:
-    """Sync is on and nothing matches: create, or say on the record why that cannot happen yet."""
-    try:
-        request_create(db, account, side, record_id)
-    except DataError as refused:
-        row = db.get(side.model, (account.id, record_id))
-        row.issue = IssueType.CREATE_FAILED.value
-        row.issue_detail = _failure_detail(side, refused.explanation, refused.action or "", "", refused.field)
-    except (NeedsPerson, Conflict) as blocked:
-        row = db.get(side.model, (account.id, record_id))
-        detail = dict(row.issue_detail or {})
-        detail["create_blocked"] = f"{blocked.explanation} {blocked.action or ''}".strip()
-        row.issue_detail = detail
-
-
-def _failure_detail(side: Side, explanation: str, action: str, quickbooks_message: str, field: str | None) -> dict:
-    detail: dict[str, Any] = {"message": explanation, "action": action, "candidates": []}
-    if quickbooks_message:
-        detail["quickbooks_message"] = quickbooks_message
-    if field in (None, "name"):
-        detail["actions"] = [_rename_action(side)]
-    return detail
-
-
-def _rename_action(side: Side) -> dict[str, Any]:
-    return {"action": "rename", "label": "Create in QuickBooks under another name", "field": "name",
-            "max_length": NAME_LIMITS[side.list_name]}
 
 
 def created(db: Session, account: Account, list_name: ListName, record_id: str, result: Created) -> None:
@@ -230,11 +158,11 @@ def create_refused(db: Session, account: Account, list_name: ListName, spec: New
             "quickbooks_message": refused.quickbooks_message,
             "candidates": [matching.Candidate(q.list_id, q.full_name, _shown_key(side, account, q), "same_name")
                            .as_json(side.key_label) for q in holders],
-            "actions": [_rename_action(side)],
+            "actions": [rename_action(side)],
         }
     else:
         row.issue = IssueType.CREATE_FAILED.value
-        row.issue_detail = _failure_detail(side, refused.explanation, refused.action, refused.quickbooks_message,
+        row.issue_detail = failure_detail(side, refused.explanation, refused.action, refused.quickbooks_message,
                                            "name" if refused.code == "3070" else "other")
         row.issue_detail["code"] = refused.code
 

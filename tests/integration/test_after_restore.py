@@ -19,7 +19,7 @@ from qbwc_bridge.backends.desktop.qwc import render_qwc
 from qbwc_bridge.backends.desktop.schema import schema_dir
 from qbwc_bridge.cli import main
 from qbwc_bridge.config import Settings
-from qbwc_bridge.simulator import RequestProcessor, WebConnector, load_company
+from qbwc_bridge.simulator import RequestProcessor, WebConnector, load_company, save_company
 from qbwc_bridge.store.db import Store
 from qbwc_bridge.store.migrate import upgrade
 from qbwc_bridge.store.models import PackedOrder
@@ -72,7 +72,7 @@ def test_after_restore_adopts_what_quickbooks_created_since_the_backup(tmp_path,
 
             session(company)
             assert len(ours(company, "o-1")) == 1
-            company.save(tmp_path / "company.json")  # QuickBooks as it stands after the backup
+            save_company(company, tmp_path / "company.json")  # QuickBooks as it stands after the backup
 
             # Restored as it is: the invoice goes out again.
             _copy(backup, live)

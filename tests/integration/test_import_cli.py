@@ -111,11 +111,12 @@ def test_customers_from_ndjson_with_addresses(env, store, account_id, tmp_path):
 
 
 def test_rematching_runs_once_at_the_end_not_per_row(env, store, account_id, tmp_path, monkeypatch):
-    from qbwc_bridge.sync import items as sync_items
+    from qbwc_bridge.sync import records
 
     calls = []
-    real = sync_items.rematch_items
-    monkeypatch.setattr(sync_items, "rematch_items", lambda db, account, ids=None: (calls.append(ids), real(db, account, ids)))
+    real = records.rematch
+    monkeypatch.setattr(records, "rematch", lambda db, account, side, ids=None, changed_qb=None: (
+        calls.append(ids), real(db, account, side, ids, changed_qb)))
     file = write(tmp_path / "items.csv", "item_id,name\n" + "".join(f"i{n},Item {n}\n" for n in range(2500)))
     assert run(env, "import", "items", str(file), "--account", str(account_id), "--batch-size", "500").exit_code == 0
     assert len(calls) == 1 and len(calls[0]) == 2500

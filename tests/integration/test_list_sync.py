@@ -18,8 +18,8 @@ from qbwc_bridge.services import catalog, settings as settings_service
 from qbwc_bridge.simulator import Faults, RequestProcessor, WebConnector, company_from_description
 from qbwc_bridge.store.models import (Account, BtCustomer, BtItem, OutboxOperation, QbCustomer, QbItem, SyncCursor,
                                       WebConnectorSession)
-from qbwc_bridge.sync import customers as sync_customers
-from qbwc_bridge.sync import items as sync_items
+from qbwc_bridge.sync import creation, records, resolutions
+from qbwc_bridge.sync.facts import CUSTOMERS, ITEMS
 from qbwc_bridge.sync.progress import connection_progress
 
 PAGE = 25
@@ -259,10 +259,10 @@ def test_create_in_quickbooks_adds_an_item_with_the_general_tabs_accounts(shared
     web_connector = connector(shared_dir, settings, store, server, tenant, tmp_path, company)
     assert web_connector.run_session().ok
     with store.begin() as db, pytest.raises(NeedsPerson, match="AR"):
-        sync_items.request_create(db, db.get(Account, account_id), "i-new")  # the General tab is not set yet
+        creation.request_create(db, db.get(Account, account_id), ITEMS, "i-new")  # the General tab is not set yet
     with store.begin() as db:
         settings_service.update_settings(db, account_id, {"ar_account": "Sales", "ap_account": "Purchases"})
-        sync_items.request_create(db, db.get(Account, account_id), "i-new")
+        creation.request_create(db, db.get(Account, account_id), ITEMS, "i-new")
         assert db.get(BtItem, (account_id, "i-new")).pending == "creating"
     session = web_connector.run_session()
     assert "ItemNonInventoryAddRq" in requests(session)
@@ -281,7 +281,7 @@ def test_a_colliding_name_becomes_duplicate_name_and_the_rename_creates_it(share
     account_id = tenant.account.account_id
     web_connector = connect_with_accounts(shared_dir, settings, store, server, tenant, tmp_path, company)
     with store.begin() as db:
-        sync_customers.request_create(db, db.get(Account, account_id), "c-new")  # "Harbor Supply" is a vendor
+        creation.request_create(db, db.get(Account, account_id), CUSTOMERS, "c-new")  # "Harbor Supply" is a vendor
     web_connector.run_session()
     with store.begin() as db:
         row = db.get(BtCustomer, (account_id, "c-new"))
@@ -289,9 +289,9 @@ def test_a_colliding_name_becomes_duplicate_name_and_the_rename_creates_it(share
         assert row.issue_detail["attempted_name"] == "Harbor Supply"
         assert row.issue_detail["actions"][0]["action"] == "rename"
         assert "vendors" in row.issue_detail["message"]
-        sync_customers.rematch_customers(db, db.get(Account, account_id))
+        records.rematch(db, db.get(Account, account_id), CUSTOMERS)
         assert db.get(BtCustomer, (account_id, "c-new")).issue == IssueType.DUPLICATE_NAME.value  # it sticks
-        sync_customers.request_create(db, db.get(Account, account_id), "c-new", name="Harbor Supply (customer)")
+        creation.request_create(db, db.get(Account, account_id), CUSTOMERS, "c-new", name="Harbor Supply (customer)")
     web_connector.run_session()
     created = company.customer_named("Harbor Supply (customer)")
     assert created is not None and created.email == "hello@harbor.test"
@@ -308,15 +308,15 @@ def test_picking_a_pair_clears_the_duplicate_match_and_unmatch_holds(shared_dir,
     one, two = company.customer_named("Shared One").stamp.id, company.customer_named("Shared Two").stamp.id
     with store.begin() as db:
         account = db.get(Account, account_id)
-        sync_customers.match_manually(db, account, "c-s1", one)
+        resolutions.match_manually(db, account, CUSTOMERS, "c-s1", one)
         assert state(db, BtCustomer, account_id, "c-s1") == (one, "manual", None, None)
         assert state(db, BtCustomer, account_id, "c-s2") == (two, "auto", None, None)  # what is left is unambiguous
     with store.begin() as db:
-        sync_customers.unmatch(db, db.get(Account, account_id), "c-s2")
+        resolutions.unmatch(db, db.get(Account, account_id), CUSTOMERS, "c-s2")
         row = db.get(BtCustomer, (account_id, "c-s2"))
         assert (row.qb_list_id, row.issue) == (None, IssueType.NOT_FOUND.value)
         assert row.issue_detail["rejected"] == [two]
-        sync_customers.rematch_customers(db, db.get(Account, account_id))
+        records.rematch(db, db.get(Account, account_id), CUSTOMERS)
         assert db.get(BtCustomer, (account_id, "c-s2")).qb_list_id is None  # not matched back behind the person's back
 
 
@@ -356,7 +356,7 @@ def test_resync_finds_an_email_just_typed_into_quickbooks(shared_dir, settings, 
     assert web_connector.run_session().ok
     company.set_email(company.customer_named("Filler customer 007").stamp.id, "hello@harbor.test")
     with store.begin() as db:
-        sync_customers.request_resync(db, db.get(Account, account_id), "c-new")
+        resolutions.request_resync(db, db.get(Account, account_id), CUSTOMERS, "c-new")
         assert db.get(BtCustomer, (account_id, "c-new")).pending == "resyncing"
     session = web_connector.run_session()  # not due by the schedule: the Re-sync is the work
     assert {"CustomerQueryRq", "CustomerQueryRq:Start"} <= set(requests(session))
@@ -365,7 +365,7 @@ def test_resync_finds_an_email_just_typed_into_quickbooks(shared_dir, settings, 
         assert state(db, BtCustomer, account_id, "c-new") == (matched, "auto", None, None)
     company.delete(matched)  # deleted in QuickBooks: a Re-sync by ListID finds it gone
     with store.begin() as db:
-        sync_customers.request_resync(db, db.get(Account, account_id), "c-new")
+        resolutions.request_resync(db, db.get(Account, account_id), CUSTOMERS, "c-new")
     web_connector.run_session()
     with store.begin() as db:
         assert db.get(QbCustomer, (account_id, matched)).is_active is False

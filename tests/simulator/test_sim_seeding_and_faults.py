@@ -15,6 +15,7 @@ from qbwc_bridge.simulator import (
     describe_company,
     generate_company,
     load_company,
+    save_company,
 )
 from qbwc_bridge.simulator.cli import _demo_company_path
 from qbwc_bridge.simulator.records import EntityKind, ItemKind
@@ -35,7 +36,7 @@ def test_saving_and_loading_keeps_identities_edit_sequences_and_counters(company
     clock.advance(minutes=5)
     company.rename(acme.stamp.id, "Acme Corporation")
     path = tmp_path / "state.json"
-    company.save(path)
+    save_company(company, path)
     reloaded = load_company(path)
     again = reloaded.customer_named("Acme Corporation")
     assert (again.stamp.id, again.stamp.edit_sequence, again.stamp.time_modified) == \
@@ -101,7 +102,7 @@ def test_probabilistic_faults_repeat_with_the_seed_and_do_not_disturb_each_other
 
 def test_saved_json_is_plain_and_readable(company, tmp_path):
     path = tmp_path / "company.json"
-    company.save(path)
+    save_company(company, path)
     data = json.loads(path.read_text(encoding="utf-8"))
     acme = next(c for c in data["customers"] if c["name"] == "Acme Corp")
     assert acme["terms"] == "Net 30" and acme["list_id"].startswith("8000")

@@ -48,9 +48,8 @@ from sqlalchemy.orm import Session
 from ... import outbox
 from ...errors import DataError
 from ...store.models import Account, BtCustomer, BtItem, OutboxOperation, PackedOrder
-from ...sync import customers as customer_sync
-from ...sync import invoices
-from ...sync import items as item_sync
+from ...sync import invoices, resolutions
+from ...sync.facts import CUSTOMERS, ITEMS
 from .operations import QUICKBOOKS_CLOCK_MARGIN, DesktopOperation, WorkContext
 from .qbxml import QbxmlRecord, QbxmlResponse
 from .qbxml.text import clean_text
@@ -195,11 +194,11 @@ class InvoiceAddOperation(DesktopOperation):
         if kind == "Customer":
             for customer in catalog.customers.values():
                 if customer.qb_list_id == value:
-                    customer_sync.request_resync(ctx.db, ctx.account, customer.customer_id)
+                    resolutions.request_resync(ctx.db, ctx.account, CUSTOMERS, customer.customer_id)
         elif kind == "Item":
             for item in catalog.items.values():
                 if item.qb_list_id == value:
-                    item_sync.request_resync(ctx.db, ctx.account, item.item_id)
+                    resolutions.request_resync(ctx.db, ctx.account, ITEMS, item.item_id)
 
     def _order(self, db: Session, op: OutboxOperation) -> PackedOrder:
         order = invoices.order_for(db, op)

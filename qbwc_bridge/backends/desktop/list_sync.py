@@ -19,19 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from ... import outbox
-from ...errors import DataError
 from ...store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession
-from ...sync import mirror, pulls, resolutions
+from ...sync import mirror, pull_results, resolutions
 from ..base import Created, ListName, ListPage, ListPull, NewRecord, OperationKind, RecordLookup, Refused
 from .operations import QUICKBOOKS_CLOCK_MARGIN, DesktopOperation, WorkContext
-from .qbxml import QbxmlResponse, QbxmlVersion, render_request
+from .qbxml import QbxmlResponse
 from .qbxml.render import CUSTOMER_RET_ELEMENTS, ITEM_RET_ELEMENTS
+from .record_limits import QUERY_REQUESTS, add_data
 from .status import Outcome
 
 log = logging.getLogger(__name__)
@@ -39,12 +38,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 ITERATOR_GONE = 3391
 DUPLICATE_NAME = 3100
-PULL_PRIORITY = 20
-LOOKUP_PRIORITY = 30
-CREATE_PRIORITY = 50
 ITEM_ELEMENTS = ITEM_RET_ELEMENTS + ("ItemDesc",)  # group, discount, subtotal... items describe themselves there
 CUSTOMER_ELEMENTS = CUSTOMER_RET_ELEMENTS + ("ParentRef",)
-QUERIES = {ListName.ITEMS: ("ItemQuery", ITEM_ELEMENTS), ListName.CUSTOMERS: ("CustomerQuery", CUSTOMER_ELEMENTS)}
+QUERIES = {ListName.ITEMS: (QUERY_REQUESTS[ListName.ITEMS], ITEM_ELEMENTS),
+           ListName.CUSTOMERS: (QUERY_REQUESTS[ListName.CUSTOMERS], CUSTOMER_ELEMENTS)}
 ROWS = {ListName.ITEMS: mirror.item_row, ListName.CUSTOMERS: mirror.customer_row}
 
 
@@ -97,42 +94,6 @@ def _list_of(operation: OperationKind) -> ListName:
     return ListName.CUSTOMERS if operation in customers else ListName.ITEMS
 
 
-def add_data(spec: NewRecord) -> dict[str, Any]:
-    """The qbXML data of a creation, money back from the payload's strings to Decimal."""
-    return {key: Decimal(value) if key in NewRecord.money_fields and value is not None else value
-            for key, value in spec.data.items()}
-
-
-def check_new_record(spec: NewRecord, version: QbxmlVersion) -> None:
-    """Render the Add once now, so a name too long or a character QuickBooks cannot store
-    is told to the person asking, not discovered in a Web Connector session.
-
-    Raises:
-        DataError: what to change, naming the record and the field.
-    """
-    render_request(spec.request, "check", add_data(spec), version)
-
-
-def queryable_names(list_name: ListName, names) -> list[str]:
-    """The names QuickBooks can be asked for (a FullName filter): trimmed, unique, storable.
-
-    A name QuickBooks could not hold (too long, not Latin-1) cannot be in QuickBooks
-    either, so it is left out of the look-up rather than failing it.
-    """
-    request_type, _elements = QUERIES[list_name]
-    found: dict[str, None] = {}
-    for name in names:
-        name = (name or "").strip()
-        if not name or name.casefold() in {n.casefold() for n in found}:
-            continue
-        try:
-            render_request(request_type, "check", {"full_names": [name]})
-        except DataError:
-            continue
-        found[name] = None
-    return list(found)
-
-
 def _current_session_id(ctx: WorkContext) -> int | None:
     return ctx.db.scalar(
         select(WebConnectorSession.id)
@@ -172,7 +133,7 @@ class ListPullOperation(DesktopOperation):
         pull = ListPull.from_payload(payload)
         page = BACKEND.read(self.operation, payload, response)
         restarted = response.iterator_id is None or response.iterator_id != payload.get("iterator_id")
-        result = pulls.apply_page(ctx.db, ctx.account, pull, page, restarted=restarted)
+        result = pull_results.apply_page(ctx.db, ctx.account, pull, page, restarted=restarted)
         earlier = dt.datetime.fromisoformat(payload["newest"]) if payload.get("newest") else None
         newest = max(filter(None, [earlier, result.newest]), default=None)
         outbox.succeed(op, {"records": result.seen, "changed": len(result.changed), "remaining": page.remaining})
@@ -182,7 +143,7 @@ class ListPullOperation(DesktopOperation):
                          "newest": newest.isoformat() if newest else None}
             outbox.enqueue(ctx.db, ctx.account.id, op.kind, following, priority=op.priority)
         else:
-            pulls.finish_pull(ctx.db, ctx.account, pull, newest, ctx.now)
+            pull_results.finish_pull(ctx.db, ctx.account, pull, newest, ctx.now)
 
 
 class LookupOperation(DesktopOperation):

@@ -16,6 +16,7 @@ from ... import security, throttle
 from ...config import Settings
 from ...errors import WrongCompanyFile
 from ...logs import bind
+from ...services.accounts import installation
 from ...store.db import Store
 from ...store.models import (
     Account,
@@ -297,8 +298,6 @@ class WebConnectorService:
         return dt.timedelta(seconds=self.settings.inflight_timeout_seconds)
 
     def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
-        from ...services.accounts import installation
-
         try:
             if not hcp_response:
                 raise WrongCompanyFile(

@@ -21,6 +21,7 @@ from . import auth, csrf, integration, pages, support
 
 def register_admin(app: Flask) -> None:
     """Add the admin to the Flask app (which carries the store and settings in ``extensions``)."""
+    auth.dummy_hash()  # the first login for an unknown email must not be the slow one
     ui = data_dir("admin_ui")
     # Templates and static files only; its URL prefix serves /admin/static/...
     assets = Blueprint(

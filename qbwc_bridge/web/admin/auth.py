@@ -33,8 +33,17 @@ from ..source_address import source_address
 from . import csrf, pages
 
 SESSION_MAX_AGE = dt.timedelta(hours=12)
-# Verified against when the email is unknown or locked, so every attempt costs the same.
-_DUMMY_HASH = security.hash_password("not a real password")
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified against when the email is unknown, so every attempt costs the same.
+
+    Hashed once per process when the admin is registered (:func:`register_admin`), not at
+    import: an Argon2 hash costs about 0.1 s, and every ``qbwc-bridge`` command imports the admin.
+    """
+    return security.hash_password("not a real password")
+
 
 bp = Blueprint("admin_auth", __name__, url_prefix="/admin")
 csrf.protect(bp)
@@ -165,7 +174,7 @@ def _check_login(email: str, password: str) -> Viewer | None:
     with current_app.extensions["qbwc_bridge.store"].begin() as db:
         locked = throttle.is_locked(db, LoginKind.ADMIN, email, source, now)
         user = db.scalar(select(User).where(User.email == throttle.login_key(email)))  # stored lower-case
-        verified = security.verify_password(user.password_hash if user else _DUMMY_HASH, password)
+        verified = security.verify_password(user.password_hash if user else dummy_hash(), password)
         if user is None or user.disabled_at is not None or locked or not verified:
             throttle.record_failure(
                 db, LoginKind.ADMIN, email, source, now,

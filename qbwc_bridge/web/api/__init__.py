@@ -10,16 +10,14 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ...store.db import Store
-from . import base
+from . import base, catalog, orders, overview
 
 
 def create_api_blueprint(store: Store) -> Blueprint:
     """The /api/v1 blueprint with every route module registered."""
     blueprint = Blueprint("api_v1", __name__, url_prefix=base.PREFIX)
     base.install(blueprint, store)
-    # Route modules register on import of their ``register`` function (explicit list: no magic).
-    from . import catalog, orders, overview
-
+    # Each route module declares its routes in its ``register`` function (explicit list: no magic).
     for module in (overview, catalog, orders):
         module.register(blueprint)
     return blueprint

@@ -14,7 +14,6 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +27,7 @@ from ...services.accounts import account_for_api_token
 from ...services import pagination
 from ...services.validation import InvalidInput
 from ...store.db import Store, database_unavailable
+from .openapi import RouteDoc, document
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +40,6 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
-
-
-@dataclass
-class RouteDoc:
-    """One operation in the OpenAPI document."""
-
-    method: str
-    path: str  # OpenAPI style: /items/{item_id}
-    summary: str
-    request_schema: dict[str, Any] | None = None
-    response_schema: dict[str, Any] | None = None
-    query: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> schema
-    responses: dict[str, str] = field(default_factory=dict)  # extra status -> description
-    success_status: int = 200
-    description: str | None = None
-    tag: str | None = None
-    request_required: bool = True
 
 
 ROUTES: list[RouteDoc] = []
@@ -235,6 +218,4 @@ def install(blueprint: Blueprint, store: Store) -> None:
 
     @blueprint.get("/openapi.json")
     def openapi():
-        from .openapi import document
-
-        return jsonify(document(ROUTES, COMPONENTS))
+        return jsonify(document(ROUTES, COMPONENTS, server_url=PREFIX))

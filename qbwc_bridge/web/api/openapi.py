@@ -7,9 +7,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from .base import PREFIX, RouteDoc
+@dataclass
+class RouteDoc:
+    """One operation in the OpenAPI document."""
+
+    method: str
+    path: str  # OpenAPI style: /items/{item_id}
+    summary: str
+    request_schema: dict[str, Any] | None = None
+    response_schema: dict[str, Any] | None = None
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> schema
+    responses: dict[str, str] = field(default_factory=dict)  # extra status -> description
+    success_status: int = 200
+    description: str | None = None
+    tag: str | None = None
+    request_required: bool = True
+
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -85,8 +101,13 @@ def _operation(route: RouteDoc) -> dict[str, Any]:
     return operation
 
 
-def document(routes: Iterable[RouteDoc], components: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The whole document: every declared route, the named schemas, and this document itself."""
+def document(routes: Iterable[RouteDoc], components: Mapping[str, dict[str, Any]] | None = None, *,
+             server_url: str) -> dict[str, Any]:
+    """The whole document: every declared route, the named schemas, and this document itself.
+
+    ``server_url`` is where the routes are mounted (``/api/v1``), passed in so that this
+    module needs nothing of :mod:`.base`, which imports it.
+    """
     paths: dict[str, dict[str, Any]] = {
         "/openapi.json": {
             "get": {
@@ -104,7 +125,7 @@ def document(routes: Iterable[RouteDoc], components: Mapping[str, dict[str, Any]
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {"title": "qbwc-bridge API", "version": "1", "description": _DESCRIPTION},
-        "servers": [{"url": PREFIX}],
+        "servers": [{"url": server_url}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {"Error": ERROR_SCHEMA, **dict(sorted((components or {}).items()))},

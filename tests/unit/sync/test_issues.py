@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from qbwc_bridge.backends.base import ListName, ListPull, NewRecord, OperationKind, RecordLookup
-from qbwc_bridge.backends.desktop import list_sync
+from qbwc_bridge.backends.desktop import list_sync, record_limits
 from qbwc_bridge.backends.desktop.qbxml import QbxmlRecord, QbxmlResponse, render_request
 from qbwc_bridge.backends.desktop.status import explain_status
 from qbwc_bridge.domain import IssueType, ItemMatchField
@@ -59,7 +59,7 @@ def test_payloads_survive_the_outbox_as_json():
     lookup = RecordLookup("i1", names=("W-1", "Widget"))
     assert RecordLookup.from_payload(lookup.to_payload()) == lookup
     spec = NewRecord("i1", "ItemServiceAdd", "W-1", {"name": "W-1", "sales_price": "4.25000"})
-    assert list_sync.add_data(NewRecord.from_payload(spec.to_payload()))["sales_price"] == Decimal("4.25000")
+    assert record_limits.add_data(NewRecord.from_payload(spec.to_payload()))["sales_price"] == Decimal("4.25000")
 
 
 def test_pulls_ask_for_every_record_changed_since_the_mark_and_for_inactive_ones():
@@ -92,5 +92,5 @@ def test_answers_become_mirror_rows_created_records_or_refusals():
 
 
 def test_names_quickbooks_could_not_hold_are_not_looked_up():
-    names = list_sync.queryable_names(ListName.ITEMS, ["W-1", " w-1 ", "", None, "x" * 200, "Caf\u00e9", "\u4e2d"])
+    names = record_limits.queryable_names(ListName.ITEMS, ["W-1", " w-1 ", "", None, "x" * 200, "Caf\u00e9", "\u4e2d"])
     assert names == ["W-1", "Caf\u00e9"]
