@@ -111,7 +111,7 @@ def serve(context: Context, host: str, port: int, threads: int) -> None:
         metrics.share_across_processes(context.settings.metrics_dir)
     upgrade(context.store)
     app = create_app(context.settings, context.store)
-    pruner = retention.Pruner(context.store, dt.timedelta(days=context.settings.log_retention_days))
+    pruner = retention.Pruner(context.store, context.settings.log_retention)
     pruner.start()
     log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
     try:
@@ -129,7 +129,7 @@ def serve(context: Context, host: str, port: int, threads: int) -> None:
 @pass_context
 def prune(context: Context, dry_run: bool, as_json: bool) -> None:
     """Delete exchange-log entries and finished sessions older than QBWC_BRIDGE_LOG_RETENTION_DAYS."""
-    result = retention.prune(context.store, dt.timedelta(days=context.settings.log_retention_days), dry_run=dry_run)
+    result = retention.prune(context.store, context.settings.log_retention, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))
         return
@@ -203,9 +203,9 @@ def account_create(context: Context, name: str, kind: str, as_json: bool) -> Non
 @pass_context
 def account_reset_password(context: Context, account_id: int, as_json: bool) -> None:
     """A new Web Connector password, printed ONCE; the account's open Web Connector sessions end now."""
-    inflight_timeout = dt.timedelta(seconds=context.settings.inflight_timeout_seconds)
     with context.store.begin() as db:
-        password = account_service.reset_web_connector_password(db, account_id, inflight_timeout=inflight_timeout)
+        password = account_service.reset_web_connector_password(db, account_id,
+                                                                inflight_timeout=context.settings.inflight_timeout)
         username = account_service.get_account(db, account_id).credential.username
     if as_json:
         click.echo(json.dumps({"account_id": account_id, "username": username, "password": password}, indent=2))

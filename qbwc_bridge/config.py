@@ -140,6 +140,16 @@ class Settings:
         return replace(self, **changes)
 
     @property
+    def inflight_timeout(self) -> dt.timedelta:
+        """How long a message set handed to a Web Connector may still be applied by QuickBooks."""
+        return dt.timedelta(seconds=self.inflight_timeout_seconds)
+
+    @property
+    def log_retention(self) -> dt.timedelta:
+        """How long exchange-log entries and finished sessions are kept."""
+        return dt.timedelta(days=self.log_retention_days)
+
+    @property
     def silent_after(self) -> dt.timedelta:
         """How long a connected Web Connector may stay quiet before its account shows an error."""
         return dt.timedelta(minutes=self.silent_after_minutes)

@@ -67,15 +67,14 @@ _DEPENDENCY = aliased(OutboxOperation, name="dependency")
 
 
 def _ready_clause(account_id: int, now: dt.datetime):
-    dependency = _DEPENDENCY
     return and_(
         OutboxOperation.account_id == account_id,
         OutboxOperation.state.in_(READY_STATES),
         or_(OutboxOperation.not_before.is_(None), OutboxOperation.not_before <= now),
         or_(
             OutboxOperation.depends_on_id.is_(None),
-            select(dependency.id)
-            .where(dependency.id == OutboxOperation.depends_on_id, dependency.state == OperationState.DONE.value)
+            select(_DEPENDENCY.id)
+            .where(_DEPENDENCY.id == OutboxOperation.depends_on_id, _DEPENDENCY.state == OperationState.DONE.value)
             .exists(),
         ),
     )

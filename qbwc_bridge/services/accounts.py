@@ -92,7 +92,7 @@ def reset_web_connector_password(session: Session, account_id: int, *, inflight_
     A reset is how support answers a leaked password, so whoever holds a ticket issued under the
     old one must not keep working: its sessions are revoked (every later call with the ticket is
     refused, and a late answer is not believed) and what they held becomes unconfirmed, to be
-    looked up once ``inflight_timeout`` has passed (``Settings.inflight_timeout_seconds``).
+    looked up once ``inflight_timeout`` has passed (``Settings.inflight_timeout``).
 
     Raises:
         NotFound: no such account. Conflict: the account is not a Desktop account.

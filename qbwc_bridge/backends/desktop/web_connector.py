@@ -119,7 +119,7 @@ class WebConnectorService:
                 self._log(db, account.id, None, "authenticate", "out", "busy: another session is running")
                 return [throwaway, BUSY_ANSWER, str(BUSY_POSTPONE_SECONDS)]
             for ws in live:  # abandoned by a Web Connector that crashed or lost a response
-                conversation.end_session(db, ws, SessionState.SUPERSEDED, now, inflight_timeout=self._inflight_timeout)
+                conversation.end_session(db, ws, SessionState.SUPERSEDED, now, inflight_timeout=self.settings.inflight_timeout)
 
             if account.status == ConnectionStatus.NOT_CONNECTED.value:
                 start_initial_sync(db, account)
@@ -213,7 +213,7 @@ class WebConnectorService:
             info = explain_hresult(hresult or "", message or "")
             self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult or "", now)
             self._log(db, account.id, ws.id, "connectionError", "in", f"HRESULT {hresult}: {message}")
-            conversation.end_session(db, ws, SessionState.CLOSED, now, inflight_timeout=self._inflight_timeout)
+            conversation.end_session(db, ws, SessionState.CLOSED, now, inflight_timeout=self.settings.inflight_timeout)
             return "done"
 
     def get_last_error(self, ticket: str | None) -> str:
@@ -234,7 +234,7 @@ class WebConnectorService:
             ws, account = self._session_for(db, ticket, now, touch=False)
             if ws is None:
                 return "OK"
-            conversation.end_session(db, ws, SessionState.CLOSED, now, inflight_timeout=self._inflight_timeout)
+            conversation.end_session(db, ws, SessionState.CLOSED, now, inflight_timeout=self.settings.inflight_timeout)
             summary = f"{ws.operations_done} done, {ws.operations_failed} need attention, {ws.round_trips} round trip(s)"
             if ws.last_error:
                 summary = f"Stopped: {ws.last_error}"
@@ -270,7 +270,7 @@ class WebConnectorService:
         if ws.state != SessionState.OPEN.value:
             return (ws, db.get(Account, ws.account_id)) if not touch else (None, None)
         if ws.expires_at <= now:
-            conversation.end_session(db, ws, SessionState.EXPIRED, now, inflight_timeout=self._inflight_timeout)
+            conversation.end_session(db, ws, SessionState.EXPIRED, now, inflight_timeout=self.settings.inflight_timeout)
             return None, None
         if touch:
             ws.last_seen_at = now
@@ -292,10 +292,6 @@ class WebConnectorService:
         self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"late answer ({ws.state} session)", response)
         ctx = WorkContext(db, account, conversation.version_of(ws), now)
         conversation.apply_late_response(db, ws, ctx, response)
-
-    @property
-    def _inflight_timeout(self) -> dt.timedelta:
-        return dt.timedelta(seconds=self.settings.inflight_timeout_seconds)
 
     def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
         try:

@@ -9,7 +9,6 @@ new password, shown once). Form actions redirect back to the page they came from
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from flask import Blueprint, Response, redirect, render_template, url_for
@@ -123,9 +122,8 @@ def reset_password(account_id: int):
     require_account(account_id)
     with unit_of_work() as db:
         account = account_service.get_account(db, account_id)
-        password = account_service.reset_web_connector_password(
-            db, account_id, inflight_timeout=dt.timedelta(seconds=settings().inflight_timeout_seconds)
-        )
+        password = account_service.reset_web_connector_password(db, account_id,
+                                                                inflight_timeout=settings().inflight_timeout)
         username = account.credential.username
         name = account.name
     response = Response(
