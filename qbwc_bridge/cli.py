@@ -198,7 +198,7 @@ def account_create(context: Context, name: str, kind: str, as_json: bool) -> Non
 
 
 @account.command("reset-password")
-@click.argument("account_id", type=int)
+@click.argument("account_id", type=ACCOUNT_ID)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_context
 def account_reset_password(context: Context, account_id: int, as_json: bool) -> None:
@@ -216,7 +216,7 @@ def account_reset_password(context: Context, account_id: int, as_json: bool) -> 
 
 
 @account.command("rotate-token")
-@click.argument("account_id", type=int)
+@click.argument("account_id", type=ACCOUNT_ID)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_context
 def account_rotate_token(context: Context, account_id: int, as_json: bool) -> None:

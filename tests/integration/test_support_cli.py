@@ -57,6 +57,13 @@ def test_account_commands_refuse_an_unknown_account_in_one_line(cli_env):
     assert_one_line_error(run(cli_env, "account", "rotate-token", "999", "--json"), "999")
 
 
+@pytest.mark.parametrize("command", ["reset-password", "rotate-token"])
+def test_an_account_id_past_the_column_is_a_usage_error_not_a_traceback(cli_env, command):
+    result = run(cli_env, "account", command, "99999999999999999999")
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
+    assert "ACCOUNT_ID" in result.output
+
+
 def test_account_rotate_token_refuses_the_old_token_over_the_api(cli_env, store, settings):
     tenant = make_tenant(store, "Acme Supply")
     api = create_app(settings, store).flask.test_client()
