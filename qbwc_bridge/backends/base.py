@@ -1,172 +1,156 @@
-"""What the sync engine asks of any QuickBooks backend, and the domain results it gets back.
+"""What every QuickBooks backend is: the facts it states and the work it can carry.
 
-The engine (``qbwc_bridge.sync``) decides *what* must happen and writes it to the
-outbox as one of the :class:`OperationKind` operations below, with a JSON payload
-built from the specs here. A backend decides *how* each travels and answers with the
-same domain results whichever QuickBooks it talks to:
+The engine (``sync/``) speaks the vocabulary of :mod:`qbwc_bridge.operations` and asks
+``backends.for_account(account)`` which backend carries an account's work. Each backend
+states its facts here (django-anymail's template method: the base class holds the
+common behaviour, a backend fills in what differs):
 
-* **Desktop** (``backends/desktop/list_sync.py``): nothing is sent until the Web
-  Connector calls; each operation becomes one qbXML request in a message set, and its
-  ``*Rs`` is read back into a :class:`ListPage`, :class:`Created` or :class:`Refused`.
-  Pages of a list pull are chained with QuickBooks iterators, which die with the
-  QuickBooks session.
-* **Online** (planned): a worker pushes the same operations over REST (``/query``
-  with STARTPOSITION for pulls, ``POST /item`` with a requestid for creations) and
-  hands the engine the same results.
+* ``delivery``: **pull** (Desktop: nothing travels until the Web Connector comes to us; the
+  backend drains the outbox inside its sessions) or **push** (Online: a worker goes out
+  and drives the outbox through :class:`PushLink`, see ``backends.push``);
+* ``limits``: what its QuickBooks can store, so the engine refuses early in plain words;
+* ``check_new_record``: the full check of a creation before it is queued.
 
-The protocol is deliberately two-phase (build a request, read its answer), the shape
-of django-anymail's backends: Desktop cannot call QuickBooks when it likes, so nothing
-here may assume a synchronous round trip.
+A push backend's :class:`PushLink` answers each operation with the engine's neutral
+results (``Created``, ``Refused``, ``RetryLater``, ``Unconfirmed``, ``NeedsReconnect``);
+the driver in ``backends.push`` hands them to the engine. A pull backend has its own
+two-phase conversation (build a request now, read its answer in a later HTTP call) and
+reports to the same engine functions.
 """
 from __future__ import annotations
 
 import datetime as dt
-import enum
-from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Protocol
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar
+
+from sqlalchemy.orm import Session
+
+from ..errors import DataError
+from ..operations import (
+    Created,
+    Delivery,
+    KeyKind,
+    ListName,
+    ListPage,
+    ListPull,
+    Limits,
+    NeedsReconnect,
+    NewInvoice,
+    NewItem,
+    NewRecord,
+    RecordLookup,
+    Refused,
+    RetryLater,
+    Unconfirmed,
+)
+from ..store.db import Store
+from ..store.models import Account
 
 
-class OperationKind(str, enum.Enum):
-    """Outbox operation kinds of list sync. Values are stored: only ever add."""
+class Backend:
+    """One kind of QuickBooks. Subclasses set the class facts and override what differs."""
 
-    SYNC_TERMS = "sync_terms"  # the whole terms list (small: no paging, no high-water mark)
-    SYNC_ACCOUNTS = "sync_accounts"  # the whole chart of accounts
-    SYNC_ITEMS = "sync_items"  # a ListPull of items, every kind, inactive included
-    SYNC_CUSTOMERS = "sync_customers"  # a ListPull of customers (jobs included)
-    RESYNC_ITEM = "resync_item"  # a RecordLookup for one BlueTrace item
-    RESYNC_CUSTOMER = "resync_customer"
-    CREATE_ITEM = "create_item"  # a NewRecord: "Create in QuickBooks"
-    CREATE_CUSTOMER = "create_customer"
+    kind: ClassVar[str]
+    delivery: ClassVar[Delivery]
+    limits: ClassVar[Limits]
+    # QuickBooks stamps records with its own clock: a record created this long before our send may still be ours.
+    clock_margin: ClassVar[dt.timedelta]
+
+    def can_look_up(self, list_name: ListName, kind: KeyKind, value: str) -> bool:
+        """Whether this QuickBooks can be asked for records by ``value``: one it could not store cannot be there."""
+        if self.limits.latin1_only:
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                return False
+        return True
+
+    def check_new_record(self, account: Account, spec: NewRecord) -> None:
+        """Refuse a creation this QuickBooks could not store, before it is queued.
+
+        Raises:
+            DataError: what to change, naming the record and the field.
+        """
+        list_name = ListName.ITEMS if isinstance(spec, NewItem) else ListName.CUSTOMERS
+        limit = self.limits.name_limit(list_name)
+        record = f"{'item' if list_name is ListName.ITEMS else 'customer'} {spec.record_id}"
+        if len(spec.name) > limit:
+            raise DataError(f"The name \u201c{spec.name}\u201d is longer than QuickBooks allows ({limit} characters).",
+                            record=record, field="name", action=f"Create it under a name of at most {limit} characters.")
+        if self.limits.latin1_only:
+            try:
+                spec.name.encode("latin-1")
+            except UnicodeEncodeError:
+                raise DataError(f"The name \u201c{spec.name}\u201d has characters this QuickBooks cannot store.",
+                                record=record, field="name",
+                                action="Create it under a name written with Western European letters only.") from None
 
 
-class ListName(str, enum.Enum):
-    TERMS = "terms"
-    ACCOUNTS = "accounts"
-    ITEMS = "items"
-    CUSTOMERS = "customers"
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _datetime(value: str | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromisoformat(value)
-
-
-# ----------------------------------------------------------------------------- what the engine asks
 @dataclass(frozen=True)
-class ListPull:
-    """Pull one list: everything (``since`` None) or what changed since a moment, inactive included.
+class FoundInvoice:
+    """An invoice a look-up found in QuickBooks, in the engine's terms, for the verdict "is it ours?"."""
 
-    ``started_at`` is our clock when the pull was decided; with the newest TimeModified
-    seen it bounds what may have changed while the pull ran (see ``sync.pulls``).
+    id: str
+    number: str | None
+    note: str  # the free text our marker is written into (Memo / PrivateNote)
+    guid: str | None  # the external id QuickBooks stored, when it can store one
+    txn_date: dt.date | None
+    lines: tuple[tuple[str, Decimal, Decimal], ...]  # (item id, quantity, unit price)
+    total: Decimal | None
+    created_at: dt.datetime | None
+
+
+Outcome = Created | Refused | RetryLater | Unconfirmed | NeedsReconnect
+
+
+class PushLink:
+    """One drive of one account by a push backend: every call goes out to QuickBooks now.
+
+    No call holds a database transaction open: the driver commits before and after each.
+    Transport trouble is answered, not raised: ``RetryLater`` (busy, throttled, down),
+    ``Unconfirmed`` (a write whose answer is lost), ``NeedsReconnect`` (authorization gone).
     """
 
-    list_name: ListName
-    mode: str  # "initial" | "incremental"
-    since: dt.datetime | None
-    started_at: dt.datetime
+    def pull_whole_list(self, list_name: ListName) -> list[dict] | RetryLater | NeedsReconnect:
+        """Every record of a small list (terms, accounts) as mirror rows."""
+        raise NotImplementedError
 
-    def to_payload(self) -> dict[str, Any]:
-        return {"list": self.list_name.value, "mode": self.mode, "since": _iso(self.since),
-                "started_at": _iso(self.started_at)}
+    def pull_page(self, pull: ListPull, cursor: str | None) -> ListPage | RetryLater | NeedsReconnect:
+        """One page of items or customers, inactive included; ``cursor`` None starts the pull."""
+        raise NotImplementedError
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> "ListPull":
-        return cls(ListName(payload["list"]), payload["mode"], _datetime(payload.get("since")),
-                   _datetime(payload["started_at"]))
+    def look_up(self, list_name: ListName, lookup: RecordLookup) -> ListPage | RetryLater | NeedsReconnect:
+        raise NotImplementedError
 
+    def create(self, list_name: ListName, spec: NewRecord, request_id: str) -> Outcome:
+        """Create one record; ``request_id`` is the same on every attempt of the same write."""
+        raise NotImplementedError
 
-@dataclass(frozen=True)
-class RecordLookup:
-    """Ask QuickBooks again for the records one BlueTrace record may match ("Re-sync")."""
+    def find_created(self, list_name: ListName, spec: NewRecord) -> list[dict] | RetryLater | NeedsReconnect:
+        """Records holding the spec's name (mirror rows with ``created_at``): was a lost write saved?"""
+        raise NotImplementedError
 
-    record_id: str  # the BlueTrace item_id / customer_id
-    list_ids: tuple[str, ...] = ()  # QuickBooks IDs to re-read, or else
-    names: tuple[str, ...] = ()  # QuickBooks full names to look for
+    def add_invoice(self, spec: NewInvoice, request_id: str) -> Outcome:
+        """Create the invoice; a ``Created`` row carries ``txn_id`` and ``ref_number``."""
+        raise NotImplementedError
 
-    def to_payload(self) -> dict[str, Any]:
-        return {"record_id": self.record_id, "list_ids": list(self.list_ids), "names": list(self.names)}
+    def find_invoices(self, spec: NewInvoice, since: dt.datetime) -> list[FoundInvoice] | RetryLater | NeedsReconnect:
+        """The customer's invoices that may be the one a lost write saved (same number, or changed since)."""
+        raise NotImplementedError
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> "RecordLookup":
-        return cls(payload["record_id"], tuple(payload.get("list_ids", ())), tuple(payload.get("names", ())))
-
-
-@dataclass(frozen=True)
-class NewRecord:
-    """Create an item or a customer for one BlueTrace record ("Create in QuickBooks").
-
-    ``request`` names the Desktop request (ItemNonInventoryAdd, ItemServiceAdd,
-    ItemInventoryAdd, CustomerAdd) and ``data`` its fields as the qbXML layer takes them,
-    money as strings so the payload stays JSON; ``name`` is the QuickBooks name, the one
-    a duplicate-name answer is about.
-    """
-
-    record_id: str
-    request: str
-    name: str
-    data: dict[str, Any] = field(default_factory=dict)
-    money_fields: ClassVar[frozenset[str]] = frozenset({"sales_price", "purchase_cost"})
-
-    def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> "NewRecord":
-        return cls(payload["record_id"], payload["request"], payload["name"], dict(payload.get("data", {})))
+    def close(self) -> None:
+        """Let go of connections; called once the drive ends."""
 
 
-# ----------------------------------------------------------------------------- what comes back
-@dataclass
-class ListPage:
-    """One page of a pull: mirror rows (the columns of ``QbItem`` / ``QbCustomer`` but the account)."""
+class PushBackend(Backend):
+    """A backend a worker drives: ``link`` opens one drive of one account."""
 
-    rows: list[dict[str, Any]]
-    remaining: int = 0  # records QuickBooks still holds for this pull after this page
+    delivery = Delivery.PUSH
 
+    def link(self, store: Store, account_id: int) -> PushLink:
+        raise NotImplementedError
 
-@dataclass(frozen=True)
-class Created:
-    """QuickBooks saved a new record: its row for the mirror (ListID, EditSequence, ...)."""
-
-    row: dict[str, Any]
-
-    @property
-    def list_id(self) -> str:
-        return self.row["list_id"]
-
-
-@dataclass(frozen=True)
-class Refused:
-    """QuickBooks would not create the record. ``duplicate_name``: the name is taken (3100 / 6240)."""
-
-    code: str
-    explanation: str  # plain words for a bookkeeper
-    action: str
-    quickbooks_message: str = ""
-    duplicate_name: bool = False
-
-
-class Backend(Protocol):
-    """A QuickBooks backend for the sync engine: two phases per operation kind.
-
-    ``build`` turns an outbox payload into whatever the backend sends (a qbXML request
-    type and data, an HTTP request); ``read`` turns the answer into a domain result:
-    :class:`ListPage` for pulls and lookups, :class:`Created` or :class:`Refused` for
-    creations. The backend then hands that result to the engine (``sync.pulls``,
-    ``sync.records``), which alone touches match state.
-    """
-
-    kind: str  # "desktop" | "online"
-
-    def supports(self, operation: OperationKind) -> bool:
-        """Whether this backend can carry the operation (every kind above, for Desktop)."""
-        ...
-
-    def build(self, operation: OperationKind, payload: dict[str, Any]) -> Any:
-        ...
-
-    def read(self, operation: OperationKind, payload: dict[str, Any], answer: Any) -> ListPage | Created | Refused:
-        ...
+    def ready_to_drive(self, db: Session, account: Account) -> bool:
+        """Whether the account is connected well enough for a drive (e.g. holds a usable authorization)."""
+        return True

@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import outbox
-from ..backends.base import ListName, NewRecord
-from ..backends.desktop import record_limits
+from .. import backends, outbox
+from ..operations import ItemKind, NewCustomer, NewItem, NewRecord, SkuPlace, address
 from ..domain import IssueType, ItemMatchField, PendingAction
 from ..errors import Conflict, DataError, NeedsPerson
 from ..store.models import Account, BtCustomer, BtItem, QbAccount
@@ -26,7 +25,7 @@ from . import facts, pulls
 from .facts import ITEMS, Side, record
 
 CREATE_PRIORITY = 50  # creations go after pulls and look-ups: they must not duplicate what those would find
-NAME_LIMITS = {ListName.ITEMS: 31, ListName.CUSTOMERS: 41}
+
 
 def new_record(db: Session, account: Account, side: Side, row, name: str | None) -> NewRecord:
     """The Add for one record, following the account's settings.
@@ -65,10 +64,7 @@ def _inventory_asset(db: Session, account: Account) -> str:
     return preferred[0].list_id
 
 
-REQUESTS = {"service": "ItemServiceAdd", "non_inventory": "ItemNonInventoryAdd", "inventory": "ItemInventoryAdd"}
-
-
-def _new_item(db: Session, account: Account, row: BtItem, name: str | None) -> NewRecord:
+def _new_item(db: Session, account: Account, row: BtItem, name: str | None) -> NewItem:
     field = facts.match_field(account)
     sku = (row.sku or "").strip() or None
     if sku is None:
@@ -76,64 +72,33 @@ def _new_item(db: Session, account: Account, row: BtItem, name: str | None) -> N
                           action="Enter the SKU in BlueTrace first.")
     income = _account_ref(db, account, account.ar_account_id, '"AR" (income)')
     expense = _account_ref(db, account, account.ap_account_id, '"AP" (expense)')
-    request = REQUESTS.get(row.kind, "ItemNonInventoryAdd")
+    kind = ItemKind(row.kind) if row.kind in ItemKind._value2member_map_ else ItemKind.NON_INVENTORY
     if field is ItemMatchField.NAME:
         qb_name, description = name or sku, row.name  # the SKU is the name; BlueTrace's name describes it
     else:
         qb_name, description = name or row.name, row.description or row.name
-    data: dict[str, Any] = {
-        "name": qb_name,
-        "is_active": bool(row.active),
-        "sales_desc": description,
-        "sales_price": None if row.sales_price is None else str(row.sales_price),
-        "income_account_list_id": income,
-        "purchase_desc": description,
-        "purchase_cost": None if row.purchase_cost is None else str(row.purchase_cost),
-    }
-    if request == "ItemInventoryAdd":
-        data["cogs_account_list_id"] = expense
-        data["asset_account_list_id"] = _inventory_asset(db, account)
-    else:
-        data["expense_account_list_id"] = expense
-    if field is ItemMatchField.MANUFACTURER_PART_NUMBER:
-        if request == "ItemServiceAdd":
-            raise NeedsPerson("QuickBooks service items have no manufacturer part number, so this SKU could not be "
-                              "stored where matching looks for it.",
-                              action="Match service items by hand, or match items by name on the Items tab.")
-        data["manufacturer_part_number"] = sku
-    elif field is ItemMatchField.BARCODE:
-        if account.qbxml_version and tuple(map(int, account.qbxml_version.split("."))) < (12, 0):
-            raise NeedsPerson("This QuickBooks is too old to store bar codes (QuickBooks 2012 or newer is needed).",
-                              action="Match items by name or manufacturer part number on the Items tab.")
-        data["bar_code_value"] = sku
-    return NewRecord(row.item_id, request, qb_name, {k: v for k, v in data.items() if v is not None})
+    if field is ItemMatchField.MANUFACTURER_PART_NUMBER and kind is ItemKind.SERVICE:
+        raise NeedsPerson("QuickBooks service items have no manufacturer part number, so this SKU could not be "
+                          "stored where matching looks for it.",
+                          action="Match service items by hand, or match items by name on the Items tab.")
+    return NewItem(
+        record_id=row.item_id, name=qb_name, kind=kind, sku=sku, sku_place=SkuPlace(field.value),
+        description=description, sales_price=row.sales_price, purchase_cost=row.purchase_cost,
+        income_account_id=income, expense_account_id=expense,
+        asset_account_id=_inventory_asset(db, account) if kind is ItemKind.INVENTORY else None,
+        active=bool(row.active),
+    )
 
 
-ADDRESS_KEYS = {"line1": "addr1", "line2": "addr2", "line3": "addr3", "line4": "addr4", "line5": "addr5",
-                "city": "city", "state": "state", "postal_code": "postal_code", "country": "country"}
-
-
-def _address(value: dict[str, Any] | None) -> dict[str, str] | None:
-    if not value:
-        return None
-    address = {ADDRESS_KEYS[key]: text for key, text in value.items() if key in ADDRESS_KEYS and text}
-    return address or None
-
-
-def _new_customer(row: BtCustomer, name: str | None) -> NewRecord:
+def _new_customer(row: BtCustomer, name: str | None) -> NewCustomer:
     qb_name = name or (row.name or "").strip()
     if not qb_name:
         raise NeedsPerson("This customer has no name.", action="Enter the customer's name in BlueTrace first.")
-    data = {
-        "name": qb_name,
-        "is_active": bool(row.active),
-        "company_name": row.company_name,
-        "bill_address": _address(row.bill_address),
-        "ship_address": _address(row.ship_address),
-        "phone": row.phone,
-        "email": (row.billing_email or "").strip() or None,
-    }
-    return NewRecord(row.customer_id, "CustomerAdd", qb_name, {k: v for k, v in data.items() if v is not None})
+    return NewCustomer(
+        record_id=row.customer_id, name=qb_name, active=bool(row.active), company_name=row.company_name or None,
+        email=(row.billing_email or "").strip() or None, phone=row.phone or None,
+        bill_address=address(row.bill_address), ship_address=address(row.ship_address),
+    )
 
 
 def request_create(db: Session, account: Account, side: Side, record_id: str, name: str | None = None) -> None:
@@ -156,7 +121,7 @@ def request_create(db: Session, account: Account, side: Side, record_id: str, na
     if row.pending == PendingAction.CREATING.value:
         return
     spec = new_record(db, account, side, row, name)
-    record_limits.check_new_record(spec, account.qbxml_version)
+    backends.for_account(account).check_new_record(account, spec)
     outbox.enqueue(db, account.id, side.create_kind.value, spec.to_payload(), priority=CREATE_PRIORITY)
     row.pending = PendingAction.CREATING.value
 
@@ -168,7 +133,7 @@ def create_automatically(db: Session, account: Account, side: Side, record_id: s
     except DataError as refused:
         row = db.get(side.model, (account.id, record_id))
         row.issue = IssueType.CREATE_FAILED.value
-        row.issue_detail = failure_detail(side, refused.explanation, refused.action or "", "", refused.field)
+        row.issue_detail = failure_detail(side, account, refused.explanation, refused.action or "", "", refused.field)
     except (NeedsPerson, Conflict) as blocked:
         row = db.get(side.model, (account.id, record_id))
         detail = dict(row.issue_detail or {})
@@ -176,15 +141,16 @@ def create_automatically(db: Session, account: Account, side: Side, record_id: s
         row.issue_detail = detail
 
 
-def failure_detail(side: Side, explanation: str, action: str, quickbooks_message: str, field: str | None) -> dict:
+def failure_detail(side: Side, account: Account, explanation: str, action: str, quickbooks_message: str,
+                   field: str | None) -> dict:
     detail: dict[str, Any] = {"message": explanation, "action": action, "candidates": []}
     if quickbooks_message:
         detail["quickbooks_message"] = quickbooks_message
     if field in (None, "name"):
-        detail["actions"] = [rename_action(side)]
+        detail["actions"] = [rename_action(side, account)]
     return detail
 
 
-def rename_action(side: Side) -> dict[str, Any]:
+def rename_action(side: Side, account: Account) -> dict[str, Any]:
     return {"action": "rename", "label": "Create in QuickBooks under another name", "field": "name",
-            "max_length": NAME_LIMITS[side.list_name]}
+            "max_length": backends.for_account(account).limits.name_limit(side.list_name)}

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..backends.base import ListName, OperationKind
+from ..operations import ListName, OperationKind
 from ..domain import IssueType, ItemMatchField, MatchedBy
 from ..errors import NotFound
 from ..store.models import Account, BtCustomer, BtItem, QbCustomer, QbItem

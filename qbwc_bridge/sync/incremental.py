@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
-from ..backends.base import ListName, OperationKind
+from ..operations import ListName, OperationKind
 from ..store.models import Account, OperationState, OutboxOperation
 from . import pulls
 from .initial import PAGED_LIST_PRIORITY, PAGED_LISTS, WHOLE_LIST_PRIORITY, WHOLE_LISTS, initial_complete

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
-from ..backends.base import ListName, OperationKind
+from ..operations import ListName, OperationKind
 from ..store.models import Account, ConnectionStatus, OperationState, OutboxOperation, QbAccount, QbTerms, utcnow
 from . import pulls
 

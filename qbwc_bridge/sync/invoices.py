@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from .. import outbox
 from ..domain import InvoiceStatus, IssueType, PendingAction
 from ..errors import DataError
+from ..operations import OperationKind
 from ..store.models import (
     Account,
     BtCustomer,
@@ -66,7 +67,7 @@ from ..store.models import (
 
 log = logging.getLogger(__name__)
 
-OPERATION_KIND = "invoice_add"
+OPERATION_KIND = OperationKind.INVOICE_ADD.value
 REF_NUMBER_LENGTH = 11
 _GUID_NAMESPACE = uuid.UUID("6f1c2a4e-8d5b-5c1e-9a57-3b0d6c2e4f81")  # qbwc-bridge invoices
 _CHUNK = 500  # ids per IN (...) query

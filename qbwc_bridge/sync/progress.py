@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..backends.base import ListName
+from ..operations import ListName
 from ..store.models import Account, ConnectionStatus, QbAccount, QbTerms, SyncCursor
 from . import pulls
 

@@ -13,7 +13,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from ..backends.base import ListName, ListPage, ListPull
+from ..operations import ListName, ListPage, ListPull
 from ..store.models import Account
 from . import mirror, pulls, records
 from .facts import SIDES

@@ -17,7 +17,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..backends.base import ListName, ListPull
+from ..operations import ListName, ListPull
 from ..store.models import Account, QbCustomer, QbItem, SyncCursor
 
 OVERLAP = dt.timedelta(minutes=70)

@@ -12,9 +12,8 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import outbox
-from ..backends.base import Created, ListName, NewRecord, RecordLookup, Refused
-from ..backends.desktop import record_limits
+from .. import backends, outbox
+from ..operations import Created, KeyKind, ListName, NewRecord, RecordLookup, Refused
 from ..domain import IssueType, ItemMatchField, MatchedBy, PendingAction
 from ..errors import Conflict, NotFound
 from ..store.models import Account, OperationState, OutboxOperation, utcnow
@@ -82,16 +81,30 @@ def request_resync(db: Session, account: Account, side: Side, record_id: str) ->
     if row.pending == PendingAction.RESYNCING.value:
         return
     if row.qb_list_id:
-        lookup = RecordLookup(record_id, list_ids=(row.qb_list_id,))
+        lookup = RecordLookup(record_id, ids=(row.qb_list_id,))
     else:
-        names = [row.name, row.company_name] if side is CUSTOMERS else [row.name]
-        if side is ITEMS and facts.match_field(account) is ItemMatchField.NAME:
-            names.insert(0, row.sku)
-        lookup = RecordLookup(record_id, names=tuple(record_limits.queryable_names(side.list_name, names)))
+        lookup = RecordLookup(record_id, keys=_lookup_keys(side, account, row))
     queue_pull(db, account, side.list_name, utcnow())
-    if lookup.list_ids or lookup.names:
+    if lookup.ids or lookup.keys:
         outbox.enqueue(db, account.id, side.resync_kind.value, lookup.to_payload(), priority=LOOKUP_PRIORITY)
         row.pending = PendingAction.RESYNCING.value
+
+
+def _lookup_keys(side: Side, account: Account, row) -> tuple[tuple[KeyKind, str], ...]:
+    """What a QuickBooks record matching ``row`` may carry, as far as this account's QuickBooks can be asked."""
+    if side is CUSTOMERS:
+        wanted = [(KeyKind.EMAIL, row.billing_email), (KeyKind.NAME, row.name), (KeyKind.NAME, row.company_name)]
+    else:
+        sku_is_name = facts.match_field(account) is ItemMatchField.NAME
+        wanted = ([(KeyKind.NAME, row.sku)] if sku_is_name else []) + [(KeyKind.NAME, row.name)]
+    backend = backends.for_account(account)
+    keys: dict[tuple[KeyKind, str], None] = {}
+    for kind, value in wanted:
+        value = (value or "").strip()
+        if value and (kind, value.casefold()) not in {(k, v.casefold()) for k, v in keys}:
+            if backend.can_look_up(side.list_name, kind, value):
+                keys[(kind, value)] = None
+    return tuple(keys)
 
 
 def lookup_answered(db: Session, account: Account, list_name: ListName, lookup: RecordLookup, rows: list[dict]) -> None:
@@ -103,7 +116,7 @@ def lookup_answered(db: Session, account: Account, list_name: ListName, lookup: 
     side = SIDES[list_name]
     upsert = mirror.upsert_items if side is ITEMS else mirror.upsert_customers
     result = upsert(db, account.id, rows)
-    gone = sorted(set(lookup.list_ids) - {row["list_id"] for row in rows})
+    gone = sorted(set(lookup.ids) - {row["list_id"] for row in rows})
     for list_id in gone:
         copy = db.get(side.qb_model, (account.id, list_id))
         if copy is not None and copy.is_active:
@@ -158,12 +171,12 @@ def create_refused(db: Session, account: Account, list_name: ListName, spec: New
             "quickbooks_message": refused.quickbooks_message,
             "candidates": [matching.Candidate(q.list_id, q.full_name, _shown_key(side, account, q), "same_name")
                            .as_json(side.key_label) for q in holders],
-            "actions": [rename_action(side)],
+            "actions": [rename_action(side, account)],
         }
     else:
         row.issue = IssueType.CREATE_FAILED.value
-        row.issue_detail = failure_detail(side, refused.explanation, refused.action, refused.quickbooks_message,
-                                           "name" if refused.code == "3070" else "other")
+        row.issue_detail = failure_detail(side, account, refused.explanation, refused.action,
+                                          refused.quickbooks_message, refused.field or "other")
         row.issue_detail["code"] = refused.code
 
 

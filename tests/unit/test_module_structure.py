@@ -30,8 +30,6 @@ ENGINE_TO_BACKEND_LEFT = {
     ("qbwc_bridge.services.accounts", "qbwc_bridge.backends.desktop.conversation"),  # ends open sessions
     ("qbwc_bridge.services.demo", "qbwc_bridge.backends.desktop.qwc"),  # writes the demo's .qwc
     ("qbwc_bridge.services.status", "qbwc_bridge.backends.desktop.status"),  # HRESULT words
-    ("qbwc_bridge.sync.creation", "qbwc_bridge.backends.desktop.record_limits"),  # Desktop's limits
-    ("qbwc_bridge.sync.resolutions", "qbwc_bridge.backends.desktop.record_limits"),  # Desktop's names
 }
 
 

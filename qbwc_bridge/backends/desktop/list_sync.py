@@ -26,11 +26,22 @@ from sqlalchemy import select
 from ... import outbox
 from ...store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession
 from ...sync import mirror, pull_results, resolutions
-from ..base import Created, ListName, ListPage, ListPull, NewRecord, OperationKind, RecordLookup, Refused
+from ...operations import (
+    Created,
+    KeyKind,
+    ListName,
+    ListPage,
+    ListPull,
+    OperationKind,
+    RecordLookup,
+    RefusalReason,
+    Refused,
+    new_record_from_payload,
+)
 from .operations import QUICKBOOKS_CLOCK_MARGIN, DesktopOperation, WorkContext
 from .qbxml import QbxmlResponse
 from .qbxml.render import CUSTOMER_RET_ELEMENTS, ITEM_RET_ELEMENTS
-from .record_limits import QUERY_REQUESTS, add_data
+from .record_limits import QUERY_REQUESTS, add_request, queryable_names
 from .status import Outcome
 
 log = logging.getLogger(__name__)
@@ -38,6 +49,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 ITERATOR_GONE = 3391
 DUPLICATE_NAME = 3100
+TEXT_TOO_LONG = 3070
 ITEM_ELEMENTS = ITEM_RET_ELEMENTS + ("ItemDesc",)  # group, discount, subtotal... items describe themselves there
 CUSTOMER_ELEMENTS = CUSTOMER_RET_ELEMENTS + ("ParentRef",)
 QUERIES = {ListName.ITEMS: (QUERY_REQUESTS[ListName.ITEMS], ITEM_ELEMENTS),
@@ -68,11 +80,12 @@ class DesktopListSync:
             return request_type, data
         if operation in (OperationKind.RESYNC_ITEM, OperationKind.RESYNC_CUSTOMER):
             lookup = RecordLookup.from_payload(payload)
-            request_type, elements = QUERIES[_list_of(operation)]
-            selection = {"list_ids": list(lookup.list_ids)} if lookup.list_ids else {"full_names": list(lookup.names)}
+            list_name = _list_of(operation)
+            request_type, elements = QUERIES[list_name]
+            names = queryable_names(list_name, lookup.values(KeyKind.NAME))
+            selection = {"list_ids": list(lookup.ids)} if lookup.ids else {"full_names": names}
             return request_type, {**selection, "include_ret_elements": list(elements)}
-        spec = NewRecord.from_payload(payload)
-        return spec.request, add_data(spec)
+        return add_request(new_record_from_payload(operation, payload))
 
     def read(self, operation: OperationKind, payload: dict[str, Any], answer: QbxmlResponse):
         """A page of rows for pulls and look-ups; Created or Refused for creations."""
@@ -80,8 +93,10 @@ class DesktopListSync:
         if operation in (OperationKind.CREATE_ITEM, OperationKind.CREATE_CUSTOMER):
             if status.outcome is Outcome.OK or status.outcome is Outcome.WARNING:
                 return Created(ROWS[_list_of(operation)](answer.records[0]))
-            return Refused(status.code_text, status.explanation, status.action, status.message,
-                           duplicate_name=status.code == DUPLICATE_NAME)
+            reason = {DUPLICATE_NAME: RefusalReason.DUPLICATE_NAME, TEXT_TOO_LONG: RefusalReason.TOO_LONG}.get(
+                status.code, RefusalReason.OTHER)
+            return Refused(status.code_text, status.explanation, status.action, status.message, reason=reason,
+                           field="name" if status.code == TEXT_TOO_LONG else None)
         to_row = ROWS[_list_of(operation)]
         return ListPage([to_row(record) for record in answer.records], answer.iterator_remaining_count or 0)
 
@@ -179,7 +194,7 @@ class CreateOperation(DesktopOperation):
         self.operation = kind
 
     def build(self, op, ctx):
-        spec = NewRecord.from_payload(op.payload)
+        spec = new_record_from_payload(self.operation, op.payload)
         if op.verify_first:
             request_type, elements = QUERIES[_list_of(self.operation)]
             return request_type, {"full_names": [spec.name], "include_ret_elements": [*elements, "TimeCreated"]}
@@ -190,7 +205,7 @@ class CreateOperation(DesktopOperation):
 
     def handle(self, op, response, ctx):
         list_name = _list_of(self.operation)
-        spec = NewRecord.from_payload(op.payload)
+        spec = new_record_from_payload(self.operation, op.payload)
         if response.rs_type.endswith("QueryRs"):  # the look-up after a lost answer
             if response.records and not self._created_before_sent(op, response.records[0]):
                 created = Created(ROWS[list_name](response.records[0]))

@@ -8,21 +8,54 @@ text policy, and import nothing of the engine: ``sync/`` may call them without a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from ...errors import DataError
-from ..base import ListName, NewRecord
+from ...operations import ItemKind, ListName, NewCustomer, NewRecord, SkuPlace
 from .qbxml import QbxmlVersion, render_request
 
 QUERY_REQUESTS = {ListName.ITEMS: "ItemQuery", ListName.CUSTOMERS: "CustomerQuery"}
 OLDEST_COMPANY_VERSION = "13.0"  # what an account that has not told us its version is checked against
 
 
-def add_data(spec: NewRecord) -> dict[str, Any]:
-    """The qbXML data of a creation, money back from the payload's strings to Decimal."""
-    return {key: Decimal(value) if key in NewRecord.money_fields and value is not None else value
-            for key, value in spec.data.items()}
+ITEM_ADD_REQUESTS = {ItemKind.SERVICE: "ItemServiceAdd", ItemKind.NON_INVENTORY: "ItemNonInventoryAdd",
+                     ItemKind.INVENTORY: "ItemInventoryAdd"}
+_ADDRESS_LINES = ("line1", "line2", "line3", "line4", "line5")
+
+
+def qbxml_address(address: dict[str, str] | None) -> dict[str, str] | None:
+    """BlueTrace's address shape (line1..line5, city, state, postal_code, country) in qbXML's keys."""
+    if not address:
+        return None
+    lines = [address[key] for key in _ADDRESS_LINES if address.get(key)]
+    converted = {f"addr{number}": line for number, line in enumerate(lines, start=1)}
+    for key in ("city", "state", "postal_code", "country"):
+        if address.get(key):
+            converted[key] = address[key]
+    return converted or None
+
+
+def add_request(spec: NewRecord) -> tuple[str, dict[str, Any]]:
+    """The qbXML Add (request type and data for the renderer) that creates ``spec``."""
+    if isinstance(spec, NewCustomer):
+        data = {"name": spec.name, "is_active": spec.active, "company_name": spec.company_name,
+                "bill_address": qbxml_address(spec.bill_address), "ship_address": qbxml_address(spec.ship_address),
+                "phone": spec.phone, "email": spec.email}
+        return "CustomerAdd", {key: value for key, value in data.items() if value is not None}
+    request = ITEM_ADD_REQUESTS[spec.kind]
+    data = {"name": spec.name, "is_active": spec.active, "sales_desc": spec.description,
+            "sales_price": spec.sales_price, "income_account_list_id": spec.income_account_id,
+            "purchase_desc": spec.description, "purchase_cost": spec.purchase_cost}
+    if spec.kind is ItemKind.INVENTORY:
+        data["cogs_account_list_id"] = spec.expense_account_id
+        data["asset_account_list_id"] = spec.asset_account_id
+    else:
+        data["expense_account_list_id"] = spec.expense_account_id
+    if spec.sku_place is SkuPlace.MANUFACTURER_PART_NUMBER:
+        data["manufacturer_part_number"] = spec.sku
+    elif spec.sku_place is SkuPlace.BARCODE:
+        data["bar_code_value"] = spec.sku
+    return request, {key: value for key, value in data.items() if value is not None}
 
 
 def check_new_record(spec: NewRecord, qbxml_version: str | None) -> None:
@@ -31,7 +64,8 @@ def check_new_record(spec: NewRecord, qbxml_version: str | None) -> None:
     Raises:
         DataError: what to change, naming the record and the field.
     """
-    render_request(spec.request, "check", add_data(spec), QbxmlVersion.parse(qbxml_version or OLDEST_COMPANY_VERSION))
+    request, data = add_request(spec)
+    render_request(request, "check", data, QbxmlVersion.parse(qbxml_version or OLDEST_COMPANY_VERSION))
 
 
 def queryable_names(list_name: ListName, names: Iterable[str | None]) -> list[str]:

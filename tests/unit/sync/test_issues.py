@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
-from qbwc_bridge.backends.base import ListName, ListPull, NewRecord, OperationKind, RecordLookup
+from qbwc_bridge.operations import ItemKind, KeyKind, ListName, ListPull, NewItem, OperationKind, RecordLookup, SkuPlace
 from qbwc_bridge.backends.desktop import list_sync, record_limits
 from qbwc_bridge.backends.desktop.qbxml import QbxmlRecord, QbxmlResponse, render_request
 from qbwc_bridge.backends.desktop.status import explain_status
@@ -56,10 +57,14 @@ def test_payloads_survive_the_outbox_as_json():
     pull = ListPull(ListName.ITEMS, "incremental", dt.datetime(2024, 3, 10, 1, 50, tzinfo=dt.timezone.utc),
                     dt.datetime(2024, 3, 10, 3, tzinfo=dt.timezone.utc))
     assert ListPull.from_payload(pull.to_payload()) == pull
-    lookup = RecordLookup("i1", names=("W-1", "Widget"))
-    assert RecordLookup.from_payload(lookup.to_payload()) == lookup
-    spec = NewRecord("i1", "ItemServiceAdd", "W-1", {"name": "W-1", "sales_price": "4.25000"})
-    assert record_limits.add_data(NewRecord.from_payload(spec.to_payload()))["sales_price"] == Decimal("4.25000")
+    lookup = RecordLookup("i1", keys=((KeyKind.NAME, "W-1"), (KeyKind.SKU, "Widget")))
+    assert RecordLookup.from_payload(json.loads(json.dumps(lookup.to_payload()))) == lookup
+    spec = NewItem("i1", "W-1", ItemKind.SERVICE, "W-1", SkuPlace.NAME, "Blue", Decimal("4.25000"), None, "80-1", "81-1")
+    again = NewItem.from_payload(json.loads(json.dumps(spec.to_payload())))
+    assert again == spec
+    assert record_limits.add_request(again) == ("ItemServiceAdd", {
+        "name": "W-1", "is_active": True, "sales_desc": "Blue", "sales_price": Decimal("4.25000"),
+        "income_account_list_id": "80-1", "purchase_desc": "Blue", "expense_account_list_id": "81-1"})
 
 
 def test_pulls_ask_for_every_record_changed_since_the_mark_and_for_inactive_ones():
@@ -70,7 +75,7 @@ def test_pulls_ask_for_every_record_changed_since_the_mark_and_for_inactive_ones
     assert 'iterator="Start"' in xml and "<ActiveStatus>All</ActiveStatus>" in xml
     assert "<FromModifiedDate>2024-03-10T01:50:00+00:00</FromModifiedDate>" in xml
     assert "<IncludeRetElement>ParentRef</IncludeRetElement>" in xml
-    request_type, data = list_sync.BACKEND.build(OperationKind.RESYNC_ITEM, RecordLookup("i", list_ids=("80-1",)).to_payload())
+    request_type, data = list_sync.BACKEND.build(OperationKind.RESYNC_ITEM, RecordLookup("i", ids=("80-1",)).to_payload())
     assert (request_type, data["list_ids"]) == ("ItemQuery", ["80-1"])
 
 
