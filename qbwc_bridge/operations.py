@@ -238,6 +238,7 @@ class NewInvoice:
     txn_date: dt.date
     number: str
     marker: str
+    note: str  # the marker first, then the order's own memo
     guid: str
     lines: tuple[InvoiceLine, ...]
     bill_address: dict[str, str] | None = None

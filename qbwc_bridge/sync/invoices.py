@@ -10,28 +10,26 @@ they go out by themselves once a match is made or creation is switched on. The r
 checked again just before a request is built, so a match removed after the order was
 queued blocks it instead of sending a stale reference.
 
-**Content** (:func:`invoice_request`, the InvoiceAdd data keys of
-``backends/desktop/qbxml/render.py``):
+**Content** (:func:`invoice_request`, a :class:`~qbwc_bridge.operations.NewInvoice` each
+backend writes in its QuickBooks' terms):
 
-* CustomerRef = the matched customer; TxnDate = the calendar date of ``packed_at`` as
+* the customer = the matched customer; the date = the calendar date of ``packed_at`` as
   BlueTrace wrote it (the packer's local date when it carries an offset);
-* RefNumber = :func:`ref_number_for` the order number (QuickBooks keeps 11 characters);
-  the full order number always stays in the Memo;
-* PONumber (QuickBooks allows 25: a longer one blocks the order, naming the field);
-* BillAddress = the BlueTrace customer's billing address when it has one (otherwise
-  QuickBooks copies the customer's), ShipAddress = the order's;
-* TermsRef: none when the QuickBooks customer has its own terms — QuickBooks then applies
+* the number = the order number, shortened by each backend with :func:`invoice_number` to
+  what its QuickBooks keeps; the full order number always stays in the note;
+* the PO number, the billing address (the BlueTrace customer's when the order has none),
+  the shipping address (the order's);
+* terms: none when the QuickBooks customer has its own terms — QuickBooks then applies
   the customer's *current* terms, which a stale copy of them could not guarantee — else
   the General tab's default terms;
-* lines: item ListID, description, Decimal quantity and rate (QuickBooks computes the
-  amount); Memo starts with :func:`memo_marker` ("BlueTrace order SO-1001 (order id
-  ...)") followed by the order's own memo; ExternalGUID = :func:`external_guid`, a UUID5
-  of the account's FileID and the order id (sent from qbXML 9.0 on). Marker and GUID let
-  the exactly-once reconciliation recognise our own invoice in QuickBooks
-  (``backends/desktop/invoice_operations.py``).
+* lines: item, description, Decimal quantity and unit price; the note starts with
+  :func:`memo_marker` ("BlueTrace order SO-1001 (order id ...) #token") followed by the
+  order's own memo; ``guid`` = :func:`external_guid`, a UUID5 of the account's FileID and
+  the order id. Marker and GUID let the exactly-once reconciliation recognise our own
+  invoice in QuickBooks.
 
-Text QuickBooks cannot store (too long, not Latin-1) is refused by the qbXML layer with a
-``DataError`` naming the field; the order is then blocked with that Action.
+Text a QuickBooks cannot store (too long, a character it cannot hold) is refused by its
+backend with a ``DataError`` naming the field; the order is then blocked with that Action.
 
 **Status** follows the order's outbox operation (:func:`follow`): pending = queued, sent,
 unconfirmed, done = created, failed = failed (or blocked when a person can fix the data).
@@ -44,7 +42,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
@@ -52,7 +49,7 @@ from sqlalchemy.orm import Session
 from .. import outbox
 from ..domain import InvoiceStatus, IssueType, PendingAction
 from ..errors import DataError
-from ..operations import OperationKind
+from ..operations import InvoiceLine, NewInvoice, OperationKind, address
 from ..store.models import (
     Account,
     BtCustomer,
@@ -68,7 +65,6 @@ from ..store.models import (
 log = logging.getLogger(__name__)
 
 OPERATION_KIND = OperationKind.INVOICE_ADD.value
-REF_NUMBER_LENGTH = 11
 _GUID_NAMESPACE = uuid.UUID("6f1c2a4e-8d5b-5c1e-9a57-3b0d6c2e4f81")  # qbwc-bridge invoices
 _CHUNK = 500  # ids per IN (...) query
 _MAX_LISTED = 5  # fixes listed in one Action before "and N more"
@@ -88,20 +84,19 @@ REEVALUATED = (InvoiceStatus.BLOCKED.value, InvoiceStatus.WAITING.value)
 # -- identity of an invoice in QuickBooks ------------------------------------------------------
 
 
-def ref_number_for(order_number: str) -> str:
-    """The RefNumber (invoice number) QuickBooks shows for a BlueTrace order number.
+def invoice_number(order_number: str, max_length: int) -> str:
+    """The invoice number QuickBooks shows for a BlueTrace order number, in at most ``max_length`` characters.
 
-    QuickBooks keeps 11 characters. Up to 11 are used as they are (surrounding spaces
-    trimmed). Longer numbers keep their **last 11 characters**, because order numbers
-    grow at the end and share their prefix ("SO-2024-000123" becomes "2024-000123"), minus
-    any separators the cut leaves at the front. Two long numbers can therefore share a
-    RefNumber; QuickBooks allows that, the Memo always holds the full number, and our
-    marker (Memo, ExternalGUID) tells the invoices apart when the bridge looks one up.
+    Short numbers are used as they are (surrounding spaces trimmed). Longer numbers keep their
+    **last** characters, because order numbers grow at the end and share their prefix
+    ("SO-2024-000123" becomes "2024-000123" in 11), minus any separators the cut leaves at the
+    front. Two long numbers can therefore share an invoice number; QuickBooks allows that, the
+    note always holds the full number, and our marker tells the invoices apart in a look-up.
     """
     text = order_number.strip()
-    if len(text) <= REF_NUMBER_LENGTH:
+    if len(text) <= max_length:
         return text
-    cut = text[-REF_NUMBER_LENGTH:]
+    cut = text[-max_length:]
     return cut.lstrip(" -_/.#:") or cut
 
 
@@ -332,8 +327,8 @@ def action_text(found: Sequence[Blocker]) -> str:
 # -- the InvoiceAdd request --------------------------------------------------------------------
 
 
-def invoice_request(db: Session, account: Account, order: PackedOrder) -> dict[str, Any]:
-    """The InvoiceAdd data for an order whose invoice may go out now, from the store as it is now.
+def invoice_request(db: Session, account: Account, order: PackedOrder) -> NewInvoice:
+    """The invoice of an order whose invoice may go out now, from the store as it is now.
 
     Raises:
         InvoiceBlocked: the rules do not let it out (a match, a setting): the Action says why.
@@ -341,8 +336,8 @@ def invoice_request(db: Session, account: Account, order: PackedOrder) -> dict[s
     return build_invoice(account, order, Catalog.load(db, account, [order]))
 
 
-def build_invoice(account: Account, order: PackedOrder, catalog: Catalog) -> dict[str, Any]:
-    """The InvoiceAdd data (render.py's keys) for ``order``, from the records in ``catalog``.
+def build_invoice(account: Account, order: PackedOrder, catalog: Catalog) -> NewInvoice:
+    """The invoice of ``order`` in the engine's terms, from the records in ``catalog``.
 
     Raises:
         InvoiceBlocked: the rules do not let it out (a match, a setting): the Action says why.
@@ -352,46 +347,33 @@ def build_invoice(account: Account, order: PackedOrder, catalog: Catalog) -> dic
         raise InvoiceBlocked(order, found)
     payload = order.payload
     customer = catalog.customers[payload["customer_id"]]
-    return {
-        "customer_list_id": customer.qb_list_id,
-        "txn_date": packed_date(payload["packed_at"]),
-        "ref_number": ref_number_for(order.order_number),
-        "bill_address": qbxml_address(payload.get("bill_address") or customer.bill_address),
-        "ship_address": qbxml_address(payload.get("ship_address")),
-        "po_number": payload.get("po_number"),
-        "terms_list_id": None if _customer_terms(customer, catalog) else account.default_terms_id,
-        "memo": memo_for(account, order),
-        "external_guid": external_guid(account, order.order_id),
-        "lines": [
-            {
-                "item_list_id": catalog.items[line["item_id"]].qb_list_id,
-                "desc": line.get("description"),
-                "quantity": Decimal(line["quantity"]),
-                "rate": Decimal(line["unit_price"]),
-            }
+    return NewInvoice(
+        order_id=order.order_id,
+        customer_id=customer.qb_list_id,
+        txn_date=packed_date(payload["packed_at"]),
+        number=order.order_number,
+        marker=memo_marker(account, order),
+        note=memo_for(account, order),
+        guid=str(external_guid(account, order.order_id)),
+        bill_address=address(payload.get("bill_address") or customer.bill_address),
+        ship_address=address(payload.get("ship_address")),
+        po_number=payload.get("po_number"),
+        terms_id=None if _customer_terms(customer, catalog) else account.default_terms_id,
+        lines=tuple(
+            InvoiceLine(
+                item_id=catalog.items[line["item_id"]].qb_list_id,
+                description=line.get("description"),
+                quantity=Decimal(line["quantity"]),
+                unit_price=Decimal(line["unit_price"]),
+            )
             for line in payload["lines"]
-        ],
-    }
+        ),
+    )
 
 
 def packed_date(packed_at: str) -> dt.date:
     """The calendar date of ``packed_at`` as written (an offset, if any, is the packer's own)."""
     return dt.date.fromisoformat(packed_at[:10])
-
-
-_ADDRESS_LINES = ("line1", "line2", "line3", "line4", "line5")
-
-
-def qbxml_address(address: dict[str, str] | None) -> dict[str, str] | None:
-    """BlueTrace's address shape (line1..line5, city, state, postal_code, country) in qbXML's keys."""
-    if not address:
-        return None
-    lines = [address[key] for key in _ADDRESS_LINES if address.get(key)]
-    converted = {f"addr{number}": line for number, line in enumerate(lines, start=1)}
-    for key in ("city", "state", "postal_code", "country"):
-        if address.get(key):
-            converted[key] = address[key]
-    return converted or None
 
 
 # -- status ------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Our copy of the QuickBooks lists needed for matching: idempotent upserts.
 
-Records arrive as typed qbXML records (a Ret type name and a dict of fields); a record
-we already hold with the same EditSequence is left alone, so replaying a page is free.
+Records arrive as mirror rows (the model's columns but the account), each backend
+reading its own answers into them; a record we already hold with the same version
+(``edit_sequence``: Desktop's EditSequence, Online's SyncToken) is left alone, so
+replaying a page is free.
 """
 from __future__ import annotations
 
@@ -16,45 +18,22 @@ from sqlalchemy.orm import Session
 from ..store.models import QbAccount, QbCustomer, QbItem, QbTerms, utcnow
 
 
-def _bool(value) -> bool:
-    return str(value).strip().lower() != "false"
+def upsert_terms(db: Session, account_id: int, rows: Iterable[dict]) -> int:
+    """Mirror the whole terms list (rows: list_id, full_name, edit_sequence, time_modified, is_active, days_due)."""
+    return _upsert_small(db, QbTerms, account_id, rows)
 
 
-def quickbooks_time(value) -> dt.datetime | None:
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+def upsert_accounts(db: Session, account_id: int, rows: Iterable[dict]) -> int:
+    """Mirror the whole chart of accounts (rows as for terms, with account_type instead of days_due)."""
+    return _upsert_small(db, QbAccount, account_id, rows)
 
 
-def upsert_terms(db: Session, account_id: int, records: Iterable) -> int:
+def _upsert_small(db: Session, model, account_id: int, rows: Iterable[dict]) -> int:
     count = 0
-    for record in records:
-        fields = record.fields
-        row = db.get(QbTerms, (account_id, fields["ListID"])) or QbTerms(account_id=account_id, list_id=fields["ListID"])
-        row.full_name = fields.get("Name", "")
-        row.edit_sequence = fields.get("EditSequence")
-        row.time_modified = quickbooks_time(fields.get("TimeModified"))
-        row.is_active = _bool(fields.get("IsActive", "true"))
-        days = fields.get("StdDueDays")
-        row.days_due = int(days) if days not in (None, "") else None
-        db.add(row)
-        count += 1
-    return count
-
-
-def upsert_accounts(db: Session, account_id: int, records: Iterable) -> int:
-    count = 0
-    for record in records:
-        fields = record.fields
-        row = db.get(QbAccount, (account_id, fields["ListID"])) or QbAccount(
-            account_id=account_id, list_id=fields["ListID"]
-        )
-        row.full_name = fields.get("FullName") or fields.get("Name", "")
-        row.edit_sequence = fields.get("EditSequence")
-        row.time_modified = quickbooks_time(fields.get("TimeModified"))
-        row.is_active = _bool(fields.get("IsActive", "true"))
-        row.account_type = fields.get("AccountType")
+    for values in rows:
+        row = db.get(model, (account_id, values["list_id"])) or model(account_id=account_id, list_id=values["list_id"])
+        for key, value in values.items():
+            setattr(row, key, value)
         db.add(row)
         count += 1
     return count
@@ -66,67 +45,8 @@ class Upserted:
     """What one page of records did to the mirror."""
 
     seen: int = 0
-    changed: list[str] = field(default_factory=list)  # ListIDs added or updated (new EditSequence)
-    newest: dt.datetime | None = None  # the latest TimeModified on the page: QuickBooks' clock, not ours
-
-
-ITEM_TYPES = {
-    "ItemServiceRet": "Service", "ItemNonInventoryRet": "NonInventory", "ItemInventoryRet": "Inventory",
-    "ItemInventoryAssemblyRet": "InventoryAssembly", "ItemOtherChargeRet": "OtherCharge", "ItemFixedAssetRet":
-    "FixedAsset", "ItemSubtotalRet": "Subtotal", "ItemDiscountRet": "Discount", "ItemPaymentRet": "Payment",
-    "ItemSalesTaxRet": "SalesTax", "ItemSalesTaxGroupRet": "SalesTaxGroup", "ItemGroupRet": "Group",
-}  # fmt: skip
-"""Every kind ItemQuery returns. A kind QuickBooks adds later is kept under its own name."""
-
-
-def item_row(record) -> dict:
-    """The mirror row (every column but the account) of an ItemQuery/Item*Add ``*Ret`` of any kind.
-
-    Raises:
-        QbxmlParseError: a price is not a number.
-    """
-    fields = record.fields
-    description = price = None
-    for form, desc, amount in (("SalesOrPurchase", "Desc", "Price"), ("SalesAndPurchase", "SalesDesc", "SalesPrice")):
-        if isinstance(fields.get(form), dict):
-            description = record.get(f"{form}.{desc}")
-            price = record.decimal(f"{form}.{amount}")
-            break
-    else:
-        description = fields.get("SalesDesc") or fields.get("ItemDesc")
-        price = record.decimal("SalesPrice")
-    name = fields.get("Name") or ""
-    return {
-        "list_id": fields["ListID"],
-        "full_name": fields.get("FullName") or name,
-        "edit_sequence": fields.get("EditSequence"),
-        "time_modified": quickbooks_time(fields.get("TimeModified")),
-        "is_active": _bool(fields.get("IsActive", "true")),
-        "item_type": ITEM_TYPES.get(record.ret_type, record.ret_type.removeprefix("Item").removesuffix("Ret")),
-        "name": name,
-        "manufacturer_part_number": fields.get("ManufacturerPartNumber") or None,
-        "barcode": fields.get("BarCodeValue") or None,
-        "description": description or None,
-        "sales_price": price,
-    }
-
-
-def customer_row(record) -> dict:
-    """The mirror row (every column but the account) of a CustomerRet."""
-    fields = record.fields
-    name = fields.get("Name") or ""
-    return {
-        "list_id": fields["ListID"],
-        "full_name": fields.get("FullName") or name,
-        "edit_sequence": fields.get("EditSequence"),
-        "time_modified": quickbooks_time(fields.get("TimeModified")),
-        "is_active": _bool(fields.get("IsActive", "true")),
-        "name": name,
-        "email": fields.get("Email") or None,
-        "terms_list_id": record.get("TermsRef.ListID"),
-        "company_name": fields.get("CompanyName") or None,
-        "parent_list_id": record.get("ParentRef.ListID"),
-    }
+    changed: list[str] = field(default_factory=list)  # ids added or updated (a new version)
+    newest: dt.datetime | None = None  # the latest modification time on the page: QuickBooks' clock, not ours
 
 
 def _upsert(db: Session, model, account_id: int, rows: list[dict]) -> Upserted:
@@ -188,10 +108,10 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
 
 
 def upsert_items(db: Session, account_id: int, rows: list[dict]) -> Upserted:
-    """Mirror a page of item rows (:func:`item_row`); inactive ones are kept with is_active False."""
+    """Mirror a page of item rows; inactive ones are kept with is_active False."""
     return _upsert(db, QbItem, account_id, rows)
 
 
 def upsert_customers(db: Session, account_id: int, rows: list[dict]) -> Upserted:
-    """Mirror a page of customer rows (:func:`customer_row`), jobs and inactive customers included."""
+    """Mirror a page of customer rows, jobs and inactive customers included."""
     return _upsert(db, QbCustomer, account_id, rows)

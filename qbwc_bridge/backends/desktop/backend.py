@@ -21,7 +21,7 @@ class DesktopBackend(Backend):
     kind = "desktop"
     delivery = Delivery.PULL
     # Names: ItemNonInventoryAdd/Name 31, CustomerAdd/Name 41; RefNumber 11; text is Latin-1 (qbXML's encoding).
-    limits = Limits(item_name=31, customer_name=41, invoice_number=11, latin1_only=True)
+    limits = Limits(item_name=31, customer_name=41, invoice_number=record_limits.REF_NUMBER_LENGTH, latin1_only=True)
     # QuickBooks stamps TimeCreated with the PC's clock, which may be off ours (and it reports daylight saving
     # wrongly by an hour): look-ups compare its times with ours this loosely.
     clock_margin = dt.timedelta(hours=24)

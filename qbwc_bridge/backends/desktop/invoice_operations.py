@@ -53,6 +53,7 @@ from ...sync.facts import CUSTOMERS, ITEMS
 from .operations import QUICKBOOKS_CLOCK_MARGIN, DesktopOperation, WorkContext
 from .qbxml import QbxmlRecord, QbxmlResponse
 from .qbxml.text import clean_text
+from .record_limits import invoice_data
 from .status import Outcome, StatusInfo
 
 log = logging.getLogger(__name__)
@@ -74,12 +75,12 @@ class InvoiceAddOperation(DesktopOperation):
         """Raises: DataError (incl. InvoiceBlocked) when the invoice cannot go out as it is."""
         order = self._order(ctx.db, op)
         if op.verify_first:
-            sent = op.payload.get("sent") or _fingerprint(invoices.invoice_request(ctx.db, ctx.account, order),
-                                                          op.created_at)  # fmt: skip
+            sent = op.payload.get("sent") or _fingerprint(
+                invoice_data(invoices.invoice_request(ctx.db, ctx.account, order)), op.created_at)
             since = dt.datetime.fromisoformat(sent["at"]) - QUICKBOOKS_CLOCK_MARGIN
             return "InvoiceQuery", {"customer_list_ids": [sent["customer_list_id"]], "from_modified_date": since,
                                     "include_line_items": True, "include_ret_elements": LOOKUP_ELEMENTS}  # fmt: skip
-        data = invoices.invoice_request(ctx.db, ctx.account, order)
+        data = invoice_data(invoices.invoice_request(ctx.db, ctx.account, order))
         ref_number = clean_text(data["ref_number"], max_length=None, record=f"order {order.order_number}",
                                 field="order_number", label="order number").strip()  # fmt: skip
         if not ref_number:

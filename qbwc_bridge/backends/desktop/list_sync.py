@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from ... import outbox
 from ...store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession
-from ...sync import mirror, pull_results, resolutions
+from ...sync import pull_results, resolutions
 from ...operations import (
     Created,
     KeyKind,
@@ -40,6 +40,7 @@ from ...operations import (
 )
 from .operations import QUICKBOOKS_CLOCK_MARGIN, DesktopOperation, WorkContext
 from .qbxml import QbxmlResponse
+from . import rows
 from .qbxml.render import CUSTOMER_RET_ELEMENTS, ITEM_RET_ELEMENTS
 from .record_limits import QUERY_REQUESTS, add_request, queryable_names
 from .status import Outcome
@@ -54,7 +55,7 @@ ITEM_ELEMENTS = ITEM_RET_ELEMENTS + ("ItemDesc",)  # group, discount, subtotal..
 CUSTOMER_ELEMENTS = CUSTOMER_RET_ELEMENTS + ("ParentRef",)
 QUERIES = {ListName.ITEMS: (QUERY_REQUESTS[ListName.ITEMS], ITEM_ELEMENTS),
            ListName.CUSTOMERS: (QUERY_REQUESTS[ListName.CUSTOMERS], CUSTOMER_ELEMENTS)}
-ROWS = {ListName.ITEMS: mirror.item_row, ListName.CUSTOMERS: mirror.customer_row}
+ROWS = {ListName.ITEMS: rows.item_row, ListName.CUSTOMERS: rows.customer_row}
 
 
 class DesktopListSync:
@@ -234,7 +235,7 @@ class CreateOperation(DesktopOperation):
 
     @staticmethod
     def _created_before_sent(op: OutboxOperation, record) -> bool:
-        sent_at, created = op.payload.get("sent_at"), mirror.quickbooks_time(record.get("TimeCreated"))
+        sent_at, created = op.payload.get("sent_at"), rows.quickbooks_time(record.get("TimeCreated"))
         return bool(sent_at and created) and created < dt.datetime.fromisoformat(sent_at) - QUICKBOOKS_CLOCK_MARGIN
 
 

@@ -78,14 +78,15 @@ class DesktopOperation:
 class SyncList(DesktopOperation):
     """Pull one whole (small) QuickBooks list into our mirror: terms, chart of accounts."""
 
-    def __init__(self, kind: str, request_type: str, upsert):
+    def __init__(self, kind: str, request_type: str, upsert, to_row):
         self.kind = kind
         self.request_type = request_type
         self.upsert = upsert
+        self.to_row = to_row
 
     def build(self, op, ctx):
         return self.request_type, {}
 
     def on_records(self, op, response, ctx):
-        count = self.upsert(ctx.db, ctx.account.id, response.records)
+        count = self.upsert(ctx.db, ctx.account.id, [self.to_row(record) for record in response.records])
         outbox.succeed(op, {"records": count})

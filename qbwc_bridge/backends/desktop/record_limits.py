@@ -7,11 +7,13 @@ text policy, and import nothing of the engine: ``sync/`` may call them without a
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from ...errors import DataError
-from ...operations import ItemKind, ListName, NewCustomer, NewRecord, SkuPlace
+from ...operations import ItemKind, ListName, NewCustomer, NewInvoice, NewRecord, SkuPlace
+from ...sync.invoices import invoice_number
 from .qbxml import QbxmlVersion, render_request
 
 QUERY_REQUESTS = {ListName.ITEMS: "ItemQuery", ListName.CUSTOMERS: "CustomerQuery"}
@@ -56,6 +58,26 @@ def add_request(spec: NewRecord) -> tuple[str, dict[str, Any]]:
     elif spec.sku_place is SkuPlace.BARCODE:
         data["bar_code_value"] = spec.sku
     return request, {key: value for key, value in data.items() if value is not None}
+
+
+REF_NUMBER_LENGTH = 11  # InvoiceAdd/RefNumber
+
+
+def invoice_data(spec: NewInvoice) -> dict[str, Any]:
+    """The InvoiceAdd data (render.py's keys) of an invoice: RefNumber its last 11 characters, the note in Memo."""
+    return {
+        "customer_list_id": spec.customer_id,
+        "txn_date": spec.txn_date,
+        "ref_number": invoice_number(spec.number, REF_NUMBER_LENGTH),
+        "bill_address": qbxml_address(spec.bill_address),
+        "ship_address": qbxml_address(spec.ship_address),
+        "po_number": spec.po_number,
+        "terms_list_id": spec.terms_id,
+        "memo": spec.note,
+        "external_guid": uuid.UUID(spec.guid),
+        "lines": [{"item_list_id": line.item_id, "desc": line.description, "quantity": line.quantity,
+                   "rate": line.unit_price} for line in spec.lines],
+    }
 
 
 def check_new_record(spec: NewRecord, qbxml_version: str | None) -> None:

@@ -6,15 +6,15 @@ lists them, so the conversation can look any operation up by its kind.
 from __future__ import annotations
 
 from ...sync import mirror
-from . import list_sync
+from . import list_sync, rows
 from .invoice_operations import InvoiceAddOperation
 from .operations import DesktopOperation, SyncList
 
 
 def _build() -> dict[str, DesktopOperation]:
     handlers: list[DesktopOperation] = [
-        SyncList("sync_terms", "TermsQuery", mirror.upsert_terms),
-        SyncList("sync_accounts", "AccountQuery", mirror.upsert_accounts),
+        SyncList("sync_terms", "TermsQuery", mirror.upsert_terms, rows.terms_row),
+        SyncList("sync_accounts", "AccountQuery", mirror.upsert_accounts, rows.account_row),
         InvoiceAddOperation(),
         *list_sync.handlers(),
     ]

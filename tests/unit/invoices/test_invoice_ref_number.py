@@ -1,11 +1,16 @@
-"""The RefNumber rule: QuickBooks keeps 11 characters of the order number, so which 11 is a decision."""
+"""The invoice number rule: Desktop keeps 11 characters of the order number (Online 21), so which is a decision."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qbwc_bridge.sync.invoices import REF_NUMBER_LENGTH, ref_number_for
+from qbwc_bridge.backends.desktop.record_limits import REF_NUMBER_LENGTH
+from qbwc_bridge.sync.invoices import invoice_number
+
+
+def ref_number_for(order_number: str) -> str:
+    return invoice_number(order_number, REF_NUMBER_LENGTH)
 
 
 @pytest.mark.parametrize(
@@ -37,3 +42,4 @@ def test_never_longer_than_quickbooks_allows_and_always_the_end_of_the_number(or
 @given(st.text(alphabet="0123456789", min_size=12, max_size=30))
 def test_long_numeric_numbers_keep_their_last_eleven_digits(order_number):
     assert ref_number_for(order_number) == order_number[-11:]
+    assert invoice_number(order_number, 21) == order_number[-21:]

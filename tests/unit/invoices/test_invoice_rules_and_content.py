@@ -13,12 +13,20 @@ import pytest
 from lxml import etree
 
 from qbwc_bridge.backends.desktop.qbxml import QbxmlVersion, render_message_set, render_request
+from qbwc_bridge.backends.desktop.record_limits import invoice_data
 from qbwc_bridge.errors import DataError
 from qbwc_bridge.services.invoices import read_packed_order
 from qbwc_bridge.store.models import Account, BtCustomer, BtItem, PackedOrder, QbCustomer, QbItem, QbTerms
 from qbwc_bridge.sync.invoices import (
     Catalog, InvoiceBlocked, action_text, blockers, build_invoice, external_guid, memo_marker,
 )  # fmt: skip
+
+
+
+def desktop_invoice(*args):
+    """The invoice as Desktop sends it: the engine's NewInvoice in InvoiceAdd's keys."""
+    return invoice_data(build_invoice(*args))
+
 
 FILE_ID = "{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}"
 
@@ -64,7 +72,7 @@ def catalog(*, customer_terms: str | None = "T-NET30", customer: dict | None = N
 
 
 def test_a_fully_matched_order_becomes_this_invoice():
-    data = build_invoice(account(), order(), catalog())
+    data = desktop_invoice(account(), order(), catalog())
     assert data == {
         "customer_list_id": "QC1",
         "txn_date": dt.date(2024, 5, 31),  # the packer's local date, not UTC's June 1st
@@ -85,8 +93,8 @@ def test_a_fully_matched_order_becomes_this_invoice():
 
 
 def test_the_general_tabs_terms_apply_only_when_the_customer_has_none():
-    assert build_invoice(account(), order(), catalog(customer_terms=None))["terms_list_id"] == "T-NET15"
-    assert build_invoice(account(default_terms_id=None), order(), catalog(customer_terms=None))["terms_list_id"] is None
+    assert desktop_invoice(account(), order(), catalog(customer_terms=None))["terms_list_id"] == "T-NET15"
+    assert desktop_invoice(account(default_terms_id=None), order(), catalog(customer_terms=None))["terms_list_id"] is None
 
 
 def test_the_external_guid_is_stable_per_order_and_distinct_across_orders_and_accounts():
@@ -99,7 +107,7 @@ def test_the_external_guid_is_stable_per_order_and_distinct_across_orders_and_ac
 
 @pytest.mark.parametrize("version", ["13.0", "9.0", "8.0", "6.0", "5.0"])
 def test_the_invoice_renders_valid_qbxml_for_every_supported_version(version, qbxml_schema):
-    data = build_invoice(account(), order(), catalog(customer_terms=None))
+    data = desktop_invoice(account(), order(), catalog(customer_terms=None))
     fragment = render_request("InvoiceAdd", "7.1", data, QbxmlVersion.parse(version))
     document = etree.fromstring(render_message_set([fragment], QbxmlVersion.parse(version)).encode("utf-8"))
     assert qbxml_schema.validate(document), qbxml_schema.error_log
@@ -109,18 +117,18 @@ def test_the_invoice_renders_valid_qbxml_for_every_supported_version(version, qb
 
 
 def test_text_quickbooks_cannot_store_is_refused_naming_the_field():
-    data = build_invoice(account(), order(po_number="P" * 26), catalog())
+    data = desktop_invoice(account(), order(po_number="P" * 26), catalog())
     with pytest.raises(DataError) as caught:
         render_request("InvoiceAdd", "7.1", data)
     assert caught.value.field == "po_number" and "PO number" in caught.value.action
-    data = build_invoice(account(), order(ship_address={"line1": "Hafen \u2192 Tor 3"}), catalog())
+    data = desktop_invoice(account(), order(ship_address={"line1": "Hafen \u2192 Tor 3"}), catalog())
     with pytest.raises(DataError) as caught:
         render_request("InvoiceAdd", "7.1", data)
     assert caught.value.field == "ship_address.addr1" and "shipping address line 1" in caught.value.action
 
 
 def test_a_long_memo_is_cut_from_the_end_so_the_marker_survives():
-    data = build_invoice(account(), order(memo="x" * 4000), catalog())
+    data = desktop_invoice(account(), order(memo="x" * 4000), catalog())
     fragment = render_request("InvoiceAdd", "7.1", data)
     assert f"<Memo>{memo_marker(account(), order())} - xxx" in fragment
 
@@ -213,7 +221,7 @@ def test_an_item_on_several_lines_is_listed_once_and_many_fixes_are_counted():
 
 def test_building_a_blocked_order_raises_with_the_action():
     with pytest.raises(InvoiceBlocked) as caught:
-        build_invoice(account(), order(), catalog(items={"I2": {"qb_list_id": None, "issue": "not_found"}}))
+        desktop_invoice(account(), order(), catalog(items={"I2": {"qb_list_id": None, "issue": "not_found"}}))
     assert caught.value.field == "lines[1].item_id"
     assert caught.value.action.startswith("Item XYZ-9 has no match in QuickBooks")
 

@@ -1,0 +1,90 @@
+"""qbXML ``*Ret`` records read into the engine's mirror rows (the columns of ``QbTerms``, ``QbAccount``,
+``QbItem`` and ``QbCustomer`` but the account)."""
+from __future__ import annotations
+
+import datetime as dt
+
+
+def _bool(value) -> bool:
+    return str(value).strip().lower() != "false"
+
+
+def quickbooks_time(value) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _common(fields: dict, name: str) -> dict:
+    return {
+        "list_id": fields["ListID"],
+        "full_name": fields.get("FullName") or name,
+        "edit_sequence": fields.get("EditSequence"),
+        "time_modified": quickbooks_time(fields.get("TimeModified")),
+        "is_active": _bool(fields.get("IsActive", "true")),
+    }
+
+
+def terms_row(record) -> dict:
+    fields = record.fields
+    days = fields.get("StdDueDays")
+    # Terms are named by Name alone (no FullName): they have no parents.
+    return {**_common(fields, ""), "full_name": fields.get("Name", ""),
+            "days_due": int(days) if days not in (None, "") else None}
+
+
+def account_row(record) -> dict:
+    fields = record.fields
+    return {**_common(fields, fields.get("Name", "")), "account_type": fields.get("AccountType")}
+
+
+ITEM_TYPES = {
+    "ItemServiceRet": "Service", "ItemNonInventoryRet": "NonInventory", "ItemInventoryRet": "Inventory",
+    "ItemInventoryAssemblyRet": "InventoryAssembly", "ItemOtherChargeRet": "OtherCharge", "ItemFixedAssetRet":
+    "FixedAsset", "ItemSubtotalRet": "Subtotal", "ItemDiscountRet": "Discount", "ItemPaymentRet": "Payment",
+    "ItemSalesTaxRet": "SalesTax", "ItemSalesTaxGroupRet": "SalesTaxGroup", "ItemGroupRet": "Group",
+}  # fmt: skip
+"""Every kind ItemQuery returns. A kind QuickBooks adds later is kept under its own name."""
+
+
+def item_row(record) -> dict:
+    """The mirror row of an ItemQuery/Item*Add ``*Ret`` of any kind.
+
+    Raises:
+        QbxmlParseError: a price is not a number.
+    """
+    fields = record.fields
+    description = price = None
+    for form, desc, amount in (("SalesOrPurchase", "Desc", "Price"), ("SalesAndPurchase", "SalesDesc", "SalesPrice")):
+        if isinstance(fields.get(form), dict):
+            description = record.get(f"{form}.{desc}")
+            price = record.decimal(f"{form}.{amount}")
+            break
+    else:
+        description = fields.get("SalesDesc") or fields.get("ItemDesc")
+        price = record.decimal("SalesPrice")
+    name = fields.get("Name") or ""
+    return {
+        **_common(fields, name),
+        "item_type": ITEM_TYPES.get(record.ret_type, record.ret_type.removeprefix("Item").removesuffix("Ret")),
+        "name": name,
+        "manufacturer_part_number": fields.get("ManufacturerPartNumber") or None,
+        "barcode": fields.get("BarCodeValue") or None,
+        "description": description or None,
+        "sales_price": price,
+    }
+
+
+def customer_row(record) -> dict:
+    """The mirror row of a CustomerRet."""
+    fields = record.fields
+    name = fields.get("Name") or ""
+    return {
+        **_common(fields, name),
+        "name": name,
+        "email": fields.get("Email") or None,
+        "terms_list_id": record.get("TermsRef.ListID"),
+        "company_name": fields.get("CompanyName") or None,
+        "parent_list_id": record.get("ParentRef.ListID"),
+    }
