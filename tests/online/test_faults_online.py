@@ -74,7 +74,8 @@ def test_lowercase_401_envelope_keeps_its_fields_and_hides_the_token(recorded):
 
 
 def test_xml_fault_keeps_type_message_and_detail(recorded):
-    fault = parse_fault(429, (recorded / "ruckus__quickbooks-ruby__spec_fixtures_too_many_requests_error.xml").read_text())
+    body = (recorded / "ruckus__quickbooks-ruby__spec_fixtures_too_many_requests_error.xml").read_text()
+    fault = parse_fault(429, body)
     assert fault == QboFault(
         http_status=429,
         code=3001,
@@ -87,9 +88,11 @@ def test_xml_fault_keeps_type_message_and_detail(recorded):
 
 
 def test_duplicate_name_says_which_kind_of_record(recorded):
-    xml = parse_fault(400, (recorded / "ruckus__quickbooks-ruby__spec_fixtures_customer_duplicate_error.xml").read_text())
+    customer_body = (recorded / "ruckus__quickbooks-ruby__spec_fixtures_customer_duplicate_error.xml").read_text()
+    xml = parse_fault(400, customer_body)
     assert "already has a customer with this name" in explain(xml).explanation
-    tax = parse_fault(400, (recorded / "ruckus__quickbooks-ruby__spec_fixtures_json_tax_service_error_dup.json").read_text())
+    tax_body = (recorded / "ruckus__quickbooks-ruby__spec_fixtures_json_tax_service_error_dup.json").read_bytes()
+    tax = parse_fault(400, tax_body)
     assert "already has a tax rate with this name" in explain(tax).explanation
 
 
@@ -145,7 +148,8 @@ def test_documented_codes_get_their_reason_and_words(fault, reason, words):
 
 
 def test_codes_are_read_as_numbers_even_with_zeros_or_only_in_the_message():
-    body = '{"Fault":{"Error":[{"Message":"message=ThrottleExceeded; errorCode=003001; statusCode=429"}],"type":"SERVICE"}}'
+    body = ('{"Fault":{"Error":[{"Message":"message=ThrottleExceeded; errorCode=003001; statusCode=429"}],'
+            '"type":"SERVICE"}}')
     assert parse_fault(429, body).code == 3001
     assert parse_fault(400, '{"Fault":{"Error":[{"Message":"x","code":" 06240 "}]}}').code == 6240
 
