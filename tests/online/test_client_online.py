@@ -143,6 +143,7 @@ def company() -> Iterator[ScriptedCompany]:
         company.url = server.url
         yield company
         company.released.set()
+    assert all(seen.query.get("minorversion") == "75" for seen in company.seen), "a call without minorversion"
 
 
 @pytest.fixture
@@ -446,6 +447,7 @@ def test_401_asks_for_a_fresh_token_once_and_retries(company, harness, recorded)
     ])
     assert harness.client.get("Customer", "5")["Id"] == "5"
     assert harness.tokens.asked == [False, True]
+    assert "AB0160139" not in harness.exchanges[0].response_body  # the part of the token QuickBooks quoted
     assert [seen.authorization for seen in company.seen] == ["Bearer tok-1-secret-bearer", "Bearer tok-2-secret-bearer"]
     assert harness.sleeps == []
 
@@ -472,6 +474,8 @@ def test_every_attempt_reaches_the_exchange_hook_without_the_token(company, harn
     assert first.request_body == '{"Name":"Rocks"}'
     assert (second.status, second.intuit_tid) == (200, "1-tid-2")
     assert "secret-bearer" not in repr(harness.exchanges)
+    assert first.operation == "QBO POST item"
+    assert first.summary.startswith(f"POST {COMPANY}/item?minorversion=75&requestid=rq-log → HTTP 401 (intuit_tid 1-tid-1")
 
 
 def test_a_failing_exchange_hook_never_loses_an_answer(company, http):

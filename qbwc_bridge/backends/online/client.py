@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from .faults import FaultMeaning, FaultReason, QboFault, explain, parse_fault
+from .faults import FaultMeaning, FaultReason, QboFault, explain, parse_fault, without_token_echo
 from .rate_limit import CompanyLimiter
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,19 @@ class Exchange:
     request_body: str | None
     response_body: str
     attempt: int
+
+    @property
+    def operation(self) -> str:
+        """A short name for the log's operation column: ``"QBO POST invoice"``."""
+        resource = self.path.split("?", 1)[0].split("/")
+        return f"QBO {self.method} {resource[4] if len(resource) > 4 else self.path}"[:40]
+
+    @property
+    def summary(self) -> str:
+        """One line for support: what was asked, what came back, and the ids to quote to Intuit."""
+        answer = "no answer" if self.status is None else f"HTTP {self.status}"
+        ids = f"intuit_tid {self.intuit_tid or '-'}" + (f", requestid {self.request_id}" if self.request_id else "")
+        return f"{self.method} {self.path} → {answer} ({ids}; attempt {self.attempt}; {self.elapsed:.3f} s)"
 
 
 class QboError(Exception):
@@ -159,7 +172,10 @@ class QboClient:
         http: the ``httpx.Client`` to send with (its timeouts are overridden per request).
         api_base: scheme and host only, e.g. ``https://quickbooks.api.intuit.com``.
         realm_id: the company.
-        token: ``token(force_refresh)`` → a current access token; ``True`` asks for a fresh one.
+        token: ``token(force_refresh)`` → a current access token; ``True`` asks for a fresh one
+            (several threads may ask at once after one expiry: the provider should hand out a
+            token newer than the refused one rather than refresh again). What it raises (the
+            connection layer's "reconnect needed") propagates unchanged.
         limiter: the company's limiter (``rate_limit.limiter_for(realm_id)`` in production).
         on_exchange: told every attempt, for the exchange log; its failures are logged, not raised.
         sleep, random, now: injectable for tests (``random()`` in [0, 1); ``now()`` an aware datetime).
@@ -300,11 +316,11 @@ class QboClient:
         request = self._http.build_request(method, f"{self._company_url}/{resource}", params=query,
                                            content=content, headers=headers, timeout=self._timeout)
         path = request.url.raw_path.decode("ascii")
-        started = time.monotonic()
         with self._limiter.slot():
+            started = time.monotonic()  # after the slot: the exchange's time is QuickBooks', not our queue's
             try:
                 response = self._http.send(request)
-            except httpx.TransportError as error:
+            except httpx.RequestError as error:
                 self._tell(Exchange(method, path, None, None, request_id, time.monotonic() - started,
                                     _clip(content), type(error).__name__, attempt))
                 # A connect failure sent nothing; anything later may have reached QuickBooks.
@@ -388,8 +404,8 @@ def _retry_after(value: str | None, now: dt.datetime) -> float | None:
 
 
 def _without_token(text: str, token: str) -> str:
-    """``text`` with any echo of the bearer token blanked (QuickBooks echoes parts of refused ones)."""
-    return text.replace(token, "[token]") if token else text
+    """``text`` with the bearer token, and what QuickBooks quotes of a refused one, blanked."""
+    return without_token_echo(text.replace(token, "[token]") if token else text)
 
 
 def _clip(text: str | None) -> str | None:

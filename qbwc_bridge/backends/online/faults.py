@@ -121,7 +121,7 @@ def _parse_json(http_status: int, text: str) -> QboFault | None:
             http_status=http_status,
             code=_code(_get(first, "code"), message),
             message=message,
-            detail=_clip(_redact(_text(_get(first, "Detail")))),
+            detail=_clip(without_token_echo(_text(_get(first, "Detail")))),
             element=_text(_get(first, "element")) or None,
             type=_text(_get(fault, "type")),
         )
@@ -153,7 +153,7 @@ def _parse_xml(http_status: int, text: str) -> QboFault | None:
         http_status=http_status,
         code=_code(error.get("code"), message),
         message=message,
-        detail=_clip(_redact(_text(detail_node.text if detail_node is not None else ""))),
+        detail=_clip(without_token_echo(_text(detail_node.text if detail_node is not None else ""))),
         element=error.get("element") or None,
         type=fault.get("type", ""),
     )
@@ -184,8 +184,9 @@ def _code(raw: object, message: str) -> int | None:
     return None
 
 
-def _redact(detail: str) -> str:
-    return _TOKEN_ECHO.sub(r"\1[redacted]", detail)
+def without_token_echo(text: str) -> str:
+    """``text`` without the token QuickBooks quotes back in its 401 details (for details and logs alike)."""
+    return _TOKEN_ECHO.sub(r"\1[redacted]", text)
 
 
 def _without_tags(text: str) -> str:
