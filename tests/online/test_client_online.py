@@ -472,7 +472,7 @@ def test_every_attempt_reaches_the_exchange_hook_without_the_token(company, harn
         "POST", 401, "1-tid-1", "rq-log", 1)
     assert first.path == f"{COMPANY}/item?minorversion=75&requestid=rq-log"
     assert first.request_body == '{"Name":"Rocks"}'
-    assert (second.status, second.intuit_tid) == (200, "1-tid-2")
+    assert (second.status, second.intuit_tid, second.attempt) == (200, "1-tid-2", 2)
     assert "secret-bearer" not in repr(harness.exchanges)
     assert first.operation == "QBO POST item"
     assert first.summary.startswith(f"POST {COMPANY}/item?minorversion=75&requestid=rq-log → HTTP 401 (intuit_tid 1-tid-1")

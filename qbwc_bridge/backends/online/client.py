@@ -285,7 +285,8 @@ class QboClient:
         refreshed = False
         maybe_applied = False
         waited = 0.0
-        attempt = 0
+        attempt = 0  # HTTP requests sent, for the log
+        failures = 0  # of them, the ones backed off from (a refused old token is not one)
         while True:
             attempt += 1
             try:
@@ -296,12 +297,12 @@ class QboClient:
                     raise QboUnauthorized(refused.fault) from None
                 token = self._token(True)
                 refreshed = True
-                attempt -= 1  # a refusal of the old token is not a failed attempt
                 continue
             except _Retry as retry:
+                failures += 1
                 maybe_applied = maybe_applied or (method == "POST" and retry.maybe_applied)
-                delay = self._backoff(attempt, retry.retry_after)
-                if attempt >= self._max_attempts or waited + delay > self._max_total_wait:
+                delay = self._backoff(failures, retry.retry_after)
+                if failures >= self._max_attempts or waited + delay > self._max_total_wait:
                     if maybe_applied:
                         raise QboAnswerLost(request_id, f"/{resource}") from None
                     raise QboUnavailable(delay, retry.fault) from None
@@ -316,17 +317,20 @@ class QboClient:
         request = self._http.build_request(method, f"{self._company_url}/{resource}", params=query,
                                            content=content, headers=headers, timeout=self._timeout)
         path = request.url.raw_path.decode("ascii")
+        error: httpx.RequestError | None = None
         with self._limiter.slot():
             started = time.monotonic()  # after the slot: the exchange's time is QuickBooks', not our queue's
             try:
                 response = self._http.send(request)
-            except httpx.RequestError as error:
-                self._tell(Exchange(method, path, None, None, request_id, time.monotonic() - started,
-                                    _clip(content), type(error).__name__, attempt))
-                # A connect failure sent nothing; anything later may have reached QuickBooks.
-                sent = not isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-                raise _Retry(None, None, maybe_applied=sent) from error
+            except httpx.RequestError as failure:
+                error = failure
         elapsed = time.monotonic() - started
+        if error is not None:
+            self._tell(Exchange(method, path, None, None, request_id, elapsed, _clip(content),
+                                type(error).__name__, attempt))
+            # A connect failure sent nothing; anything later may have reached QuickBooks.
+            sent = not isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            raise _Retry(None, None, maybe_applied=sent) from error
         intuit_tid = response.headers.get("intuit_tid")
         status = response.status_code
         self._tell(Exchange(method, path, status, intuit_tid, request_id, elapsed, _clip(content),
@@ -351,15 +355,15 @@ class QboClient:
             raise _Retry(_retry_after(response.headers.get("Retry-After"), self._now()), fault, maybe_applied=True)
         raise QboFaultError(fault, meaning, intuit_tid=intuit_tid, after_lost_answer=after_lost_answer)
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before attempt ``attempt + 1``: QuickBooks' Retry-After, else exponential; both jittered.
+    def _backoff(self, failures: int, retry_after: float | None) -> float:
+        """Seconds to wait after the ``failures``-th failure: QuickBooks' Retry-After, else exponential; both jittered.
 
         The jitter spreads the retries of many calls throttled at once over time instead of
         sending them back together.
         """
         if retry_after is not None:
             return retry_after + self._random() * BACKOFF_BASE
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (failures - 1))
         return delay * (1 + self._random())
 
     def _tell(self, exchange: Exchange) -> None:
