@@ -493,3 +493,35 @@ def test_an_unreadable_2xx_read_is_retried_then_unavailable(company, harness):
     with pytest.raises(QboUnavailable):
         harness.client.query("SELECT * FROM Item")
     assert len(company.seen) == 5
+
+
+def test_an_unreadable_2xx_to_a_write_is_answer_lost(company, harness):
+    company.default = lambda seen: Reply(200, b"<html>proxy says hi</html>")
+    with pytest.raises(QboAnswerLost):
+        harness.client.create("Invoice", {"CustomerRef": {"value": "1"}}, request_id="rq-html")
+    assert [seen.query["requestid"] for seen in company.seen] == ["rq-html"] * 5
+
+
+def test_a_read_that_times_out_is_tried_again(company, http, recorded):
+    company.script.extend([
+        Reply(body=b"{}", hold=5.0),
+        Reply(body=body_of(recorded, "minimul__qbo_api__spec_vcr_get_id.yml__0.json")),
+    ])
+    harness = make_client(company, http, timeout=SHORT_READ)
+    assert harness.client.get("Customer", "5")["Id"] == "5"
+    assert harness.sleeps[0] == 1.0
+    assert [exchange.status for exchange in harness.exchanges][-1] == 200
+
+
+@pytest.mark.parametrize(("retry_after", "delay"), [
+    ("soon", 1.0),  # unreadable: our own backoff
+    ("Wed, 02 Dec 2026 10:00:00 GMT", 0.0),  # already past
+    ("-5", 0.0),
+    ("2.5", 2.5),
+])
+def test_odd_retry_after_values(company, http, retry_after, delay):
+    now = dt.datetime(2026, 12, 3, 10, 0, 0, tzinfo=dt.timezone.utc)
+    company.script.extend([Reply(429, b"", {"Retry-After": retry_after}), Reply(body='{"QueryResponse":{}}')])
+    harness = make_client(company, http, now=lambda: now)
+    harness.client.query("SELECT * FROM Item")
+    assert harness.sleeps == [delay]
