@@ -43,6 +43,9 @@ LEASE_TTL = dt.timedelta(minutes=2)
 #: The longest sleep between drains: work may become due without any drive saying so (an order
 #: packed through the API, a person's "Create in QuickBooks", another worker's expired lease).
 POLL_SECONDS = 15.0
+#: How long stopping ``serve`` waits for a drive under way. One still running after it dies with the
+#: process; its lease expires and the next worker takes over through the unconfirmed path.
+STOP_WAIT_SECONDS = 30.0
 
 
 class Worker:
@@ -165,6 +168,32 @@ class Worker:
         except Exception:  # the lease then expires and the next worker's takeover does the same
             log.exception("account %d: could not release the lease after a failed drive; it expires in %s",
                           lease.account_id, self.lease_ttl)
+
+
+class BackgroundWorker:
+    """A :class:`Worker` running forever in a daemon thread of ``serve``, stopped with the server."""
+
+    def __init__(self, worker: Worker, stop_wait_seconds: float = STOP_WAIT_SECONDS):
+        self.worker = worker
+        self.stop_wait_seconds = stop_wait_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=worker.run_forever, args=(self._stop,), name="qbwc-bridge worker",
+                                        daemon=True)  # fmt: skip
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the drive under way (waiting at most ``stop_wait_seconds`` for it); at once when idle."""
+        self._stop.set()
+        self._thread.join(self.stop_wait_seconds)
+        if self._thread.is_alive():
+            log.warning("the worker's drive did not finish within %g s; its lease will expire and another worker "
+                        "will look up what it left in flight", self.stop_wait_seconds)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
 
 class _Heartbeat:

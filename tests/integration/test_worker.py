@@ -19,7 +19,7 @@ from sqlalchemy import select
 from qbwc_bridge import leases, outbox
 from qbwc_bridge.services.accounts import create_account
 from qbwc_bridge.store.models import OperationState, OutboxOperation, WorkerLease
-from qbwc_bridge.worker import Worker
+from qbwc_bridge.worker import BackgroundWorker, Worker
 
 T0 = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
 TTL = dt.timedelta(minutes=2)
@@ -327,3 +327,16 @@ def test_run_forever_survives_a_failing_look_up_and_stops_at_once_when_told(stor
     thread.join(PATIENCE_SECONDS)
     sleeping.join(PATIENCE_SECONDS)
     assert not thread.is_alive() and not sleeping.is_alive()
+
+
+def test_a_background_worker_drives_in_its_thread_and_stops_with_its_server(store):
+    (a,) = new_accounts(store, 1)
+    work = Work({a: 1})
+    background = BackgroundWorker(worker(store, work, "w1", Clock(), poll_seconds=3600))
+    background.start()
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while not work.drives and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert work.drives == [(a, "w1")] and background.running
+    background.stop()  # wakes the hour-long sleep
+    assert not background.running
