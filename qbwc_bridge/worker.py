@@ -7,7 +7,9 @@ does the account's work and answers when it will next be due (or None). Any numb
 threads or processes, may run on one database: the lease lets one at a time drive a company.
 
 - :meth:`Worker.run_once` drains: it drives due accounts until none is due *now*, then returns
-  (``qbwc-bridge worker --once``). Work due later never keeps it alive.
+  (``qbwc-bridge worker --once``). Work due later never keeps it alive. An account is driven
+  again in one drain while ``due`` lists it and its drive answered None or a time already
+  reached (more to do at once, say the next batch); answering a later time ends its turn.
 - :meth:`Worker.run_forever` drains, sleeps until the earliest next-due time a drive reported
   (at most ``poll_seconds``: work may become due through the API or another process), and
   again, until its stop event is set; setting it wakes the sleep at once.
@@ -108,8 +110,9 @@ class Worker:
     def _drain(self, stop: threading.Event) -> dt.datetime | None:
         # Accounts driven in this drain and when each said it is next due (the latest answer counts).
         next_due: dict[int, dt.datetime | None] = {}
-        # Accounts another worker holds, and ones whose drive crashed: not again in this drain, or
-        # a busy or broken account would keep it from ever returning.
+        # Not again in this drain: accounts another worker holds, ones whose drive crashed, and ones
+        # their drive said are next due later (whatever ``due`` says), or a busy, broken or
+        # backed-off account would keep the drain from ever returning.
         passed_over: set[int] = set()
         while not stop.is_set():
             with self.store.begin() as db:
@@ -122,7 +125,7 @@ class Worker:
                 driven, when = logs.run_in_fresh_context(self._drive, account_id)
                 if driven:
                     next_due[account_id] = when
-                else:
+                if not driven or (when is not None and when > self.clock()):
                     passed_over.add(account_id)
         return min((when for when in next_due.values() if when is not None), default=None)
 

@@ -44,7 +44,8 @@ class Work:
     Like the engine's, a drive may find nothing left to do: another worker did it after this
     one's worker asked what is due.
 
-    ``during(account_id, lease)`` runs in the middle of a drive (while the lease is held).
+    ``during(account_id, lease)`` runs in the middle of a drive (while the lease is held). A drive
+    answers None while units are left (more to do at once), then ``next_due``.
     """
 
     def __init__(self, units: dict[int, int], during: Callable | None = None, next_due: dt.datetime | None = None):
@@ -77,7 +78,8 @@ class Work:
                 if self.units[account_id] > 0:  # another worker may have done it since this one asked what is due
                     self.units[account_id] -= 1
                     self.done.append((account_id, lease.holder))
-        return self.next_due
+                left = self.units[account_id]
+        return self.next_due if left == 0 else None
 
 
 def new_accounts(store, count: int) -> list[int]:
@@ -115,6 +117,24 @@ def test_run_once_drives_every_due_company_until_nothing_is_due_now_then_returns
     assert worker(store, work, "w1", Clock()).run_once() == later  # due later: reported, not waited for
     assert sorted(work.drives) == [(a, "w1")] * 3 + [(b, "w1")]
     assert work.units == {a: 0, b: 0} and lease_rows(store) == {}
+
+
+def test_a_company_its_drive_says_is_due_later_waits_for_the_next_drain_whatever_due_says(store):
+    (a,) = new_accounts(store, 1)
+    clock = Clock()
+    work = Work({a: 5})
+    answers = [clock() + dt.timedelta(minutes=1), clock() + dt.timedelta(minutes=2)]
+
+    def backed_off(store_, account_id, lease):
+        work.drive(store_, account_id, lease)
+        return answers.pop(0)  # e.g. QuickBooks answered 429: nothing before then
+
+    backing_off = Worker(store, due=work.due, drive=backed_off, holder="w1", clock=clock, lease_ttl=TTL)
+    assert backing_off.run_once() == T0 + dt.timedelta(minutes=1)
+    assert work.units == {a: 4}
+    clock.advance(dt.timedelta(minutes=1))
+    assert backing_off.run_once() == T0 + dt.timedelta(minutes=2)
+    assert work.units == {a: 3}
 
 
 def test_run_once_returns_at_once_when_nothing_is_due(store):
