@@ -115,9 +115,9 @@ def acquire(
 ) -> Lease | None:
     """The lease of ``account_id`` for ``holder`` until ``now + ttl``, or None while another worker holds it.
 
-    Taking over an expired lease calls ``on_takeover(db, account_id, dead_holder)`` in this
-    transaction, before the caller can do any work. Commit before driving: the lease only
-    protects anyone once others can see it.
+    Taking over an expired lease (or one of ``holder``'s own that was never released) calls
+    ``on_takeover(db, account_id, dead_holder)`` in this transaction, before the caller can do any
+    work. Commit before driving: the lease only protects anyone once others can see it.
     """
     expires_at = now + ttl
     dialect = db.get_bind().dialect.name
@@ -136,10 +136,9 @@ def acquire(
     ).first()
     if current is None:  # being renewed or taken right now, or released since our insert: not ours this time
         return None
-    if current.holder == holder:  # ours already (a renewal by another name): no takeover
-        _extend(db, account_id, holder, expires_at)
-        return Lease(account_id, holder, current.acquired_at, expires_at, ttl)
-    if current.expires_at > now:
+    # A row of our own is a drive of ours whose release failed (the database away at that moment):
+    # what it left in flight is recovered like a dead worker's.
+    if current.holder != holder and current.expires_at > now:
         return None
     db.execute(
         update(WorkerLease)
@@ -164,6 +163,9 @@ def renew(db: Session, lease: Lease, now: dt.datetime) -> bool:
 
 def hold(db: Session, lease: Lease, now: dt.datetime) -> None:
     """Renew the lease inside the caller's transaction, or stop: call it where operations become ``sent``.
+
+    Call it first, before the transaction touches any outbox row: a takeover locks the lease row,
+    then the outbox rows, and taking them in the same order cannot deadlock with it.
 
     Raises:
         LeaseLost: another worker took the account over; mark nothing, send nothing.

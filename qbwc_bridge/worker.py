@@ -139,7 +139,8 @@ class Worker:
             return False, None
         if lease.took_over_from is not None:
             metrics.WORKER_LEASES.labels(event="taken_over").inc()
-            log.warning("account %d: took over from worker %s, whose lease had expired", account_id, lease.took_over_from)
+            log.warning("account %d: taken over from worker %s, which stopped without releasing it", account_id,
+                        lease.took_over_from)
         heartbeat = _Heartbeat(self.store, lease, self.clock, self.heartbeat_seconds)
         heartbeat.start()
         failure: Exception | None = None

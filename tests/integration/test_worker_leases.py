@@ -41,14 +41,20 @@ def test_a_held_lease_is_refused_to_others_until_it_expires_then_taken_over_once
     first = acquire(store, account_id, "first", T0, on_takeover)
     assert first is not None and first.took_over_from is None and first.expires_at == T0 + TTL
     assert acquire(store, account_id, "second", T0 + TTL - dt.timedelta(seconds=1), on_takeover) is None
-    again = acquire(store, account_id, "first", T0 + dt.timedelta(seconds=10), on_takeover)
-    assert again is not None and again.took_over_from is None and again.acquired_at == T0
     assert takeovers == []
 
-    second = acquire(store, account_id, "second", T0 + dt.timedelta(seconds=10) + TTL, on_takeover)
-    assert second is not None and second.took_over_from == "first"
+    second = acquire(store, account_id, "second", T0 + TTL, on_takeover)
+    assert second is not None and second.took_over_from == "first" and second.expires_at == T0 + 2 * TTL
     assert takeovers == [(account_id, "first", "second")]
     assert holder_of(store, account_id) == "second"
+
+
+def test_a_lease_of_its_own_never_released_is_recovered_like_a_dead_workers(store, account_id):
+    takeovers = []
+    acquire(store, account_id, "first", T0)  # its release failed: the database was away
+    again = acquire(store, account_id, "first", T0 + dt.timedelta(seconds=10),
+                    lambda db, account, dead: takeovers.append(dead))  # fmt: skip
+    assert again is not None and again.took_over_from == "first" and takeovers == ["first"]
 
 
 def test_the_old_holder_can_neither_renew_nor_release_a_lease_taken_over(store, account_id):
