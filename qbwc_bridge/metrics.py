@@ -57,6 +57,15 @@ API_REQUESTS = Counter(
     ["route", "status"], registry=_PROCESS,
 )
 
+WORKER_DRIVES = Counter(
+    "qbwc_bridge_worker_drives", "Drives of a push (Online) company by the worker, by outcome (done, failed)",
+    ["outcome"], registry=_PROCESS,
+)
+WORKER_LEASES = Counter(
+    "qbwc_bridge_worker_leases", "Worker lease events: taken_over (from a worker that died), lost (to another worker)",
+    ["event"], registry=_PROCESS,
+)
+
 
 def share_across_processes(directory: Path) -> None:
     """Keep this process's counters in ``directory``, where every process's scrape sums them.

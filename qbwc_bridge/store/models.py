@@ -500,3 +500,17 @@ class PackedOrder(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WorkerLease(Base):
+    """Which worker drives one push (QuickBooks Online) account now, and until when (see qbwc_bridge.leases).
+
+    One row per account being driven; no row means nobody is. ``expires_at`` is pushed forward
+    while the holder works (a heartbeat): a row past it belongs to a worker that died.
+    """
+
+    __tablename__ = "worker_leases"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))  # host:pid:random of one worker (see leases.new_holder)
+    acquired_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
