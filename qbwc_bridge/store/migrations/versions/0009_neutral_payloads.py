@@ -5,7 +5,7 @@ FullNames. Every waiting, unconfirmed or failed one (a failed one may be queued 
 is rewritten in the shape of ``qbwc_bridge.operations`` (NewItem, NewCustomer, RecordLookup).
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-03 10:00:00
 """
 import json
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
