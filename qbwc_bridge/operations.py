@@ -328,11 +328,28 @@ class Unconfirmed:
 
 
 @dataclass(frozen=True)
+class FoundInvoice:
+    """An invoice a look-up found in QuickBooks, in the engine's terms, for the verdict "is it ours?"."""
+
+    id: str
+    number: str | None
+    note: str  # the free text our marker is written into (Memo / PrivateNote)
+    guid: str | None  # the external id QuickBooks stored, when it can store one
+    txn_date: dt.date | None
+    lines: tuple[tuple[str, Decimal, Decimal], ...]  # (item id, quantity, unit price)
+    total: Decimal | None
+    created_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class NeedsReconnect:
     """QuickBooks no longer accepts our authorization: work pauses until a person connects again."""
 
     explanation: str
     action: str = "Click Reconnect on the integration page and approve the connection in QuickBooks."
+
+
+WriteOutcome = Created | Refused | RetryLater | Unconfirmed | NeedsReconnect
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from .base import Backend
 
 BACKENDS: dict[str, str] = {
     "desktop": "qbwc_bridge.backends.desktop.backend:DesktopBackend",
+    "memory": "qbwc_bridge.backends.memory:MemoryBackend",
 }
 _loaded: dict[str, Backend] = {}
 
@@ -21,6 +22,11 @@ _loaded: dict[str, Backend] = {}
 def register(kind: str, backend: Backend) -> None:
     """Make ``backend`` carry the accounts of ``kind`` (tests, and support's fake backends)."""
     _loaded[kind] = backend
+
+
+def kinds() -> list[str]:
+    """Every account kind some backend carries."""
+    return sorted(set(BACKENDS) | set(_loaded))
 
 
 def for_kind(kind: str) -> Backend:

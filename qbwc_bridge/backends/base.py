@@ -20,29 +20,26 @@ reports to the same engine functions.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
 from ..errors import DataError
 from ..operations import (
-    Created,
     Delivery,
+    FoundInvoice,
     KeyKind,
     ListName,
     ListPage,
     ListPull,
     Limits,
-    NeedsReconnect,
     NewInvoice,
+    NeedsReconnect,
     NewItem,
     NewRecord,
     RecordLookup,
-    Refused,
     RetryLater,
-    Unconfirmed,
+    WriteOutcome,
 )
 from ..store.db import Store
 from ..store.models import Account
@@ -87,23 +84,6 @@ class Backend:
                                 action="Create it under a name written with Western European letters only.") from None
 
 
-@dataclass(frozen=True)
-class FoundInvoice:
-    """An invoice a look-up found in QuickBooks, in the engine's terms, for the verdict "is it ours?"."""
-
-    id: str
-    number: str | None
-    note: str  # the free text our marker is written into (Memo / PrivateNote)
-    guid: str | None  # the external id QuickBooks stored, when it can store one
-    txn_date: dt.date | None
-    lines: tuple[tuple[str, Decimal, Decimal], ...]  # (item id, quantity, unit price)
-    total: Decimal | None
-    created_at: dt.datetime | None
-
-
-Outcome = Created | Refused | RetryLater | Unconfirmed | NeedsReconnect
-
-
 class PushLink:
     """One drive of one account by a push backend: every call goes out to QuickBooks now.
 
@@ -123,7 +103,7 @@ class PushLink:
     def look_up(self, list_name: ListName, lookup: RecordLookup) -> ListPage | RetryLater | NeedsReconnect:
         raise NotImplementedError
 
-    def create(self, list_name: ListName, spec: NewRecord, request_id: str) -> Outcome:
+    def create(self, list_name: ListName, spec: NewRecord, request_id: str) -> WriteOutcome:
         """Create one record; ``request_id`` is the same on every attempt of the same write."""
         raise NotImplementedError
 
@@ -131,7 +111,7 @@ class PushLink:
         """Records holding the spec's name (mirror rows with ``created_at``): was a lost write saved?"""
         raise NotImplementedError
 
-    def add_invoice(self, spec: NewInvoice, request_id: str) -> Outcome:
+    def add_invoice(self, spec: NewInvoice, request_id: str) -> WriteOutcome:
         """Create the invoice; a ``Created`` row carries ``txn_id`` and ``ref_number``."""
         raise NotImplementedError
 

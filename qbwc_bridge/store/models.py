@@ -115,6 +115,7 @@ class Base(DeclarativeBase):
 class AccountKind(str, enum.Enum):
     DESKTOP = "desktop"
     ONLINE = "online"
+    MEMORY = "memory"  # the in-package push backend (backends/memory.py): contract suite and support rehearsals
 
 
 class ConnectionStatus(str, enum.Enum):

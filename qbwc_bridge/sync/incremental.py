@@ -34,20 +34,31 @@ def queue_incremental_sync(db: Session, account: Account, now: dt.datetime, run_
     """Queue the pulls that are due for a connected account. Returns whether any was queued."""
     if not initial_complete(db, account):
         return False
-    every = dt.timedelta(minutes=run_every_minutes) - SCHEDULE_SLACK
     queued = False
-    for _kind, list_name in PAGED_LISTS:
-        if _due(db, account, list_name, now, every):
-            queued |= queue_pull(db, account, list_name, now)
-    for _kind, list_name, _model in WHOLE_LISTS:
-        if _due(db, account, list_name, now, WHOLE_LIST_EVERY):
+    for list_name, due_at in _due_times(db, account, run_every_minutes).items():
+        if due_at is None or due_at <= now:
             queued |= queue_pull(db, account, list_name, now)
     return queued
 
 
-def _due(db: Session, account: Account, list_name: ListName, now: dt.datetime, every: dt.timedelta) -> bool:
-    last = pulls.cursor(db, account.id, list_name).updated_at
-    return last is None or now - last >= every
+def next_pull_at(db: Session, account: Account, run_every_minutes: int) -> dt.datetime | None:
+    """When the next incremental pull falls due (None: the initial sync has not finished)."""
+    if not initial_complete(db, account):
+        return None
+    times = _due_times(db, account, run_every_minutes).values()
+    return None if None in times else min(times)
+
+
+def _due_times(db: Session, account: Account, run_every_minutes: int) -> dict[ListName, dt.datetime | None]:
+    """Each list's next pull: items and customers at the Web Connector's pace, terms and accounts hourly."""
+    every = dt.timedelta(minutes=run_every_minutes) - SCHEDULE_SLACK
+    due: dict[ListName, dt.datetime | None] = {}
+    for lists, interval in (([name for _kind, name in PAGED_LISTS], every),
+                            ([name for _kind, name, _model in WHOLE_LISTS], WHOLE_LIST_EVERY)):
+        for list_name in lists:
+            last = pulls.cursor(db, account.id, list_name).updated_at
+            due[list_name] = None if last is None else last + interval
+    return due
 
 
 def queue_pull(db: Session, account: Account, list_name: ListName, now: dt.datetime) -> bool:

@@ -37,11 +37,12 @@ unconfirmed, done = created, failed = failed (or blocked when a person can fix t
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
@@ -49,7 +50,7 @@ from sqlalchemy.orm import Session
 from .. import outbox
 from ..domain import InvoiceStatus, IssueType, PendingAction
 from ..errors import DataError
-from ..operations import InvoiceLine, NewInvoice, OperationKind, address
+from ..operations import FoundInvoice, InvoiceLine, NewInvoice, OperationKind, address
 from ..store.models import (
     Account,
     BtCustomer,
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 OPERATION_KIND = OperationKind.INVOICE_ADD.value
 _GUID_NAMESPACE = uuid.UUID("6f1c2a4e-8d5b-5c1e-9a57-3b0d6c2e4f81")  # qbwc-bridge invoices
 _CHUNK = 500  # ids per IN (...) query
+_CENT = Decimal("0.01")
 _MAX_LISTED = 5  # fixes listed in one Action before "and N more"
 
 REPORT_TO_SUPPORT = (
@@ -509,6 +511,61 @@ def _set(order: PackedOrder, status: InvoiceStatus, action: str | None, code: st
     order.action = action
     order.error = error
     order.error_code = code
+
+
+# -- is an invoice found in QuickBooks ours? -------------------------------------------------------
+
+
+class Verdict(enum.Enum):
+    """Whose invoice a look-up found: ours (our GUID or marker), not ours, or one with exactly our content."""
+
+    OURS = "ours"
+    NOT_OURS = "not_ours"
+    SAME_CONTENT = "same_content"
+
+
+def verdict(found: FoundInvoice, account: Account, order: PackedOrder, spec: NewInvoice) -> Verdict:
+    """Is this invoice the one a lost write saved? Adopt only what is provably ours.
+
+    A stored external id decides alone (ours exactly when it is our GUID: never adopt an invoice
+    carrying another); else our marker with this account's token in the note; else the same
+    date, lines (item, quantity, price, in order) and total, which a person may have to settle.
+    """
+    if found.guid:
+        return Verdict.OURS if found.guid.strip("{}").lower() == spec.guid.lower() else Verdict.NOT_OURS
+    if f"#{account_token(account, order.order_id)}" in (found.note or ""):
+        return Verdict.OURS
+    lines = tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines)
+    same_lines = len(found.lines) == len(lines) and all(
+        (item, Decimal(quantity), Decimal(price)) == wanted for (item, quantity, price), wanted in zip(found.lines, lines))
+    if found.txn_date == spec.txn_date and same_lines and found.total == spec.total.quantize(_CENT, ROUND_HALF_UP):
+        return Verdict.SAME_CONTENT
+    return Verdict.NOT_OURS
+
+
+def reconcile(found: Sequence[FoundInvoice], account: Account, order: PackedOrder, spec: NewInvoice) -> tuple[
+        FoundInvoice | None, list[FoundInvoice]]:
+    """(the invoice to adopt or None, the look-alikes when several cannot be told apart)."""
+    judged = [(invoice, verdict(invoice, account, order, spec)) for invoice in found]
+    ours = [invoice for invoice, said in judged if said is Verdict.OURS]
+    alike = [invoice for invoice, said in judged if said is Verdict.SAME_CONTENT]
+    if len(ours) > 1:
+        log.error("QuickBooks holds %d invoices of order %s: %s", len(ours), order.order_id, [i.id for i in ours])
+    if ours:
+        return ours[0], []
+    if len(alike) > 1:
+        return None, alike
+    return (alike[0] if alike else None), []
+
+
+AMBIGUOUS_ACTION = ("In QuickBooks, keep the one invoice of this order and delete the others (or delete all of them "
+                    "to have the bridge create it again). Then click Retry on the Invoices tab.")
+
+
+def ambiguous_text(alike: Sequence[FoundInvoice]) -> str:
+    numbers = ", ".join(invoice.number or invoice.id for invoice in alike)
+    return (f"QuickBooks holds {len(alike)} invoices for this customer with this order's date, lines and total "
+            f"({numbers}), none marked as BlueTrace's; the bridge cannot tell which one it created.")
 
 
 def order_for(db: Session, op: OutboxOperation) -> PackedOrder | None:

@@ -32,7 +32,7 @@ def apply_page(db: Session, account: Account, pull: ListPull, page: ListPage, *,
     if pull.mode == pulls.INITIAL:
         state = pulls.cursor(db, account.id, pull.list_name)
         state.records_seen = (0 if restarted else state.records_seen) + result.seen
-        state.total_hint = state.records_seen + page.remaining
+        state.total_hint = state.records_seen + (page.remaining or 0)
     elif result.changed:
         rematch_changed(db, account, pull.list_name, result.changed)
     return result

@@ -28,8 +28,8 @@ from ...store.models import (
     WebConnectorSession,
     utcnow,
 )
-from ...sync.incremental import queue_incremental_sync
-from ...sync.initial import LIST_REFUSED, refresh_connection_status, retry_refused_pulls, start_initial_sync
+from ...sync import schedule
+from ...sync.initial import LIST_REFUSED, refresh_connection_status
 from ... import outbox
 from . import conversation
 from .company_file import negotiate_version, parse_hcp_response, verify_company_file
@@ -121,11 +121,7 @@ class WebConnectorService:
             for ws in live:  # abandoned by a Web Connector that crashed or lost a response
                 conversation.end_session(db, ws, SessionState.SUPERSEDED, now, inflight_timeout=self.settings.inflight_timeout)
 
-            if account.status == ConnectionStatus.NOT_CONNECTED.value:
-                start_initial_sync(db, account)
-            else:  # lists changed in QuickBooks since the last pull give this session its work
-                retry_refused_pulls(db, account)
-                queue_incremental_sync(db, account, now, self.settings.run_every_minutes)
+            schedule.plan(db, account, now, self.settings.run_every_minutes)
             if not outbox.has_ready(db, account.id, now):
                 refresh_connection_status(db, account)
                 self._log(db, account.id, None, "authenticate", "out", "none: nothing to do")

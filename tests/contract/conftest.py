@@ -1,0 +1,12 @@
+"""The contract suite runs each scenario once per backend (and, through ``store``, per database)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.contract.worlds import WORLDS, World
+from tests.integration.conftest import settings, store  # noqa: F401  (the fixtures the worlds stand on)
+
+
+@pytest.fixture(params=sorted(WORLDS))
+def world(request, store, settings) -> World:  # noqa: F811
+    return WORLDS[request.param](store, settings)

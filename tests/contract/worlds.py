@@ -1,0 +1,211 @@
+"""One QuickBooks company and one bridge account, whichever backend carries it.
+
+Every scenario of the contract suite is written against :class:`World`: it adds records "in
+QuickBooks", runs the bridge until it has nothing left to do, and reads back what QuickBooks
+holds. Each backend supplies its own world:
+
+* :class:`DesktopWorld`: the strict simulated QuickBooks Desktop, reached through Web Connector
+  sessions (``ScriptedConnector`` calls the service as QBWC would);
+* :class:`MemoryWorld`: the in-package push backend (``backends/memory.py``), driven by a real
+  ``Worker`` and ``PushDriver`` exactly as QuickBooks Online is.
+
+Names here are what a bookkeeper sees; ids are each QuickBooks' own.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from qbwc_bridge import backends
+from qbwc_bridge.backends.desktop.web_connector import WebConnectorService
+from qbwc_bridge.backends.memory import MemoryBackend, MemoryCompany
+from qbwc_bridge.backends.push import PushDriver
+from qbwc_bridge.config import Settings
+from qbwc_bridge.operations import ListName
+from qbwc_bridge.services.accounts import create_account, installation
+from qbwc_bridge.simulator import CompanySettings, FakeCompany, RequestProcessor
+from qbwc_bridge.simulator.records import EntityKind, Terms
+from qbwc_bridge.simulator.seeding import add_entity, add_item
+from qbwc_bridge.store.db import Store
+from qbwc_bridge.worker import Worker
+
+from tests.integration.invoice_world import Clock, ScriptedConnector
+
+MAX_ROUNDS = 30  # sessions or drives before a world gives up: the bridge must settle well before
+
+
+@dataclass(frozen=True)
+class FoundInvoice:
+    """An invoice QuickBooks holds, as a bookkeeper would read it."""
+
+    number: str
+    customer: str  # the customer's name
+    note: str
+
+
+class World:
+    """A QuickBooks company, the bridge account connected to it, and a clock both share."""
+
+    kind: str
+    store: Store
+    account_id: int
+    clock: Clock
+
+    # -- in QuickBooks ------------------------------------------------------------------------
+    def add_terms(self, name: str) -> str:
+        raise NotImplementedError
+
+    def add_account(self, name: str, account_type: str) -> str:
+        raise NotImplementedError
+
+    def add_item(self, name: str, *, active: bool = True) -> str:
+        raise NotImplementedError
+
+    def add_customer(self, name: str, email: str | None = None, *, terms: str | None = None) -> str:
+        raise NotImplementedError
+
+    def rename_item(self, item_id: str, name: str) -> None:
+        raise NotImplementedError
+
+    def item_names(self) -> set[str]:
+        raise NotImplementedError
+
+    def customer_names(self) -> set[str]:
+        raise NotImplementedError
+
+    def invoices(self) -> list[FoundInvoice]:
+        raise NotImplementedError
+
+    def lose_next_answer(self) -> None:
+        """The next thing the bridge sends is applied by QuickBooks, and its answer never comes back."""
+        raise NotImplementedError
+
+    # -- the bridge ---------------------------------------------------------------------------
+    def run(self) -> int:
+        """Let the bridge work until it has nothing left to do now; returns the rounds it took."""
+        raise NotImplementedError
+
+    def later(self, **delta: float) -> None:
+        self.clock.advance(**delta)
+
+
+class DesktopWorld(World):
+    kind = "desktop"
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.clock = Clock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+        self.company = FakeCompany(settings=CompanySettings(), clock=self.clock)
+        with store.begin() as db:
+            created = create_account(db, "Contract Co", "desktop")
+            owner = installation(db).owner_id
+        self.account_id = created.account_id
+        service = WebConnectorService(store, settings, clock=self.clock)
+        self.connector = ScriptedConnector(service, RequestProcessor(self.company), created.wc_username,
+                                           created.wc_password, owner, created.file_id)
+        self._lose = 0
+
+    def add_terms(self, name):
+        return self.company.add_terms(lambda stamp: Terms(stamp, name, std_due_days=30)).stamp.id
+
+    def add_account(self, name, account_type):
+        return self.company.add_account(name, account_type).stamp.id
+
+    def add_item(self, name, *, active=True):
+        return add_item(self.company, {"name": name, "kind": "service", "active": active}).stamp.id
+
+    def add_customer(self, name, email=None, *, terms=None):
+        return add_entity(self.company, EntityKind.CUSTOMER, {"name": name, "email": email, "terms": terms}).stamp.id
+
+    def rename_item(self, item_id, name):
+        self.company.rename(item_id, name)
+
+    def item_names(self):
+        return {item.name for item in self.company.items.values()}
+
+    def customer_names(self):
+        return {entity.name for entity in self.company.entities.values() if entity.kind is EntityKind.CUSTOMER}
+
+    def invoices(self):
+        names = {entity.stamp.id: entity.name for entity in self.company.entities.values()}
+        return [FoundInvoice(i.ref_number, names.get(i.customer_id, ""), i.memo or "")
+                for i in self.company.invoices.values()]
+
+    def lose_next_answer(self):
+        self._lose += 1
+
+    def run(self):
+        sets_before = self.connector.message_sets
+        for rounds in range(1, MAX_ROUNDS + 1):
+            losing = self._lose
+            self._lose = 0
+            lost_at = sets_before + 1 if losing else None
+            ended = self.connector.session(lose=lambda n: n == lost_at)
+            sets_before = self.connector.message_sets
+            if ended == "none":
+                return rounds
+            # A lost set's Adds wait out the in-flight hold (ten minutes) before they are looked up.
+            self.clock.advance(minutes=11) if ended == "lost" else self.clock.advance(seconds=1)
+        raise AssertionError(f"the bridge did not settle in {MAX_ROUNDS} Web Connector sessions")
+
+
+class MemoryWorld(World):
+    kind = "memory"
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.clock = Clock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+        self.backend = MemoryBackend(clock=self.clock)
+        backends.register("memory", self.backend)
+        with store.begin() as db:
+            self.account_id = create_account(db, "Contract Co", "memory").account_id
+        self.company: MemoryCompany = self.backend.company(self.account_id)
+        driver = PushDriver(settings, clock=self.clock)
+        self.worker = Worker(store, due=driver.due_accounts, drive=driver.drive_account, clock=self.clock)
+
+    def add_terms(self, name):
+        return self.company.add(ListName.TERMS, name)
+
+    def add_account(self, name, account_type):
+        return self.company.add(ListName.ACCOUNTS, name, account_type=account_type)
+
+    def add_item(self, name, *, active=True):
+        return self.company.add(ListName.ITEMS, name, active=active)
+
+    def add_customer(self, name, email=None, *, terms=None):
+        terms_id = self.company.find(ListName.TERMS, terms).id if terms else None
+        return self.company.add(ListName.CUSTOMERS, name, email=email, terms_id=terms_id)
+
+    def rename_item(self, item_id, name):
+        self.company.change(ListName.ITEMS, item_id, name=name)
+
+    def item_names(self):
+        return {record.name for record in self.company.lists[ListName.ITEMS].values()}
+
+    def customer_names(self):
+        return {record.name for record in self.company.lists[ListName.CUSTOMERS].values()}
+
+    def invoices(self):
+        names = {r.id: r.name for r in self.company.lists[ListName.CUSTOMERS].values()}
+        return [FoundInvoice(i.number, names.get(i.customer_id, ""), i.note) for i in self.company.invoices.values()]
+
+    def lose_next_answer(self):
+        # The worst case: the answer is lost and the request id forgotten, so only a look-up can prevent a copy.
+        self.company.lose_next_answers(1)
+        self.company.remembers_request_ids = False
+
+    def run(self):
+        for rounds in range(1, MAX_ROUNDS + 1):
+            next_due = self.worker.run_once()
+            if next_due is None or next_due > self.clock.now + dt.timedelta(minutes=1):
+                return rounds
+            self.clock.now = max(self.clock.now, next_due) + dt.timedelta(seconds=1)
+        raise AssertionError(f"the bridge did not settle in {MAX_ROUNDS} drives")
+
+
+WORLDS = {"desktop": DesktopWorld, "memory": MemoryWorld}
+
+
+def worlds() -> Iterator[str]:
+    yield from WORLDS
