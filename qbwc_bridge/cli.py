@@ -1,4 +1,4 @@
-"""``qbwc-bridge``: serve, migrate, manage accounts and users, write .qwc files, demo.
+"""``qbwc-bridge``: serve, drive QuickBooks Online (worker), migrate, manage accounts and users, write .qwc files, demo.
 
 Output meant for scripts (``--json``) is stable: keys are only ever added. Secrets are
 printed once, at creation, and never logged.
@@ -9,7 +9,9 @@ import csv
 import datetime as dt
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -17,6 +19,7 @@ import waitress
 
 from . import logs, metrics, retention, security
 from .backends.desktop.qwc import QwcRefused, render_qwc
+from .backends.push import drive_account, due_accounts
 from .config import Settings
 from .errors import BridgeError, ConfigurationError
 from .services import accounts as account_service
@@ -30,6 +33,7 @@ from .store.db import Store
 from .store.migrate import upgrade
 from .store.models import MAX_ID
 from .web.app import create_app
+from .worker import BackgroundWorker, Worker
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +103,20 @@ def migrate(context: Context) -> None:
     click.echo("database is up to date")
 
 
+def _push_worker(context: Context) -> Worker:
+    """The worker of push (QuickBooks Online) companies: the engine says what is due and drives it."""
+    return Worker(context.store, due=due_accounts, drive=drive_account)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True,
+              help="Do not drive QuickBooks Online companies in this process (run `qbwc-bridge worker` instead).")
 @pass_context
-def serve(context: Context, host: str, port: int, threads: int) -> None:
-    """Serve the SOAP endpoint, API and admin with waitress."""
+def serve(context: Context, host: str, port: int, threads: int, no_worker: bool) -> None:
+    """Serve the SOAP endpoint, API and admin with waitress (and one QuickBooks Online worker unless --no-worker)."""
     _configure_logging(context.settings)
     if context.settings.metrics_dir is not None:
         metrics.share_across_processes(context.settings.metrics_dir)
@@ -113,6 +124,9 @@ def serve(context: Context, host: str, port: int, threads: int) -> None:
     app = create_app(context.settings, context.store)
     pruner = retention.Pruner(context.store, context.settings.log_retention)
     pruner.start()
+    worker = None if no_worker else BackgroundWorker(_push_worker(context))
+    if worker is not None:
+        worker.start()
     log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
     try:
         # waitress drops X-Forwarded-For unless told otherwise; web/source_address.py believes it only from
@@ -120,7 +134,34 @@ def serve(context: Context, host: str, port: int, threads: int) -> None:
         waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge",
                        clear_untrusted_proxy_headers=not context.settings.trusted_proxies)  # fmt: skip
     finally:
+        if worker is not None:
+            worker.stop()
         pruner.stop()
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Drive what is due now, then exit (0) instead of waiting for more.")
+@pass_context
+def worker_command(context: Context, once: bool) -> None:
+    """Drive QuickBooks Online companies: send their due work and sync their lists, until stopped.
+
+    Run as many as you like on one PostgreSQL database: each company is driven by one at a
+    time. SIGTERM or Ctrl-C stops it after the drive under way.
+    """
+    _configure_logging(context.settings)
+    if context.settings.metrics_dir is not None:
+        metrics.share_across_processes(context.settings.metrics_dir)
+    upgrade(context.store)
+    push_worker = _push_worker(context)
+    if once:
+        push_worker.run_once()
+        return
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    log.info("worker %s started; polling every %g s at most", push_worker.holder, push_worker.poll_seconds)
+    push_worker.run_forever(stop)
+    log.info("worker %s stopped", push_worker.holder)
 
 
 @main.command()
