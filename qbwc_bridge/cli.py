@@ -19,7 +19,7 @@ import waitress
 
 from . import logs, metrics, retention, security
 from .backends.desktop.qwc import QwcRefused, render_qwc
-from .backends.push import drive_account, due_accounts
+from .backends.push import PushDriver
 from .config import Settings
 from .errors import BridgeError, ConfigurationError
 from .services import accounts as account_service
@@ -105,7 +105,8 @@ def migrate(context: Context) -> None:
 
 def _push_worker(context: Context) -> Worker:
     """The worker of push (QuickBooks Online) companies: the engine says what is due and drives it."""
-    return Worker(context.store, due=due_accounts, drive=drive_account)
+    driver = PushDriver(context.settings)
+    return Worker(context.store, due=driver.due_accounts, drive=driver.drive_account)
 
 
 @main.command()
