@@ -45,8 +45,9 @@ class InvoiceStatus(str, enum.Enum):
 
 
 class ItemMatchField(str, enum.Enum):
-    """Which QuickBooks Desktop field carries BlueTrace's SKU (Desktop has no SKU field)."""
+    """Which QuickBooks field carries BlueTrace's SKU (each backend offers the fields its QuickBooks has)."""
 
     NAME = "name"
+    SKU = "sku"  # QuickBooks Online's Sku (Desktop has no SKU field)
     MANUFACTURER_PART_NUMBER = "manufacturer_part_number"
     BARCODE = "barcode"

@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
+from ..domain import ItemMatchField
 from ..errors import DataError
 from ..operations import (
     Delivery,
@@ -53,6 +54,8 @@ class Backend:
     limits: ClassVar[Limits]
     # QuickBooks stamps records with its own clock: a record created this long before our send may still be ours.
     clock_margin: ClassVar[dt.timedelta]
+    # The QuickBooks fields that can carry BlueTrace's SKU, the default first (the Items tab's choice).
+    item_match_fields: ClassVar[tuple[ItemMatchField, ...]]
 
     def can_look_up(self, list_name: ListName, kind: KeyKind, value: str) -> bool:
         """Whether this QuickBooks can be asked for records by ``value``: one it could not store cannot be there."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..domain import ItemMatchField
 from ..operations import (
     Created,
     FoundInvoice,
@@ -153,6 +154,7 @@ class MemoryBackend(PushBackend):
     kind = "memory"
     limits = Limits(item_name=60, customer_name=60, invoice_number=15, latin1_only=False)
     clock_margin = dt.timedelta(minutes=5)
+    item_match_fields = (ItemMatchField.NAME, ItemMatchField.SKU)
 
     def __init__(self, clock=utcnow):
         self.clock = clock

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import security, throttle
+from .. import backends, security, throttle
 from ..backends.desktop import conversation
+from ..domain import ItemMatchField
 from ..errors import Conflict, NotFound
 from ..store.models import Account, AccountKind, Installation, LoginKind, SessionState, WebConnectorCredential, utcnow
 
@@ -49,7 +50,8 @@ def create_account(session: Session, name: str, kind: str) -> NewAccount:
     kind = AccountKind(kind).value
     installation(session)
     api_token = security.new_token()
-    account = Account(name=name, kind=kind, api_token_hash=security.token_hash(api_token), file_id=security.new_guid())
+    account = Account(name=name, kind=kind, api_token_hash=security.token_hash(api_token), file_id=security.new_guid(),
+                      item_match_field=_default_match_field(kind).value)
     session.add(account)
     session.flush()
     username = password = None
@@ -62,6 +64,11 @@ def create_account(session: Session, name: str, kind: str) -> NewAccount:
             )
         )
     return NewAccount(account.id, account.name, kind, api_token, account.file_id, username, password)
+
+
+def _default_match_field(kind: str) -> ItemMatchField:
+    # An account of a kind no backend carries yet (Online before its backend is installed) matches by name.
+    return backends.for_kind(kind).item_match_fields[0] if kind in backends.kinds() else ItemMatchField.NAME
 
 
 def _unique_username(session: Session, name: str, account_id: int) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..domain import ItemMatchField
+from .. import backends
 from ..errors import NotFound
 from ..store.models import Account, QbAccount, QbTerms
 from ..sync import invoices, records
@@ -70,7 +70,7 @@ def setting_choices(db: Session, account_id: int) -> dict[str, Any]:
     return {
         "terms": [{"id": t.list_id, "name": t.full_name, "days_due": t.days_due} for t in terms],
         "accounts": [{"id": a.list_id, "name": a.full_name, "account_type": a.account_type} for a in accounts],
-        "item_match_fields": [f.value for f in ItemMatchField],
+        "item_match_fields": [f.value for f in backends.for_account(_account(db, account_id)).item_match_fields],
     }
 
 
@@ -112,7 +112,8 @@ def _read_changes(db: Session, account_id: int, changes: Mapping[str, Any]) -> d
         if name in changes:
             new[name] = v.boolean(changes[name], name)
     if "item_match_field" in changes:
-        new["item_match_field"] = v.choice(changes["item_match_field"], "item_match_field", [f.value for f in ItemMatchField])
+        offered = backends.for_account(_account(db, account_id)).item_match_fields
+        new["item_match_field"] = v.choice(changes["item_match_field"], "item_match_field", [f.value for f in offered])
     return new
 
 

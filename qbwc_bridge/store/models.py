@@ -286,11 +286,13 @@ class QbItem(_QbListRecord, Base):
         Index("ix_qb_items_name", "account_id", "name"),
         Index("ix_qb_items_mpn", "account_id", "manufacturer_part_number"),
         Index("ix_qb_items_barcode", "account_id", "barcode"),
+        Index("ix_qb_items_sku", "account_id", "sku"),
     )
     item_type: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(100))
     manufacturer_part_number: Mapped[str | None] = mapped_column(String(100))
     barcode: Mapped[str | None] = mapped_column(String(100))
+    sku: Mapped[str | None] = mapped_column(String(100))  # QuickBooks Online's Sku
     description: Mapped[str | None] = mapped_column(Text)
     sales_price: Mapped[Decimal | None] = mapped_column(Numeric(20, 5))
 

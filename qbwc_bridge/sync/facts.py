@@ -102,7 +102,7 @@ def qb_facts(db: Session, side: Side, account: Account, *where) -> list:
     if side is ITEMS:
         q = QbItem
         rows = db.execute(
-            select(q.list_id, q.name, q.full_name, q.manufacturer_part_number, q.barcode, q.is_active)
+            select(q.list_id, q.name, q.full_name, q.manufacturer_part_number, q.barcode, q.is_active, q.sku)
             .where(q.account_id == account.id, *where)
             .execution_options(yield_per=STREAM)
         )
@@ -123,8 +123,7 @@ def bt_key(side: Side, fact) -> str | None:
 def qb_keys(side: Side, fact, field: ItemMatchField) -> tuple[str, ...]:
     if side is CUSTOMERS:
         return matching.email_keys(fact.email)
-    value = {ItemMatchField.NAME: fact.name, ItemMatchField.MANUFACTURER_PART_NUMBER: fact.manufacturer_part_number,
-             ItemMatchField.BARCODE: fact.barcode}[field]
+    value = getattr(fact, matching.ITEM_KEY_FIELDS[field])
     key = matching.exact_key(value)
     return (key,) if key else ()
 
@@ -270,5 +269,4 @@ def _qb_suggestions(db, side, account, targets: list, field: ItemMatchField) -> 
 
 
 def _item_column(field: ItemMatchField):
-    return {ItemMatchField.NAME: QbItem.name, ItemMatchField.MANUFACTURER_PART_NUMBER: QbItem.manufacturer_part_number,
-            ItemMatchField.BARCODE: QbItem.barcode}[field]
+    return getattr(QbItem, matching.ITEM_KEY_FIELDS[field])

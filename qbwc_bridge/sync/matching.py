@@ -112,6 +112,12 @@ class QbItemFacts(NamedTuple):
     manufacturer_part_number: str | None
     barcode: str | None
     active: bool = True
+    sku: str | None = None
+
+
+# The QuickBooks field each item match field reads: a QbItemFacts field and a QbItem column of that name.
+ITEM_KEY_FIELDS = {ItemMatchField.NAME: "name", ItemMatchField.SKU: "sku",
+                   ItemMatchField.MANUFACTURER_PART_NUMBER: "manufacturer_part_number", ItemMatchField.BARCODE: "barcode"}
 
 
 class BtCustomerFacts(NamedTuple):
@@ -226,10 +232,7 @@ def match_items(
     ``bt_items`` must hold *all* of the account's items even when only a few are
     targeted: duplicates and pinned pairs are judged across the whole list.
     """
-    position = QbItemFacts._fields.index(
-        {ItemMatchField.NAME: "name", ItemMatchField.MANUFACTURER_PART_NUMBER: "manufacturer_part_number",
-         ItemMatchField.BARCODE: "barcode"}[ItemMatchField(field)]
-    )
+    position = QbItemFacts._fields.index(ITEM_KEY_FIELDS[ItemMatchField(field)])
     with _no_gc_pauses():
         # exact_key, inlined: a blank key ("" after strip) carries no key.
         qb = [_new(_Qb, (q.list_id, (key,) if (shown := q[position]) and (key := shown.strip().casefold()) else (),

@@ -39,6 +39,7 @@ STICKY = (IssueType.DUPLICATE_NAME.value, IssueType.CREATE_FAILED.value)
 UNMATCHED = (IssueType.NOT_FOUND, IssueType.MISSING_SKU, IssueType.MISSING_EMAIL)  # the issues with suggestions
 FIELD_WORDS = {
     ItemMatchField.NAME: "item name",
+    ItemMatchField.SKU: "SKU",
     ItemMatchField.MANUFACTURER_PART_NUMBER: "manufacturer part number",
     ItemMatchField.BARCODE: "bar code",
 }

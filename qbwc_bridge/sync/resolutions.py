@@ -95,8 +95,8 @@ def _lookup_keys(side: Side, account: Account, row) -> tuple[tuple[KeyKind, str]
     if side is CUSTOMERS:
         wanted = [(KeyKind.EMAIL, row.billing_email), (KeyKind.NAME, row.name), (KeyKind.NAME, row.company_name)]
     else:
-        sku_is_name = facts.match_field(account) is ItemMatchField.NAME
-        wanted = ([(KeyKind.NAME, row.sku)] if sku_is_name else []) + [(KeyKind.NAME, row.name)]
+        sku_kind = {ItemMatchField.NAME: KeyKind.NAME, ItemMatchField.SKU: KeyKind.SKU}.get(facts.match_field(account))
+        wanted = ([(sku_kind, row.sku)] if sku_kind else []) + [(KeyKind.NAME, row.name)]
     backend = backends.for_account(account)
     keys: dict[tuple[KeyKind, str], None] = {}
     for kind, value in wanted:
@@ -192,9 +192,7 @@ def _same_name(db: Session, side: Side, account: Account, name: str) -> list:
 def _shown_key(side: Side, account: Account, q) -> str | None:
     if side is CUSTOMERS:
         return q.email
-    field = facts.match_field(account)
-    return {ItemMatchField.NAME: q.name, ItemMatchField.MANUFACTURER_PART_NUMBER: q.manufacturer_part_number,
-            ItemMatchField.BARCODE: q.barcode}[field]
+    return getattr(q, matching.ITEM_KEY_FIELDS[facts.match_field(account)])
 
 
 def _cancel_creation(db: Session, account: Account, side: Side, record_id: str) -> None:
