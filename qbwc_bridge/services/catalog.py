@@ -437,7 +437,3 @@ def match_summary(db: Session, account_id: int, kind: str) -> dict[str, Any]:
     cache[(account_id, kind)] = summary
     return summary
 
-
-def issue_counts(db: Session, account_id: int, kind: str) -> dict[str, int]:
-    """How many records have each issue (every issue type of the tab, zeros included)."""
-    return dict(match_summary(db, account_id, kind)["issues"])
