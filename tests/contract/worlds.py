@@ -153,16 +153,20 @@ class DesktopWorld(World):
 class MemoryWorld(World):
     kind = "memory"
 
-    def __init__(self, store: Store, settings: Settings):
+    def __init__(self, store: Store, settings: Settings, backend: type[MemoryBackend] = MemoryBackend):
         self.store = store
         self.clock = Clock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
-        self.backend = MemoryBackend(clock=self.clock)
+        self.backend = backend(clock=self.clock)
         backends.register("memory", self.backend)
         with store.begin() as db:
             self.account_id = create_account(db, "Contract Co", "memory").account_id
         self.company: MemoryCompany = self.backend.company(self.account_id)
-        driver = PushDriver(settings, clock=self.clock)
-        self.worker = Worker(store, due=driver.due_accounts, drive=driver.drive_account, clock=self.clock)
+        self.driver = PushDriver(settings, clock=self.clock)
+        self.worker = self.new_worker()
+
+    def new_worker(self) -> Worker:
+        """A worker process of its own (a new lease holder)."""
+        return Worker(self.store, due=self.driver.due_accounts, drive=self.driver.drive_account, clock=self.clock)
 
     def add_terms(self, name):
         return self.company.add(ListName.TERMS, name)
