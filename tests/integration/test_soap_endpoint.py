@@ -9,7 +9,9 @@ import requests
 from lxml import etree
 
 from qbwc_bridge.store.models import Account, ExchangeLogEntry, OutboxOperation, QbTerms
+from qbwc_bridge.web.app import create_app
 from tests.integration.conftest import make_tenant
+from tests.support.live_server import LiveServer
 from tests.integration.soap_helpers import SOAP_NS, TNS, call, envelope, first_sync_reply, hcp_response, post
 
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -137,12 +139,20 @@ def start_session_after_busy(soap_url, tenant, timeout=10.0) -> str:
         time.sleep(0.5)
 
 
-def test_busy_while_alive_then_a_crashed_session_is_superseded(soap_url, tenant, store):
+@pytest.fixture
+def slow_busy_window_url(settings, store):
+    """The endpoint with a busy window wide enough that a loaded machine's next call still falls inside it."""
+    with LiveServer(create_app(settings.replace(busy_window_seconds=8), store)) as live:
+        yield live.url + "/qbwc"
+
+
+def test_busy_while_alive_then_a_crashed_session_is_superseded(slow_busy_window_url, tenant, store):
+    soap_url = slow_busy_window_url
     first = start_session(soap_url, tenant)
     send(soap_url, first, hcp_response(tenant.owner_id, tenant.account.file_id))  # work now in flight
     answer = call(soap_url, "authenticate", strUserName=tenant.username, strPassword=tenant.password)
     assert answer[1] == "busy" and answer[2].isdigit()
-    second = start_session_after_busy(soap_url, tenant)  # the first went quiet: superseded
+    second = start_session_after_busy(soap_url, tenant, timeout=30.0)  # the first went quiet: superseded
     assert second != first
     assert call(soap_url, "receiveResponseXML", ticket=first, response="", hresult="", message="") == "-1"
     with store.begin() as db:
