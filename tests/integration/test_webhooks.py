@@ -10,6 +10,8 @@ import datetime as dt
 import json
 import logging
 import random
+import re
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -375,3 +377,18 @@ def test_removing_the_endpoint_gives_up_its_pending_events(api, store, tenant, l
     with store.begin() as db:
         assert db.scalar(select(WebhookDelivery.state)) == "failed"
     assert live_receiver.requests == []
+
+
+def test_the_readmes_verification_snippet_verifies_a_real_delivery(api, store, tenant, live_receiver, deliverer):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [snippet] = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "X-QBWC-Bridge-Signature" in block]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 (our own README)
+    secret = subscribe(api, live_receiver.url, ["invoice.paid"])
+    _emit(store, tenant.account.account_id, "o-v", 0)
+    deliverer.run_once()
+    [got] = live_receiver.delivered
+    header = got.headers["X-Qbwc-Bridge-Signature"]
+    assert namespace["verify"](secret, header, got.body)
+    assert not namespace["verify"]("whsec_" + "x" * 43, header, got.body)
+    assert not namespace["verify"](secret, header, got.body + b" ")
