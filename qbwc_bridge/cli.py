@@ -191,15 +191,18 @@ def deliver_webhooks(context: Context, once: bool) -> None:
     _configure_logging(context.settings)
     upgrade(context.store)
     deliverer = _deliverer(context)
-    if once:
-        click.echo(f"{deliverer.run_once()} deliveries attempted")
-        return
-    stop = threading.Event()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signal_number, lambda *_: stop.set())
-    log.info("webhook deliverer started; polling every %g s at most", deliverer.poll_seconds)
-    deliverer.run_forever(stop)
-    log.info("webhook deliverer stopped")
+    try:
+        if once:
+            click.echo(f"{deliverer.run_once()} deliveries attempted")
+            return
+        stop = threading.Event()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda *_: stop.set())
+        log.info("webhook deliverer started; polling every %g s at most", deliverer.poll_seconds)
+        deliverer.run_forever(stop)
+        log.info("webhook deliverer stopped")
+    finally:
+        deliverer.close()
 
 
 @main.command()
