@@ -16,6 +16,9 @@ still is (same ``attempts``).
 connection is tried again after an exponential backoff with jitter (:func:`backoff`: 10 s,
 20 s, ... capped at one hour), for :data:`RETRY_WINDOW` after the event occurred; a failure
 after that gives the event up (``failed``), and the next event of its order goes.
+
+**Keeping.** Delivered and given-up events stay listed for :data:`KEEP`; ``run_forever``
+deletes older ones (:meth:`Deliverer.prune`) once an hour.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import threading
 from collections.abc import Callable
 
 import httpx
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import aliased
 
 from ..store.db import Store
@@ -39,6 +42,10 @@ from .sealed_secret import SealedSecretUnreadable, SecretBox
 log = logging.getLogger(__name__)
 
 RETRY_WINDOW = dt.timedelta(days=1)
+#: How long delivered and given-up events stay listed in GET /webhook/deliveries before they are deleted.
+KEEP = dt.timedelta(days=30)
+PRUNE_EVERY = dt.timedelta(hours=1)
+_PRUNE_BATCH = 1000
 #: How long a claimed event is left to its deliverer before another may claim it (its lease).
 CLAIM = dt.timedelta(seconds=60)
 FIRST_BACKOFF = dt.timedelta(seconds=10)
@@ -117,6 +124,7 @@ class Deliverer:
         self.batch = batch
         self.poll_seconds = poll_seconds
         self.retry_window = retry_window
+        self._pruned_at: dt.datetime | None = None
 
     def close(self) -> None:
         """Close the HTTP client's connections."""
@@ -139,6 +147,10 @@ class Deliverer:
             wait = self.poll_seconds
             try:
                 self.run_once()
+                now = self.clock()
+                if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                    self.prune()
+                    self._pruned_at = now
                 due = self.next_due()
                 if due is not None:  # a retry due before the next poll
                     wait = min(wait, max((due - self.clock()).total_seconds(), 0.05))
@@ -146,6 +158,23 @@ class Deliverer:
                 log.exception("the webhook deliverer could not look for due events; trying again in %g s",
                               self.poll_seconds)  # fmt: skip
             stop.wait(wait)
+
+    def prune(self) -> int:
+        """Delete delivered and given-up events older than :data:`KEEP`, a batch per unit of work; returns how many."""
+        cutoff = self.clock() - KEEP
+        deleted = 0
+        while True:
+            with self.store.begin() as db:
+                ids = db.scalars(
+                    select(WebhookDelivery.id)
+                    .where(WebhookDelivery.state != DeliveryState.PENDING.value, WebhookDelivery.occurred_at < cutoff)
+                    .limit(_PRUNE_BATCH)
+                ).all()
+                if ids:
+                    db.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+            deleted += len(ids)
+            if len(ids) < _PRUNE_BATCH:
+                return deleted
 
     def next_due(self) -> dt.datetime | None:
         """When the earliest pending event is due (None: nothing pending)."""

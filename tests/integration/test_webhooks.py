@@ -22,7 +22,7 @@ from qbwc_bridge import outbox
 from qbwc_bridge.store.models import Account, PackedOrder, QbItem, SyncCursor, WebhookDelivery, WebhookEndpoint, utcnow
 from qbwc_bridge.sync import invoices as rules
 from qbwc_bridge.webhooks import signature
-from qbwc_bridge.webhooks.deliverer import CLAIM, RETRY_WINDOW, Deliverer, Outcome
+from qbwc_bridge.webhooks.deliverer import CLAIM, KEEP, RETRY_WINDOW, Deliverer, Outcome
 from qbwc_bridge.webhooks.events import EVENT_TYPES, EventType, invoice_key, record
 from qbwc_bridge.webhooks.sealed_secret import SecretBox
 from tests.integration.conftest import make_tenant
@@ -392,3 +392,17 @@ def test_the_readmes_verification_snippet_verifies_a_real_delivery(api, store, t
     assert namespace["verify"](secret, header, got.body)
     assert not namespace["verify"]("whsec_" + "x" * 43, header, got.body)
     assert not namespace["verify"](secret, header, got.body + b" ")
+
+
+def test_finished_events_are_pruned_after_the_keeping_time_pending_ones_never(api, store, tenant, live_receiver,
+                                                                               deliverer, clock):
+    subscribe(api, live_receiver.url, ["invoice.paid"])
+    _emit(store, tenant.account.account_id, "o-p", 0)
+    deliverer.run_once()
+    _emit(store, tenant.account.account_id, "o-q", 0)  # never sent: still pending
+    clock.advance(days=KEEP.days - 1)
+    assert deliverer.prune() == 0
+    clock.advance(days=2)
+    assert deliverer.prune() == 1
+    with store.begin() as db:
+        assert db.scalars(select(WebhookDelivery.state)).all() == ["pending"]
