@@ -27,7 +27,8 @@ import datetime as dt
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import delete, exists, select
@@ -51,6 +52,9 @@ CLAIM = dt.timedelta(seconds=60)
 FIRST_BACKOFF = dt.timedelta(seconds=10)
 MAX_BACKOFF = dt.timedelta(hours=1)
 BATCH = 50
+#: POSTs in flight at once: the events of one batch have distinct order keys, so sending them side by
+#: side keeps each order's sequence, and a slow receiver costs one round trip per batch, not per event.
+CONCURRENCY = 8
 POLL_SECONDS = 5.0
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "qbwc-bridge-webhooks/1"
@@ -108,13 +112,15 @@ class Deliverer:
         store: the database.
         box: opens the sealed endpoint secrets.
         client: the HTTP client (default: httpx with :data:`TIMEOUT`, redirects not followed).
+        concurrency: POSTs in flight at once (see :data:`CONCURRENCY`).
         clock: now, as an aware UTC datetime (tests inject one).
         draw: a random number in [0, 1), the backoff's jitter.
     """
 
     def __init__(self, store: Store, box: SecretBox, *, client: httpx.Client | None = None,
                  clock: Callable[[], dt.datetime] = utcnow, draw: Callable[[], float] = random.random,
-                 batch: int = BATCH, poll_seconds: float = POLL_SECONDS, retry_window: dt.timedelta = RETRY_WINDOW):
+                 batch: int = BATCH, concurrency: int = CONCURRENCY, poll_seconds: float = POLL_SECONDS,
+                 retry_window: dt.timedelta = RETRY_WINDOW):
         self.store = store
         self.box = box
         self.client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False,
@@ -125,9 +131,11 @@ class Deliverer:
         self.poll_seconds = poll_seconds
         self.retry_window = retry_window
         self._pruned_at: dt.datetime | None = None
+        self._senders = ThreadPoolExecutor(concurrency, thread_name_prefix="qbwc-bridge webhook send")
 
     def close(self) -> None:
-        """Close the HTTP client's connections."""
+        """Stop the senders and close the HTTP client's connections."""
+        self._senders.shutdown()
         self.client.close()
 
     def run_once(self) -> int:
@@ -137,8 +145,7 @@ class Deliverer:
             claimed = self.claim()
             if not claimed:
                 return attempts
-            for item in claimed:
-                self.finish(item, self.send(item))
+            self.finish(list(zip(claimed, self._senders.map(self.send, claimed))))
             attempts += len(claimed)
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -228,18 +235,20 @@ class Deliverer:
                            [:_ERROR_TEXT])  # fmt: skip
         return Outcome(False, answer.status_code, f"HTTP {answer.status_code}: {answer.text[:200]}"[:_ERROR_TEXT])
 
-    def finish(self, item: Claimed, outcome: Outcome) -> None:
-        """Write the answer, if the event is still ours (not claimed again after our lease passed)."""
+    def finish(self, results: Sequence[tuple[Claimed, Outcome]]) -> None:
+        """Write the answers of one batch, each only if its event is still ours (not claimed again after our
+        lease passed)."""
         now = self.clock()
         with self.store.begin() as db:
-            row = db.get(WebhookDelivery, item.id, with_for_update=True, populate_existing=True)
-            if row is None or row.state != DeliveryState.PENDING.value or row.attempts != item.attempts:
-                return
-            row.last_status, row.last_error = outcome.status, outcome.error
-            if outcome.delivered:
-                row.state, row.delivered_at = DeliveryState.DELIVERED.value, now
-            else:
-                self._failed(row, now, outcome)
+            for item, outcome in sorted(results, key=lambda result: result[0].id):  # row locks in one order
+                row = db.get(WebhookDelivery, item.id, with_for_update=True, populate_existing=True)
+                if row is None or row.state != DeliveryState.PENDING.value or row.attempts != item.attempts:
+                    continue
+                row.last_status, row.last_error = outcome.status, outcome.error
+                if outcome.delivered:
+                    row.state, row.delivered_at = DeliveryState.DELIVERED.value, now
+                else:
+                    self._failed(row, now, outcome)
 
     def _failed(self, row: WebhookDelivery, now: dt.datetime, outcome: Outcome) -> None:
         row.last_status, row.last_error = outcome.status, outcome.error

@@ -264,7 +264,7 @@ def test_a_deliverer_that_dies_mid_send_leaves_its_events_to_another(api, store,
         assert other.run_once() == 1
     finally:
         other.close()
-    deliverer.finish(claimed, Outcome(False, None, "late answer of a dead deliverer"))  # changes nothing
+    deliverer.finish([(claimed, Outcome(False, None, "late answer of a dead deliverer"))])  # changes nothing
     with store.begin() as db:
         row = db.scalar(select(WebhookDelivery))
         assert (row.state, row.attempts, row.last_error) == ("delivered", 2, None)
