@@ -20,8 +20,8 @@ state that was committed:
 - connection status: a listener on ``accounts.status`` (written by the Web Connector's session,
   the initial sync and the push driver); ``connection.status_changed``.
 
-``invoice.paid`` and ``invoice.deleted`` come from the invoice-state stream: it calls
-:func:`record` with :func:`invoice_key` as the order key.
+``invoice.paid`` and ``invoice.deleted`` come from the invoice-state pull (issue 16): it calls
+:func:`record_invoice` once it has stored what QuickBooks said.
 
 Bodies: ``{"id", "type", "account_id", "occurred_at", "data"}``; ``data`` is the API's view
 (``GET /orders/{id}/invoice``, ``GET /items/{id}``, ``GET /customers/{id}``) or, for the
@@ -120,6 +120,13 @@ def record(db: Session, account_id: int, kind: EventType, data: dict[str, Any], 
     )  # fmt: skip
     db.add(delivery)
     return delivery
+
+
+def record_invoice(db: Session, order: PackedOrder, kind: EventType) -> WebhookDelivery | None:
+    """An invoice event its status does not carry (``invoice.paid``, ``invoice.deleted``), with the invoice's
+    view as stored now (flushed first, so ``updated_at`` is the change's), in the order's sequence."""
+    db.flush()
+    return record(db, order.account_id, kind, invoice_view(order), order_key=invoice_key(order.order_id))
 
 
 def invoice_changing(order: PackedOrder) -> None:

@@ -23,7 +23,7 @@ from qbwc_bridge.store.models import Account, PackedOrder, QbItem, SyncCursor, W
 from qbwc_bridge.sync import invoices as rules
 from qbwc_bridge.webhooks import signature
 from qbwc_bridge.webhooks.deliverer import CLAIM, KEEP, RETRY_WINDOW, Deliverer, Outcome
-from qbwc_bridge.webhooks.events import EVENT_TYPES, EventType, invoice_key, record
+from qbwc_bridge.webhooks.events import EVENT_TYPES, EventType, invoice_key, record, record_invoice
 from qbwc_bridge.webhooks.sealed_secret import SecretBox
 from tests.integration.conftest import make_tenant
 from tests.integration.invoice_world import add_unmatched_item, make_company, seed_matches
@@ -158,6 +158,24 @@ def test_created_and_failed_invoices_are_delivered_as_the_engine_sets_them(api, 
     assert by_order["o-c"]["data"] == api("GET", "/orders/o-c/invoice").json()
     assert by_order["o-c"]["data"]["quickbooks"] == {"txn_id": "1A-2", "ref_number": "o-c"}
     assert by_order["o-f"]["data"] == api("GET", "/orders/o-f/invoice").json()
+
+
+def test_paid_comes_after_created_for_the_same_order_with_the_apis_view(api, store, tenant, world, live_receiver,
+                                                                         deliverer):
+    rng = random.Random(4)
+    subscribe(api, live_receiver.url, ["invoice.created", "invoice.paid"])
+    api("POST", "/orders/o-p/packed", world.order(rng, "o-p"))
+    with store.begin() as db:
+        order = db.get(PackedOrder, (tenant.account.account_id, "o-p"))
+        op = db.get(rules.OutboxOperation, order.operation_id)
+        outbox.succeed(op, {"txn_id": "9-9", "ref_number": "o-p"})
+        rules.follow(order, op)
+    with store.begin() as db:  # what the invoice-state pull will do when QuickBooks says it is paid
+        record_invoice(db, db.get(PackedOrder, (tenant.account.account_id, "o-p")), EventType.INVOICE_PAID)
+    drain(deliverer, Clock(), store)
+    created, paid = [got.event for got in live_receiver.delivered]
+    assert (created["type"], paid["type"]) == ("invoice.created", "invoice.paid")
+    assert paid["data"] == api("GET", "/orders/o-p/invoice").json()
 
 
 def test_a_unit_of_work_that_rolls_back_leaves_no_event(api, store, tenant, world, live_receiver):
