@@ -34,6 +34,7 @@ import httpx
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import aliased
 
+from .. import metrics
 from ..store.db import Store
 from ..store.models import DeliveryState, WebhookDelivery, WebhookEndpoint, utcnow
 from . import signature
@@ -247,6 +248,7 @@ class Deliverer:
                 row.last_status, row.last_error = outcome.status, outcome.error
                 if outcome.delivered:
                     row.state, row.delivered_at = DeliveryState.DELIVERED.value, now
+                    metrics.WEBHOOK_DELIVERIES.labels(outcome="delivered").inc()
                 else:
                     self._failed(row, now, outcome)
 
@@ -254,10 +256,12 @@ class Deliverer:
         row.last_status, row.last_error = outcome.status, outcome.error
         if now - row.occurred_at >= self.retry_window:
             row.state = DeliveryState.FAILED.value
+            metrics.WEBHOOK_DELIVERIES.labels(outcome="given_up").inc()
             log.warning("webhook event %s (%s) of account %d given up after %d attempts: %s", row.event_id, row.type,
                         row.account_id, row.attempts, outcome.error)  # fmt: skip
         else:
             row.next_attempt_at = now + backoff(max(row.attempts, 1), self.draw)
+            metrics.WEBHOOK_DELIVERIES.labels(outcome="retrying").inc()
             log.info("webhook event %s (%s) of account %d not delivered (attempt %d), next at %s: %s", row.event_id,
                      row.type, row.account_id, row.attempts, row.next_attempt_at.isoformat(), outcome.error)
 

@@ -18,7 +18,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from qbwc_bridge import outbox
+from qbwc_bridge import metrics, outbox
 from qbwc_bridge.store.models import Account, PackedOrder, QbItem, SyncCursor, WebhookDelivery, WebhookEndpoint, utcnow
 from qbwc_bridge.sync import invoices as rules
 from qbwc_bridge.webhooks import signature
@@ -303,7 +303,9 @@ def test_an_event_is_given_up_after_the_retry_window_and_the_next_of_its_order_g
     states = {d["event_id"]: d["state"] for d in api("GET", "/webhook/deliveries").json()["deliveries"]}
     assert states == {first: "pending", second: "pending"}  # a day is not over: still tried, the next one waits
     clock.advance(minutes=2)
+    given_up = metrics.WEBHOOK_DELIVERIES.labels(outcome="given_up")._value.get()
     assert deliverer.run_once() == 2  # the first given up, then the second sent
+    assert metrics.WEBHOOK_DELIVERIES.labels(outcome="given_up")._value.get() == given_up + 1
     deliveries = {d["event_id"]: d for d in api("GET", "/webhook/deliveries").json()["deliveries"]}
     assert (deliveries[first]["state"], deliveries[first]["attempts"], deliveries[first]["last_status"]) == ("failed", 3, 503)
     assert deliveries[second]["state"] == "delivered"
