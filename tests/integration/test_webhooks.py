@@ -16,9 +16,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from qbwc_bridge import metrics, outbox
+from qbwc_bridge.services import invoices
 from qbwc_bridge.store.models import Account, PackedOrder, QbItem, SyncCursor, WebhookDelivery, WebhookEndpoint, utcnow
 from qbwc_bridge.sync import invoices as rules
 from qbwc_bridge.webhooks import signature
@@ -426,3 +427,24 @@ def test_finished_events_are_pruned_after_the_keeping_time_pending_ones_never(ap
     assert deliverer.prune() == 1
     with store.begin() as db:
         assert db.scalars(select(WebhookDelivery.state)).all() == ["pending"]
+
+
+def test_without_a_webhook_a_packed_order_costs_one_primary_key_read_more(store, tenant, world):
+    statements: list[str] = []
+
+    def seen(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    rng = random.Random(5)
+    add_unmatched_item(store, tenant.account.account_id, "NEW-5", "NEW-5")  # blocked: the status that has an event
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        with store.begin() as db:
+            view, _ = invoices.record_packed_order(db, tenant.account.account_id, "o-5", world.order(
+                rng, "SO-5", item_ids=["NEW-5"]))  # fmt: skip
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert view["status"] == "blocked"
+    touching = [statement for statement in statements if "webhook_" in statement]
+    assert len(touching) == 1 and touching[0].lstrip().upper().startswith("SELECT"), touching
+    assert "webhook_endpoints.account_id = " in touching[0]
