@@ -1,4 +1,4 @@
-"""``qbwc-bridge``: serve, drive QuickBooks Online (worker), migrate, manage accounts and users, write .qwc files, demo.
+"""``qbwc-bridge``: serve, drive QuickBooks Online (worker), deliver webhooks, migrate, manage accounts and users, write .qwc files, demo.
 
 Output meant for scripts (``--json``) is stable: keys are only ever added. Secrets are
 printed once, at creation, and never logged.
@@ -33,6 +33,8 @@ from .store.db import Store
 from .store.migrate import upgrade
 from .store.models import MAX_ID
 from .web.app import create_app
+from .webhooks.deliverer import BackgroundDeliverer, Deliverer
+from .webhooks.sealed_secret import SecretBox
 from .worker import BackgroundWorker, Worker
 
 log = logging.getLogger(__name__)
@@ -109,15 +111,22 @@ def _push_worker(context: Context) -> Worker:
     return Worker(context.store, due=driver.due_accounts, drive=driver.drive_account)
 
 
+def _deliverer(context: Context) -> Deliverer:
+    return Deliverer(context.store, SecretBox(context.settings.secret_key))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.option("--no-worker", is_flag=True,
               help="Do not drive QuickBooks Online companies in this process (run `qbwc-bridge worker` instead).")
+@click.option("--no-webhooks", is_flag=True,
+              help="Do not deliver webhooks from this process (run `qbwc-bridge deliver-webhooks` instead).")
 @pass_context
-def serve(context: Context, host: str, port: int, threads: int, no_worker: bool) -> None:
-    """Serve the SOAP endpoint, API and admin with waitress (and one QuickBooks Online worker unless --no-worker)."""
+def serve(context: Context, host: str, port: int, threads: int, no_worker: bool, no_webhooks: bool) -> None:
+    """Serve the SOAP endpoint, API and admin with waitress (and one QuickBooks Online worker and one webhook
+    deliverer unless --no-worker / --no-webhooks)."""
     _configure_logging(context.settings)
     if context.settings.metrics_dir is not None:
         metrics.share_across_processes(context.settings.metrics_dir)
@@ -128,6 +137,9 @@ def serve(context: Context, host: str, port: int, threads: int, no_worker: bool)
     worker = None if no_worker else BackgroundWorker(_push_worker(context))
     if worker is not None:
         worker.start()
+    deliverer = None if no_webhooks else BackgroundDeliverer(_deliverer(context))
+    if deliverer is not None:
+        deliverer.start()
     log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
     try:
         # waitress drops X-Forwarded-For unless told otherwise; web/source_address.py believes it only from
@@ -137,6 +149,8 @@ def serve(context: Context, host: str, port: int, threads: int, no_worker: bool)
     finally:
         if worker is not None:
             worker.stop()
+        if deliverer is not None:
+            deliverer.stop()
         pruner.stop()
 
 
@@ -163,6 +177,32 @@ def worker_command(context: Context, once: bool) -> None:
     log.info("worker %s started; polling every %g s at most", push_worker.holder, push_worker.poll_seconds)
     push_worker.run_forever(stop)
     log.info("worker %s stopped", push_worker.holder)
+
+
+@main.command("deliver-webhooks")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit (0) instead of waiting for more.")
+@pass_context
+def deliver_webhooks(context: Context, once: bool) -> None:
+    """Deliver pending webhook events to each account's endpoint, until stopped.
+
+    Run as many as you like on one PostgreSQL database: each event is claimed by one at a
+    time. SIGTERM or Ctrl-C stops it after the send under way.
+    """
+    _configure_logging(context.settings)
+    upgrade(context.store)
+    deliverer = _deliverer(context)
+    try:
+        if once:
+            click.echo(f"{deliverer.run_once()} deliveries attempted")
+            return
+        stop = threading.Event()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signal_number, lambda *_: stop.set())
+        log.info("webhook deliverer started; polling every %g s at most", deliverer.poll_seconds)
+        deliverer.run_forever(stop)
+        log.info("webhook deliverer stopped")
+    finally:
+        deliverer.close()
 
 
 @main.command()

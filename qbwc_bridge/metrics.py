@@ -65,6 +65,10 @@ WORKER_LEASES = Counter(
     "qbwc_bridge_worker_leases", "Worker lease events: taken_over (from a worker that died), lost (to another worker)",
     ["event"], registry=_PROCESS,
 )
+WEBHOOK_DELIVERIES = Counter(
+    "qbwc_bridge_webhook_deliveries", "Webhook delivery attempts, by outcome (delivered, retrying, given_up)",
+    ["outcome"], registry=_PROCESS,
+)
 
 
 def share_across_processes(directory: Path) -> None:

@@ -32,6 +32,7 @@ from ..store.models import Account, OutboxOperation, PackedOrder, utcnow
 from ..sync import invoices as rules
 from . import validation as v
 from .catalog import read_address
+from .invoice_view import invoice_view
 from .pagination import Page, clamp
 
 MAX_LINES = 1000
@@ -212,35 +213,6 @@ def retry_invoice(db: Session, account_id: int, order_id: str) -> dict[str, Any]
 
 
 # -- reading ------------------------------------------------------------------------------------
-
-
-def invoice_view(order: PackedOrder) -> dict[str, Any]:
-    """The one JSON shape of an order's invoice (``GET /api/v1/orders/{id}/invoice``, Invoices tab).
-
-    Keys are a public contract: only ever added to.
-    """
-    payload = order.payload
-    total = sum(
-        (Decimal(line["quantity"]) * Decimal(line["unit_price"]) for line in payload["lines"]), Decimal("0")
-    ).quantize(Decimal("0.01"))
-    return {
-        "order_id": order.order_id,
-        "order_number": order.order_number,
-        "customer_id": payload["customer_id"],
-        "packed_at": payload["packed_at"],
-        "total": format(total, "f"),
-        "status": order.status,
-        "quickbooks": {"txn_id": order.txn_id, "ref_number": order.ref_number},
-        "action": order.action,
-        "error": order.error,
-        "attempts": order.attempts,
-        "received_at": _iso(order.received_at),
-        "updated_at": _iso(order.updated_at),
-    }
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def get_invoice(db: Session, account_id: int, order_id: str) -> dict[str, Any]:

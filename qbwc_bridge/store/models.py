@@ -517,3 +517,58 @@ class WorkerLease(Base):
     holder: Mapped[str] = mapped_column(String(100))  # host:pid:random of one worker (see leases.new_holder)
     acquired_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
+
+
+class WebhookEndpoint(Base):
+    """Where one account's webhook events go (one endpoint per account), and the secret that signs them.
+
+    The secret must be recoverable to sign, so it is stored sealed (encrypted, see
+    qbwc_bridge.webhooks.sealed_secret), never hashed and never in plain text.
+    """
+
+    __tablename__ = "webhook_endpoints"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JsonType)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DeliveryState(str, enum.Enum):
+    PENDING = "pending"  # not yet answered 2xx; next_attempt_at says when it is tried (again)
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the retry window, or the endpoint was removed
+
+
+class WebhookDelivery(Base):
+    """One webhook event and its delivery: the durable queue the deliverer drains (qbwc_bridge.webhooks).
+
+    ``body`` is the exact JSON text sent (and signed) on every attempt. ``order_key`` groups the
+    events that must arrive in order (one order's, one record's): a later one waits while an
+    earlier one of its key is pending.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # The deliverer's claim: pending events due now, oldest first.
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at", "id"),
+        # "Is an earlier event of this order still pending?"
+        Index("ix_webhook_deliveries_order", "account_id", "order_key", "state", "id"),
+        # GET /webhook/deliveries, newest first; the support view's failing endpoints.
+        Index("ix_webhook_deliveries_account", "account_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[dt.datetime]
+    body: Mapped[str] = mapped_column(Text)
+    order_key: Mapped[str] = mapped_column(String(220))
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    last_attempt_at: Mapped[dt.datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the receiver's HTTP status, None when none came
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None]

@@ -62,6 +62,7 @@ from ..store.models import (
     QbItem,
     QbTerms,
 )
+from ..webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -507,6 +508,7 @@ def fail(order: PackedOrder, op: OutboxOperation, *, code: str, action: str, err
 
 
 def _set(order: PackedOrder, status: InvoiceStatus, action: str | None, code: str | None, *, error: str | None) -> None:
+    webhook_events.invoice_changing(order)  # the one place an invoice's status changes: its webhook events
     order.status = status.value
     order.action = action
     order.error = error

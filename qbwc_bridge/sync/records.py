@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import IssueType, ItemMatchField, MatchedBy
 from ..store.models import Account
+from ..webhooks import events as webhook_events
 from . import facts, invoices, matching, mirror, pulls
 from .creation import create_automatically
 from .facts import ITEMS, PINNED_BY, STREAM, Side
@@ -136,6 +137,8 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
             elif (new["issue"], new["issue_detail"], qb_list_id, matched_by) != (issue, detail, None, None):
                 row.update(issue=new["issue"], issue_detail=new["issue_detail"])
                 batches.setdefault((False, qb_list_id is None and matched_by is None), []).append(row)
+            if new["issue"] != issue:  # bulk writes pass no column listener: note them for webhooks here
+                webhook_events.match_issue_changing(db, account.id, side.noun, record_id, issue)
             if (automatic and active and not pending and new["issue"] == IssueType.NOT_FOUND.value
                     and not decision.inactive and not decision.shared_with
                     and not (new["issue_detail"] or {}).get("rejected")):

@@ -1,4 +1,4 @@
-"""Support staff's pages: every account's health, its Web Connector sessions and their exchange logs.
+"""Support staff's pages: every account's health, failing webhook endpoints, Web Connector sessions and their logs.
 
 Support may also download any Desktop account's .qwc and reset its Web Connector
 password; those actions are the integration page's own (``admin_integration.qwc`` and
@@ -10,6 +10,7 @@ from flask import Blueprint, render_template, request
 
 from ...services import diagnostics
 from ...services.accounts import get_account
+from ...webhooks.endpoints import failing_endpoints
 from . import csrf, pages
 from .auth import support_required
 from .pages import page_number, settings, unit_of_work
@@ -26,7 +27,9 @@ def accounts():
     search = request.args.get("q", "").strip()
     with unit_of_work() as db:
         rows = diagnostics.account_health(db, search=search or None, silent_after=settings().silent_after)
-    return render_template("admin/support/accounts.html", rows=rows, search=search)
+        failing = failing_endpoints(db)
+    names = {row.account_id: row.name for row in rows}
+    return render_template("admin/support/accounts.html", rows=rows, search=search, failing=failing, names=names)
 
 
 @bp.get("/accounts/<int:account_id>")
