@@ -27,8 +27,9 @@ CLIENT_ID = "bluetrace-test-app"
 CLIENT_SECRET = "bluetrace-test-secret"
 
 
-def bridge_settings(database_url: str, data_dir, public_url: str, intuit_url: str, **extra: str) -> Settings:
-    return Settings.from_env({
+def bridge_environ(database_url: str, data_dir, public_url: str, intuit_url: str, **extra: str) -> dict[str, str]:
+    """The bridge's QBWC_BRIDGE_* variables (a process started by a test reads the same)."""
+    return {
         "QBWC_BRIDGE_DATABASE_URL": database_url,
         "QBWC_BRIDGE_DATA_DIR": str(data_dir),
         "QBWC_BRIDGE_SECRET_KEY": "s" * 40,
@@ -40,11 +41,12 @@ def bridge_settings(database_url: str, data_dir, public_url: str, intuit_url: st
         "QBWC_BRIDGE_QBO_TOKEN_URL": intuit_url + "/oauth2/v1/tokens/bearer",
         "QBWC_BRIDGE_QBO_REVOKE_URL": intuit_url + "/v2/oauth2/tokens/revoke",
         **{f"QBWC_BRIDGE_{key}": value for key, value in extra.items()},
-    })
+    }
 
 
 @dataclass
 class World:
+    environ: dict[str, str]
     settings: Settings
     store: Store
     url: str
@@ -87,7 +89,8 @@ def serve_world(database_url: str, data_dir, intuit_url: str, **extra: str) -> I
     """The bridge served on a loopback port with Intuit at ``intuit_url``, three accounts made."""
     late = _LateApp()
     with LiveServer(late) as server:
-        settings = bridge_settings(database_url, data_dir, server.url, intuit_url, **extra)
+        environ = bridge_environ(database_url, data_dir, server.url, intuit_url, **extra)
+        settings = Settings.from_env(environ)
         store = Store.from_settings(settings)
         upgrade(store)
         with store.begin() as db:
@@ -96,7 +99,7 @@ def serve_world(database_url: str, data_dir, intuit_url: str, **extra: str) -> I
             desktop = create_account(db, "Initech Desktop", "desktop")
         late.app = create_app(settings, store)
         try:
-            yield World(settings, store, server.url, online, other, desktop)
+            yield World(environ, settings, store, server.url, online, other, desktop)
         finally:
             store.dispose()
 

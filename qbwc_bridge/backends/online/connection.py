@@ -132,9 +132,10 @@ def finish_connect(store: Store, settings: Settings, *, code: str | None, state:
     except OAuthRefused as exc:
         log.error("Intuit refused the code exchange: %s", exc)
         raise ConnectRefused(f"{exc.explanation} {exc.action}", status=502, account_id=account_id) from None
+    company_name = oauth.company_name(realm_id, grant.access_token)
     try:
         with store.begin() as db:
-            reconnected = _store_connection(db, settings, account_id, realm_id, grant, now)
+            reconnected = _store_connection(db, settings, account_id, realm_id, grant, now, company_name)
     except IntegrityError:  # another account took this realm between the check and now
         raise ConnectRefused(_linked_elsewhere_message(realm_id), status=409, account_id=account_id) from None
     log.info("QuickBooks Online company %s connected%s", realm_id, " again" if reconnected else "")
@@ -187,7 +188,7 @@ def _refuse_linked_elsewhere(db: Session, account_id: int, realm_id: str) -> Non
 
 
 def _store_connection(db: Session, settings: Settings, account_id: int, realm_id: str, grant: TokenGrant,
-                      now: dt.datetime) -> bool:
+                      now: dt.datetime, company_name: str | None) -> bool:
     """Save the tokens (encrypted) and queue the initial sync; returns whether it was a reconnect."""
     account = db.get(Account, account_id, with_for_update=True)
     _refuse_linked_elsewhere(db, account_id, realm_id)
@@ -198,6 +199,8 @@ def _store_connection(db: Session, settings: Settings, account_id: int, realm_id
         connection = QboConnection(account_id=account_id, realm_id=realm_id, connected_at=now)
         db.add(connection)
     connection.environment = settings.qbo_environment
+    if company_name:
+        connection.company_name = company_name[:200]
     _save_grant(connection, cipher, grant, now)
     connection.connected_at = now
     db.flush()  # the realm's uniqueness is checked here, inside the transaction

@@ -1,5 +1,7 @@
 """Intuit's OAuth 2 endpoints: the consent page's URL, the code exchange, the refresh, the revoke.
 
+(Plus one read of the company's name right after connecting, see :meth:`IntuitOAuth.company_name`.)
+
 Plain ``httpx`` with timeouts, HTTP Basic client authentication, form bodies and JSON
 answers, as Intuit documents them (PROTOCOL.md §5.1). Nothing here touches the store:
 :mod:`.connection` decides when to call, and keeps what comes back.
@@ -24,6 +26,7 @@ from ...errors import NeedsPerson, RetryLater
 from ...store.models import utcnow
 
 SCOPE = "com.intuit.quickbooks.accounting"
+MINOR_VERSION = "75"  # PROTOCOL.md §5: on every Accounting call
 # Connect 5 s, the whole answer 20 s: Intuit answers token calls in well under a second; a
 # refresh holds its company's lock while it waits, so the wait must be bounded.
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -117,6 +120,21 @@ class IntuitOAuth:
         response = self._post(self.settings.qbo_revoke_url, json={"token": token})
         if response.status_code >= 400 and _error_code(response) not in {"invalid_grant", "invalid_token"}:
             _raise_for(response)
+
+    def company_name(self, realm_id: str, access_token: str) -> str | None:
+        """The company's name from its CompanyInfo, or None when it cannot be read right now.
+
+        The one Accounting call connect makes, so that the connection card names the company
+        at once; the sync keeps it up to date (``connection.record_company_name``).
+        """
+        url = f"{self.settings.qbo_api_base}/v3/company/{realm_id}/companyinfo/{realm_id}"
+        try:
+            response = self._http.get(url, params={"minorversion": MINOR_VERSION}, headers={
+                "Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+            name = response.json()["CompanyInfo"]["CompanyName"] if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+        return name if isinstance(name, str) and name.strip() else None
 
     def _grant(self, form: dict[str, str], now: dt.datetime) -> TokenGrant:
         response = self._post(self.settings.qbo_token_url, data=form)
