@@ -8,12 +8,26 @@ from __future__ import annotations
 from typing import Any
 
 from . import faults
+from .changes import changes
 from .company import ENTITIES, FakeCompany
+from .creation import create
+from .query import run
 
 Body = dict[str, Any]
+CREATABLE = ("item", "customer", "invoice")
+
+
+def is_write(method: str, segments: list[str]) -> bool:
+    return method == "POST" and len(segments) == 1 and segments[0] in CREATABLE
 
 
 def read(company: FakeCompany, segments: list[str], args: dict[str, str], path: str) -> Body:
+    if segments == ["query"]:
+        if not args.get("query"):
+            raise faults.query_parser_error('Encountered " <EOF> " at line 1, column 1.')
+        return {"QueryResponse": run(company, args["query"])}
+    if segments == ["cdc"]:
+        return changes(company, args)
     if len(segments) == 2 and segments[0] == "companyinfo" and segments[1] == company.realm:
         return {"CompanyInfo": company.company_info()}
     if segments == ["preferences"]:
@@ -27,3 +41,10 @@ def read(company: FakeCompany, segments: list[str], args: dict[str, str], path: 
             raise faults.object_not_found()
         return {entity: record}
     raise faults.unsupported_operation(path)
+
+
+def write(company: FakeCompany, segments: list[str], args: dict[str, str], body: Any, path: str) -> Body:
+    if args.get("operation"):
+        raise faults.unsupported_operation(f"{path}?operation={args['operation']}")  # void, delete: not modelled
+    entity = ENTITIES[segments[0]]
+    return {entity: create(company, entity, body)}

@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 from . import accounting, faults
 from .authorization import SCOPE_ACCOUNTING, AccessDenied, ConsentError, OAuthError
 from .clock import PACIFIC, envelope_time
+from .company import FakeCompany
 from .consent import consent_page, error_page
 from .intuit import FakeIntuit, LoggedRequest
 
@@ -194,12 +195,63 @@ class FakeIntuitApp:
         intuit = self.intuit
         company = intuit.companies[realm]
         segments = rest.strip("/").split("/")
+        writing = accounting.is_write(request.method, segments)
         with intuit.lock:
+            fired = intuit.faults.draw(realm, writing)
+            if "expire_token" in fired:
+                intuit.authorization.expire_access_tokens(realm)
+                return self._unauthorized(f"Token expired: {(_bearer(request) or '')[:50]}")
+            if "throttle" in fired:
+                return json_response(faults.throttled().body(self._time(realm)), 429)
+            if "unavailable" in fired:
+                return Response(UNAVAILABLE_PAGE, status=503, mimetype="text/html")
+            if not writing:
+                return self._read(request, company, segments)
+            status, text = self._write(request, company, segments, forget="forget_request_ids" in fired)
+        if "lose_answer" in fired:
+            return Response(LOST_ANSWER_PAGE, status=504, mimetype="text/html")
+        return Response(text, status=status, mimetype="application/json")
+
+    def _read(self, request: Request, company: FakeCompany, segments: list[str]) -> Response:
+        try:
+            if request.method != "GET":
+                raise faults.unsupported_operation(request.path)
+            body = accounting.read(company, segments, request.args.to_dict(), request.path)
+        except faults.Fault as fault:
+            return json_response(fault.body(self._time(company.realm)), fault.status)
+        return json_response({**body, "time": self._time(company.realm)})
+
+    def _write(self, request: Request, company: FakeCompany, segments: list[str], forget: bool) -> tuple[int, str]:
+        """Apply a write once per requestid: a known requestid replays the stored answer.
+
+        Everything QuickBooks processed is remembered, refusals included (Intuit replays
+        "the original status and body"); throttled and unavailable calls were never
+        processed, so they are not.
+        """
+        request_id = request.args.get("requestid", "")
+        if not request_id:
+            self.intuit.violate("requestid", request.method, request.path, company.realm)
+        if forget:
+            company.answers_by_request_id.clear()
+        if request_id in company.answers_by_request_id:
+            return company.answers_by_request_id[request_id]
+        try:
+            if not request.is_json:
+                raise faults.unparsable_body("Content-Type must be application/json (the real service reads "
+                                             "other bodies as XML)")
             try:
-                body = accounting.read(company, segments, request.args.to_dict(), request.path)
-            except faults.Fault as fault:
-                return json_response(fault.body(self._time(realm)), fault.status)
-            return json_response({**body, "time": self._time(realm)})
+                body = json.loads(request.get_data(), parse_float=Decimal)
+            except ValueError as exc:
+                raise faults.unparsable_body(str(exc)) from None
+            answer = {**accounting.write(company, segments, request.args.to_dict(), body, request.path),
+                      "time": self._time(company.realm)}
+            status = 200
+        except faults.Fault as fault:
+            answer, status = fault.body(self._time(company.realm)), fault.status
+        result = status, json.dumps(answer, default=to_json, separators=(",", ":"))
+        if request_id:
+            company.answers_by_request_id[request_id] = result
+        return result
 
     def _unauthorized(self, detail: str) -> Response:
         millis = int(self.intuit.clock().timestamp() * 1000)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -120,9 +120,12 @@ class FakeCompany:
 
     # --- building records ----------------------------------------------------------------------
 
-    def stamp(self, table: RecordTable, record: Record, at: datetime | None = None) -> Record:
+    def stamp_time(self) -> str:
+        return metadata_time(self.clock(), self.settings.zone)
+
+    def stamp(self, table: RecordTable, record: Record) -> Record:
         """Give a new record its Id, SyncToken and MetaData, and store it."""
-        moment = metadata_time(at or self.clock(), self.settings.zone)
+        moment = self.stamp_time()
         record.update({"domain": "QBO", "sparse": False, "Id": table.next_id(), "SyncToken": "0",
                        "MetaData": {"CreateTime": moment, "LastUpdatedTime": moment}})
         return table.insert(record)
@@ -186,7 +189,7 @@ class FakeCompany:
 
     def add_customer(self, display_name: str, *, email: str | None = None, currency: str | None = None,
                      terms: str | None = None, active: bool = True, bill_addr: dict[str, str] | None = None,
-                     company_name: str | None = None) -> Record:
+                     ship_addr: dict[str, str] | None = None, company_name: str | None = None) -> Record:
         with self.lock:
             record: Record = {"DisplayName": display_name, "Active": active}
             if email is not None:
@@ -195,6 +198,8 @@ class FakeCompany:
                 record["CompanyName"] = company_name
             if bill_addr is not None:
                 record["BillAddr"] = dict(bill_addr)
+            if ship_addr is not None:
+                record["ShipAddr"] = dict(ship_addr)
             if terms is not None:
                 term = next(t for t in self.tables["Term"].rows if t["Name"] == terms)
                 record["SalesTermRef"] = {"value": term["Id"], "name": term["Name"]}
@@ -268,8 +273,7 @@ class FakeCompany:
 
     def touch(self, record: Record) -> None:
         record["SyncToken"] = str(int(record["SyncToken"]) + 1)
-        record["MetaData"] = {**record["MetaData"],
-                              "LastUpdatedTime": metadata_time(self.clock(), self.settings.zone)}
+        record["MetaData"] = {**record["MetaData"], "LastUpdatedTime": self.stamp_time()}
 
     def delete(self, entity: str, record_id: str) -> None:
         """Remove a record; change data capture reports it as ``"status": "Deleted"``.

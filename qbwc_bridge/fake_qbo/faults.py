@@ -63,7 +63,10 @@ def invalid_value(field: str, detail: str) -> Fault:
                  element=field)
 
 
-def duplicate_name(what: str) -> Fault:
+def duplicate_name(what: str | None) -> Fault:
+    """6240. ``what=None`` gives the recorded customer answer (error_validation) word for word."""
+    if what is None:
+        return Fault(400, "6240", "Duplicate Name Exists Error", "The name supplied already exists. : null")
     return Fault(400, "6240", "Duplicate Name Exists Error",
                  f"The name supplied already exists. : Another {what} is already using this name. "
                  "Please use a different name.", element="")
@@ -100,6 +103,11 @@ def subscription_ended() -> Fault:
                  "Subscription period has ended or canceled or there was a billing problem : You can't add data "
                  "to QuickBooks Online because your trial or subscription period ended, you canceled your "
                  "subscription, or there was a billing problem.", element="")
+
+
+def unparsable_body(detail: str) -> Fault:
+    # Our decision: the recordings show no answer to a body that is not JSON.
+    return Fault(400, "2010", "Request has invalid or unsupported property", f"Error parsing object: {detail}")
 
 
 def query_parser_error(detail: str) -> Fault:
