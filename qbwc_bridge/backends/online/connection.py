@@ -20,9 +20,11 @@ longer accepts the authorization the account shows ``reconnect_needed`` and
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -85,7 +87,18 @@ def start_connect(db: Session, settings: Settings, account: Account, *, oauth: I
     state = secrets.token_urlsafe(STATE_BYTES)
     db.add(OAuthState(state_hash=security.token_hash(state), account_id=account.id, created_at=now,
                       expires_at=now + STATE_LIFETIME))
-    return (oauth or IntuitOAuth(settings)).authorize_url(state)
+    with _intuit(settings, oauth) as intuit:
+        return intuit.authorize_url(state)
+
+
+@contextlib.contextmanager
+def _intuit(settings: Settings, oauth: IntuitOAuth | None) -> Iterator[IntuitOAuth]:
+    """The caller's client, or one of our own closed afterwards (its connections with it)."""
+    if oauth is not None:
+        yield oauth
+        return
+    with IntuitOAuth(settings) as created:
+        yield created
 
 
 def require_online(account: Account) -> None:
@@ -120,19 +133,12 @@ def finish_connect(store: Store, settings: Settings, *, code: str | None, state:
                              "connection again and choose a company on Intuit's page.", account_id=account_id)
     with store.begin() as db:
         _refuse_linked_elsewhere(db, account_id, realm_id)
-    oauth = oauth or IntuitOAuth(settings)
     try:
-        grant = oauth.exchange_code(code, now=now)
-    except InvalidGrant:
-        raise ConnectRefused("Intuit did not accept the authorization (it is valid for a few minutes and only "
-                             "once). Start the connection again.", account_id=account_id) from None
-    except IntuitUnavailable:
-        raise ConnectRefused("Intuit did not answer, so nothing was connected. Start the connection again in a "
-                             "minute.", status=502, account_id=account_id) from None
-    except OAuthRefused as exc:
-        log.error("Intuit refused the code exchange: %s", exc)
-        raise ConnectRefused(f"{exc.explanation} {exc.action}", status=502, account_id=account_id) from None
-    company_name = oauth.company_name(realm_id, grant.access_token)
+        with _intuit(settings, oauth) as intuit:
+            grant = intuit.exchange_code(code, now=now)
+            company_name = intuit.company_name(realm_id, grant.access_token)
+    except (InvalidGrant, IntuitUnavailable, OAuthRefused) as exc:
+        raise _exchange_refused(exc, account_id) from None
     try:
         with store.begin() as db:
             reconnected = _store_connection(db, settings, account_id, realm_id, grant, now, company_name)
@@ -140,6 +146,18 @@ def finish_connect(store: Store, settings: Settings, *, code: str | None, state:
         raise ConnectRefused(_linked_elsewhere_message(realm_id), status=409, account_id=account_id) from None
     log.info("QuickBooks Online company %s connected%s", realm_id, " again" if reconnected else "")
     return Connected(account_id, realm_id, reconnected)
+
+
+def _exchange_refused(exc: Exception, account_id: int) -> ConnectRefused:
+    """Intuit's refusal of (or silence at) the code exchange, in the person's words."""
+    if isinstance(exc, InvalidGrant):
+        return ConnectRefused("Intuit did not accept the authorization (it is valid for a few minutes and only "
+                              "once). Start the connection again.", account_id=account_id)
+    if isinstance(exc, IntuitUnavailable):
+        return ConnectRefused("Intuit did not answer, so nothing was connected. Start the connection again in a "
+                              "minute.", status=502, account_id=account_id)
+    log.error("Intuit refused the code exchange: %s", exc)  # our app keys or redirect URI: the deployment's fault
+    return ConnectRefused(f"{exc.explanation} {exc.action}", status=502, account_id=account_id)
 
 
 def _use_state(store: Store, state: str, now: dt.datetime) -> int:
@@ -249,7 +267,8 @@ def access_token(store: Store, settings: Settings, account_id: int, *, rejected:
         if token is None:
             refresh_token, _ = cipher.decrypt(connection.refresh_token_enc)
             try:
-                grant = (oauth or IntuitOAuth(settings)).refresh(refresh_token, now=now)
+                with _intuit(settings, oauth) as intuit:
+                    grant = intuit.refresh(refresh_token, now=now)
             except InvalidGrant:
                 _mark_reconnect_needed(account, now)
                 lost = True  # committed when the block ends; raised after
@@ -330,7 +349,8 @@ def disconnect(db: Session, settings: Settings, account: Account, *, oauth: Intu
     if connection is not None:
         try:
             refresh_token, _ = TokenCipher(settings.token_keys).decrypt(connection.refresh_token_enc)
-            (oauth or IntuitOAuth(settings)).revoke(refresh_token)
+            with _intuit(settings, oauth) as intuit:
+                intuit.revoke(refresh_token)
             revoked = True
         except (IntuitUnavailable, OAuthRefused, TokenKeyError) as exc:
             log.warning("revoking the QuickBooks Online authorization of realm %s failed (%s); its tokens are "
