@@ -185,7 +185,7 @@ def _duration(span: dt.timedelta) -> str:
 
 def _message(account: Account) -> str:
     if account.kind == AccountKind.ONLINE.value and account.status == ConnectionStatus.NOT_CONNECTED.value:
-        return "Not connected: click Connect, choose Quickbooks and sign in to Intuit."
+        return "Click Connect, choose Quickbooks and sign in to Intuit as a QuickBooks administrator."
     if account.kind == AccountKind.ONLINE.value and account.status == ConnectionStatus.CONNECTING.value:
         return (
             "Connecting: BlueTrace is reading your QuickBooks Online terms, accounts, items and customers. "

@@ -9,11 +9,11 @@ from qbwc_bridge.store.db import Store
 
 
 def fetch_token(environ: dict[str, str], account_id: int, now_iso: str, start, results) -> None:
-    """Wait for ``start``, then put ``access_token(...)`` (or the error's name) on ``results``."""
+    """Wait at the ``start`` barrier (every process ready), then put ``access_token(...)`` (or the error) on ``results``."""
     settings = Settings.from_env(environ)
     store = Store.from_settings(settings)
     try:
-        start.wait(60)
+        start.wait(120)
         try:
             results.put(access_token(store, settings, account_id, now=dt.datetime.fromisoformat(now_iso)))
         except Exception as error:  # reported to the test, which fails on it

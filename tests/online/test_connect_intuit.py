@@ -163,12 +163,11 @@ def test_processes_refreshing_at_once_never_reuse_a_rotated_refresh_token(live, 
     consent(live, live.online)
     moment = later(live, live.online).isoformat()
     context = multiprocessing.get_context("spawn")
-    start, results = context.Event(), context.Queue()
+    start, results = context.Barrier(4), context.Queue()
     processes = [context.Process(target=fetch_token, args=(live.environ, live.online.account_id, moment, start, results))
                  for _ in range(4)]
     for process in processes:
         process.start()
-    start.set()
     answers = [results.get(timeout=120) for _ in processes]
     for process in processes:
         process.join(timeout=60)

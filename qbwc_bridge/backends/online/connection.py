@@ -218,7 +218,7 @@ def _store_connection(db: Session, settings: Settings, account_id: int, realm_id
         db.add(connection)
     connection.environment = settings.qbo_environment
     if company_name:
-        connection.company_name = company_name[:200]
+        connection.company_name = account.company_name = company_name[:200]
     _save_grant(connection, cipher, grant, now)
     connection.connected_at = now
     db.flush()  # the realm's uniqueness is checked here, inside the transaction
@@ -331,9 +331,9 @@ def needs_reconnect(db: Session, account_id: int) -> bool:
 
 def record_company_name(db: Session, account_id: int, name: str | None) -> None:
     """Keep the company's name (from QuickBooks' CompanyInfo, read by the sync) for the connection card."""
-    connection = db.get(QboConnection, account_id)
-    if connection is not None:
-        connection.company_name = (name or "").strip()[:200] or None
+    connection, account = db.get(QboConnection, account_id), db.get(Account, account_id)
+    if connection is not None and account is not None:
+        connection.company_name = account.company_name = (name or "").strip()[:200] or None
 
 
 def disconnect(db: Session, settings: Settings, account: Account, *, oauth: IntuitOAuth | None = None) -> bool:
