@@ -259,8 +259,8 @@ def access_token(store: Store, settings: Settings, account_id: int, *, rejected:
         return token
     lost = False
     with store.begin() as db:
-        account = db.get(Account, account_id)
         connection = _locked_connection(db, account_id)
+        account = db.get(Account, account_id)  # read after the lock: a reconnect_needed set meanwhile shows
         now = now or utcnow()
         # Re-read under the lock: another process may have refreshed (and rotated) meanwhile.
         token = _usable_token(db, cipher, account_id, rejected, now, connection=connection)
@@ -301,7 +301,7 @@ def _usable_token(db: Session, cipher: TokenCipher, account_id: int, rejected: s
     """
     account = db.get(Account, account_id)
     if account is not None and account.error_code == RECONNECT_NEEDED:
-        raise ReconnectNeeded(account.status_message or RECONNECT_MESSAGE, action=RECONNECT_ACTION)
+        raise ReconnectNeeded(RECONNECT_MESSAGE, action=RECONNECT_ACTION)
     connection = connection or db.get(QboConnection, account_id)
     if connection is None or account is None:
         raise ReconnectNeeded(NOT_CONNECTED_MESSAGE, action="Connect it on the integration page.")
