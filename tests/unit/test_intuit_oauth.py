@@ -11,6 +11,7 @@ import pytest
 
 from qbwc_bridge.backends.online.oauth import IntuitOAuth, IntuitUnavailable, InvalidGrant, OAuthRefused
 from qbwc_bridge.config import Settings
+from qbwc_bridge.logs import mask
 
 NOW = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
 GRANT = {"token_type": "bearer", "access_token": "eyJ.access.secret", "refresh_token": "AB11-refresh-secret",
@@ -89,3 +90,12 @@ def test_revoking_a_token_intuit_no_longer_knows_is_not_an_error(settings):
 def test_without_app_keys_there_is_no_client(tmp_path):
     with pytest.raises(OAuthRefused, match="not set up"):
         IntuitOAuth(Settings.from_env({"QBWC_BRIDGE_DATA_DIR": str(tmp_path)}))
+
+
+def test_tokens_a_library_might_log_are_masked_whatever_their_length():
+    line = ('{"access_token": "eyJ.short", "refresh_token":"AB11x", "expires_in": 3600} '
+            "grant_type=refresh_token&refresh_token=tiny&client_secret=shh Fault code=6240")
+    masked = mask(line)
+    for secret in ("eyJ.short", "AB11x", "tiny", "shh"):
+        assert secret not in masked
+    assert '"expires_in": 3600' in masked and "grant_type=refresh_token" in masked and "code=6240" in masked
