@@ -120,6 +120,21 @@ def test_a_company_connected_to_one_account_is_refused_for_another(live, intuit)
     assert consent(live, live.other, OTHER_REALM).status_code == 302  # another company is fine
 
 
+def test_a_realm_changed_in_the_link_back_is_refused_and_its_authorization_revoked(live, intuit):
+    authorize_url = live.authorize_url(live.online)
+    parts = urlsplit(authorize_url)
+    form = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    back = httpx.post(f"{parts.scheme}://{parts.netloc}{parts.path}", timeout=30,
+                      data={**form, "realm": REALM, "decision": "approve"}).headers["Location"]
+    query = {key: values[0] for key, values in parse_qs(urlsplit(back).query).items()}
+    changed = live.callback(**{**query, "realmId": OTHER_REALM})  # someone else's company id
+    assert changed.status_code == 400 and "not for the company named in the link back" in changed.text
+    assert stored(live, live.online) is None
+    assert intuit.authorization.grants[0].revoked
+    garbage = live.callback(code="c", state=state_of(live.authorize_url(live.online)), realmId="../9130")
+    assert garbage.status_code == 400 and "no valid QuickBooks company" in garbage.text
+
+
 def test_an_access_token_is_reused_until_it_nears_expiry_then_refreshed_and_rotated(live, intuit):
     consent(live, live.online)
     first_access, first_refresh = tokens(live, live.online)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,11 +40,12 @@ from ...store.db import Store
 from ...store.models import Account, AccountKind, ConnectionStatus, OAuthState, QboConnection, utcnow
 from ...sync.initial import initial_complete, start_initial_sync
 from ...token_keys import TokenCipher, TokenKeyError
-from .oauth import IntuitOAuth, IntuitUnavailable, InvalidGrant, OAuthRefused, TokenGrant
+from .oauth import IntuitOAuth, IntuitUnavailable, InvalidGrant, OAuthRefused, TokenGrant, WrongRealm
 
 log = logging.getLogger(__name__)
 
 STATE_BYTES = 32  # 256 random bits
+REALM_ID = re.compile(r"[0-9]{1,32}")  # Intuit's company ids are digits
 STATE_LIFETIME = dt.timedelta(minutes=10)
 # Refresh when the access token has less than this left: a request started now must not
 # reach Intuit with a token that expired on the way (the token lives an hour).
@@ -131,21 +133,47 @@ def finish_connect(store: Store, settings: Settings, *, code: str | None, state:
     if not code or not realm_id:
         raise ConnectRefused("Intuit sent no authorization for a company, so nothing was connected. Start the "
                              "connection again and choose a company on Intuit's page.", account_id=account_id)
+    if not REALM_ID.fullmatch(realm_id):
+        raise ConnectRefused("The link back from Intuit names no valid QuickBooks company, so nothing was "
+                             "connected. Start the connection again from BlueTrace.", account_id=account_id)
     with store.begin() as db:
         _refuse_linked_elsewhere(db, account_id, realm_id)
-    try:
-        with _intuit(settings, oauth) as intuit:
+    with _intuit(settings, oauth) as intuit:
+        try:
             grant = intuit.exchange_code(code, now=now)
+        except (InvalidGrant, IntuitUnavailable, OAuthRefused) as exc:
+            raise _exchange_refused(exc, account_id) from None
+        try:
             company_name = intuit.company_name(realm_id, grant.access_token)
-    except (InvalidGrant, IntuitUnavailable, OAuthRefused) as exc:
-        raise _exchange_refused(exc, account_id) from None
-    try:
-        with store.begin() as db:
-            reconnected = _store_connection(db, settings, account_id, realm_id, grant, now, company_name)
-    except IntegrityError:  # another account took this realm between the check and now
-        raise ConnectRefused(_linked_elsewhere_message(realm_id), status=409, account_id=account_id) from None
+            with store.begin() as db:
+                reconnected = _store_connection(db, settings, account_id, realm_id, grant, now, company_name)
+        except (WrongRealm, ConnectRefused, IntegrityError) as exc:
+            _revoke_quietly(intuit, grant.refresh_token)  # tokens we will not keep must not stay valid either
+            raise _store_refused(exc, realm_id, account_id) from None
     log.info("QuickBooks Online company %s connected%s", realm_id, " again" if reconnected else "")
     return Connected(account_id, realm_id, reconnected)
+
+
+def _store_refused(exc: Exception, realm_id: str, account_id: int) -> ConnectRefused:
+    if isinstance(exc, ConnectRefused):
+        return exc
+    if isinstance(exc, WrongRealm):
+        log.warning("QuickBooks Online callback named realm %s, which the new authorization cannot read", realm_id)
+        return ConnectRefused("Intuit's authorization is not for the company named in the link back (was the link "
+                              "changed?), so nothing was connected. Start the connection again from BlueTrace.",
+                              account_id=account_id)
+    # IntegrityError: another account took this realm between the check and now.
+    return ConnectRefused(_linked_elsewhere_message(realm_id), status=409, account_id=account_id)
+
+
+def _revoke_quietly(intuit: IntuitOAuth, refresh_token: str) -> bool:
+    """Revoke at Intuit; a failure is logged (without the token), never raised. Returns whether it worked."""
+    try:
+        intuit.revoke(refresh_token)
+    except (IntuitUnavailable, OAuthRefused) as exc:
+        log.warning("revoking a QuickBooks Online authorization at Intuit failed (%s)", type(exc).__name__)
+        return False
+    return True
 
 
 def _exchange_refused(exc: Exception, account_id: int) -> ConnectRefused:
@@ -350,12 +378,11 @@ def disconnect(db: Session, settings: Settings, account: Account, *, oauth: Intu
         try:
             refresh_token, _ = TokenCipher(settings.token_keys).decrypt(connection.refresh_token_enc)
             with _intuit(settings, oauth) as intuit:
-                intuit.revoke(refresh_token)
-            revoked = True
-        except (IntuitUnavailable, OAuthRefused, TokenKeyError) as exc:
-            log.warning("revoking the QuickBooks Online authorization of realm %s failed (%s); its tokens are "
-                        "deleted all the same", connection.realm_id, type(exc).__name__)
-        db.delete(connection)
+                revoked = _revoke_quietly(intuit, refresh_token)
+        except (OAuthRefused, TokenKeyError) as exc:  # no app keys any more, or no key fits the stored token
+            log.warning("the QuickBooks Online authorization of realm %s could not be revoked (%s)",
+                        connection.realm_id, type(exc).__name__)
+        db.delete(connection)  # deleted all the same: Intuit ends an authorization unused for 100 days
     db.execute(delete(OAuthState).where(OAuthState.account_id == account.id))
     account.status = ConnectionStatus.NOT_CONNECTED.value
     account.error_code = account.status_message = account.error_at = None

@@ -39,6 +39,10 @@ class InvalidGrant(Exception):
     """Intuit no longer accepts the code or refresh token (``invalid_grant``): consent is needed again."""
 
 
+class WrongRealm(Exception):
+    """The authorization Intuit gave is not for the company the callback named."""
+
+
 class OAuthRefused(NeedsPerson):
     """Intuit refused the request itself (wrong app keys, wrong redirect URI): the deployment must be fixed."""
 
@@ -124,15 +128,25 @@ class IntuitOAuth:
     def company_name(self, realm_id: str, access_token: str) -> str | None:
         """The company's name from its CompanyInfo, or None when it cannot be read right now.
 
-        The one Accounting call connect makes, so that the connection card names the company
-        at once; the sync keeps it up to date (``connection.record_company_name``).
+        The one Accounting call connect makes. It proves the new token is the claimed
+        company's: ``realmId`` comes back in the browser's URL, where anyone can change it,
+        and Intuit's token answer does not say which company it is for. It also lets the
+        connection card name the company at once (the sync keeps it up to date).
+
+        Raises:
+            WrongRealm: Intuit answered 401 or 403: the token is not for ``realm_id``.
         """
         url = f"{self.settings.qbo_api_base}/v3/company/{realm_id}/companyinfo/{realm_id}"
         try:
             response = self._http.get(url, params={"minorversion": MINOR_VERSION}, headers={
                 "Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+        except httpx.HTTPError:
+            return None
+        if response.status_code in (401, 403):
+            raise WrongRealm(f"Intuit refused company {realm_id} to the new authorization (HTTP {response.status_code})")
+        try:
             name = response.json()["CompanyInfo"]["CompanyName"] if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             return None
         return name if isinstance(name, str) and name.strip() else None
 
