@@ -110,11 +110,12 @@ def quickbooks(db: Session, account: Account) -> dict[str, Any]:
     ``authorization_expires_at`` is when a person must consent again (the refresh token's
     expiry), not the hourly access token's.
     """
-    connection = db.get(QboConnection, account.id) if account.kind == AccountKind.ONLINE.value else None
+    online = account.kind == AccountKind.ONLINE.value
+    connection = db.get(QboConnection, account.id) if online else None
     return {
         "kind": account.kind,
         "realm_id": connection.realm_id if connection else None,
-        "company_name": connection.company_name if connection else account.company_name,
+        "company_name": connection.company_name if connection else None if online else account.company_name,
         "environment": connection.environment if connection else None,
         "authorization_expires_at": connection.refresh_expires_at.isoformat() if connection else None,
     }

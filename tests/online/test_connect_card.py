@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from qbwc_bridge import outbox
 from qbwc_bridge.backends.desktop.web_connector import BAD_LOGIN_ANSWER, WebConnectorService
-from qbwc_bridge.backends.online.connection import access_token
+from qbwc_bridge.backends.online.connection import access_token, needs_reconnect, record_company_name
 from qbwc_bridge.backends.online.oauth import IntuitOAuth
 from qbwc_bridge.errors import ReconnectNeeded
 from qbwc_bridge.services.users import create_user
@@ -150,3 +150,17 @@ def test_the_api_disconnects_an_online_account(world):
     assert answer.json()["quickbooks"]["realm_id"] is None
     with world.store.begin() as db:
         assert list(db.scalars(select(QboConnection))) == []
+
+
+def test_what_the_worker_asks_needs_reconnect_and_the_company_name_it_records(world):
+    with world.store.begin() as db:
+        assert needs_reconnect(db, world.online.account_id)  # not connected yet
+    connect_directly(world, world.online, company=None)
+    with world.store.begin() as db:
+        assert not needs_reconnect(db, world.online.account_id)
+        record_company_name(db, world.online.account_id, "  Acme Online LLC ")
+    status = world.api(world.online, "GET", "/status").json()
+    assert status["quickbooks"]["company_name"] == status["company_name"] == "Acme Online LLC"
+    world.api(world.online, "DELETE", "/connection")
+    status = world.api(world.online, "GET", "/status").json()
+    assert status["quickbooks"]["company_name"] is None and status["company_name"] is None

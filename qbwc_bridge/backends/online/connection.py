@@ -385,5 +385,5 @@ def disconnect(db: Session, settings: Settings, account: Account, *, oauth: Intu
         db.delete(connection)  # deleted all the same: Intuit ends an authorization unused for 100 days
     db.execute(delete(OAuthState).where(OAuthState.account_id == account.id))
     account.status = ConnectionStatus.NOT_CONNECTED.value
-    account.error_code = account.status_message = account.error_at = None
+    account.error_code = account.status_message = account.error_at = account.company_name = None
     return revoked
