@@ -18,7 +18,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
-from qbwc_bridge.backends.online.connection import REFRESH_MARGIN, access_token
+from qbwc_bridge.backends.online.connection import REFRESH_MARGIN, TokenSource, access_token
 from qbwc_bridge.config import Settings
 from qbwc_bridge.errors import ReconnectNeeded
 from qbwc_bridge.fake_qbo import FakeIntuit, serve
@@ -263,3 +263,32 @@ def test_the_admin_connect_goes_to_intuits_consent_page(live):
     consent_page = httpx.get(to_intuit.headers["Location"], timeout=30)
     assert consent_page.status_code == 200 and "Sandbox Company US" in consent_page.text
     assert state_of(to_intuit.headers["Location"])
+
+
+def test_the_clients_token_source_refreshes_once_for_two_threads_refused_the_same_token(live, intuit):
+    consent(live, live.online)
+    source = TokenSource(live.store, live.settings, live.online.account_id)
+    given: dict[str, list[str]] = {"first": [], "second": []}
+
+    # Two client threads hold the same token; QuickBooks refuses it to both, one after the other.
+    first, second = threading.Event(), threading.Event()
+
+    def client_thread(name: str, ready: threading.Event, go: threading.Event) -> None:
+        given[name].append(source(False))
+        ready.set()
+        go.wait(30)
+        given[name].append(source(True))
+
+    go_first, go_second = threading.Event(), threading.Event()
+    threads = [threading.Thread(target=client_thread, args=("first", first, go_first)),
+               threading.Thread(target=client_thread, args=("second", second, go_second))]
+    for thread in threads:
+        thread.start()
+    assert first.wait(30) and second.wait(30)
+    go_first.set()
+    threads[0].join()
+    go_second.set()
+    threads[1].join()
+    (old_1, new_1), (old_2, new_2) = given["first"], given["second"]
+    assert old_1 == old_2 != new_1 == new_2
+    assert intuit.refresh_count == 1 and intuit.refresh_token_reuses == []

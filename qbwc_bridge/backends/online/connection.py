@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -308,6 +309,26 @@ def access_token(store: Store, settings: Settings, account_id: int, *, rejected:
         log.warning("Intuit refused the refresh token (invalid_grant): account %s must reconnect", account_id)
         raise ReconnectNeeded(RECONNECT_MESSAGE, action=RECONNECT_ACTION)
     return token
+
+
+class TokenSource:
+    """``token(force_refresh)`` for the QuickBooks Online client of one account (``QboClient(token=...)``).
+
+    ``token(False)``: a valid access token. ``token(True)``: QuickBooks refused the token this
+    thread was last given: a newer one, refreshed only if no other thread or process has
+    refreshed since. Each thread remembers its own last token, so threads that all see the
+    same expiry make one refresh between them. Raises what :func:`access_token` raises.
+    """
+
+    def __init__(self, store: Store, settings: Settings, account_id: int, *, oauth: IntuitOAuth | None = None):
+        self._store, self._settings, self._account_id, self._oauth = store, settings, account_id, oauth
+        self._given = threading.local()
+
+    def __call__(self, force_refresh: bool) -> str:
+        rejected = getattr(self._given, "token", None) if force_refresh else None
+        token = access_token(self._store, self._settings, self._account_id, rejected=rejected, oauth=self._oauth)
+        self._given.token = token
+        return token
 
 
 def _locked_connection(db: Session, account_id: int) -> QboConnection:
