@@ -5,8 +5,9 @@ random bits, stores its SHA-256 bound to the account (single use, ten minutes) a
 Intuit's consent URL. The person's browser comes back to ``/qbo/callback`` maybe without
 our cookie (BlueTrace's app may have started the connect through the API), which is why
 the state, not a browser session, says which account it is for. :func:`finish_connect`
-uses the state up, exchanges the code and stores the connection; it does not sync: it
-queues the initial sync for the worker, so the status reads Connecting first.
+uses the state up, exchanges the code, checks the new token can read the company the link
+back names (anyone can edit ``realmId`` in a URL) and stores the connection; it does not
+sync: it queues the initial sync for the worker, so the status reads Connecting first.
 
 Tokens are stored encrypted only (:mod:`qbwc_bridge.token_keys`). :func:`access_token`
 gives a valid access token, refreshing it when it expires within :data:`REFRESH_MARGIN`.
@@ -17,6 +18,8 @@ re-reads the stored tokens once it holds it (another process may have refreshed
 meanwhile) and saves the rotated refresh token in the same transaction. When Intuit no
 longer accepts the authorization the account shows ``reconnect_needed`` and
 :class:`~qbwc_bridge.errors.ReconnectNeeded` is raised: its work waits, never fails.
+:class:`TokenSource` hands tokens to the QuickBooks Online client; :func:`disconnect`
+revokes at Intuit and deletes the tokens.
 """
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ class ConnectRefused(Exception):
 
 @dataclass(frozen=True)
 class Connected:
-    """What :func:`finish_connect` did: which account, and whether the initial sync was queued."""
+    """What :func:`finish_connect` did: which account and company, and whether it replaced an earlier connection."""
 
     account_id: int
     realm_id: str
