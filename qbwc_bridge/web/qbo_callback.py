@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from ..backends.online.connection import ConnectRefused, finish_connect
 from ..config import QBO_CALLBACK_PATH
@@ -44,6 +44,8 @@ def callback():
                       "connected. Start the connection again from BlueTrace when you are ready.")
         log.info("QuickBooks Online callback refused (HTTP %s): %s", refused.status, reason)
         return _refusal(refused.status, reason)
+    flash(f"QuickBooks Online company {connected.realm_id} {'connected again' if connected.reconnected else 'connected'}. "
+          "BlueTrace is reading its lists now.", "success")
     return redirect(url_for("admin_integration.general", account_id=connected.account_id))
 
 

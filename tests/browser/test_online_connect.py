@@ -40,6 +40,7 @@ def test_connect_through_intuits_consent_page_and_disconnect(browser, artifacts,
 
         expect(page).to_have_url(f"{world.url}/admin/accounts/{world.online.account_id}/general")
         expect(page.locator("#connection-status")).to_have_text("Connecting")
+        expect(page.get_by_text(f"QuickBooks Online company {REALM} connected.")).to_be_visible()
         card = page.locator("#connection-card")
         expect(card).to_contain_text("Sandbox Company US")
         expect(card).to_contain_text(REALM)
