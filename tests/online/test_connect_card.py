@@ -6,11 +6,12 @@ import datetime as dt
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from qbwc_bridge import outbox
 from qbwc_bridge.backends.desktop.web_connector import BAD_LOGIN_ANSWER, WebConnectorService
-from qbwc_bridge.backends.online.connection import access_token, needs_reconnect, record_company_name
+from qbwc_bridge.backends.online.connection import access_token, needs_reconnect, record_company_name, rewrap_tokens
 from qbwc_bridge.backends.online.oauth import IntuitOAuth
 from qbwc_bridge.errors import ReconnectNeeded
 from qbwc_bridge.services.users import create_user
@@ -164,3 +165,17 @@ def test_what_the_worker_asks_needs_reconnect_and_the_company_name_it_records(wo
     world.api(world.online, "DELETE", "/connection")
     status = world.api(world.online, "GET", "/status").json()
     assert status["quickbooks"]["company_name"] is None and status["company_name"] is None
+
+
+def test_rewrapping_stores_every_token_under_the_newest_key(world):
+    connect_directly(world, world.online)
+    connect_directly(world, world.other, realm="9131")
+    newest = Fernet.generate_key().decode()
+    rotated = world.settings.replace(token_keys=(newest, *world.settings.token_keys))
+    assert rewrap_tokens(world.store, rotated) == 2
+    assert rewrap_tokens(world.store, rotated) == 0
+    only_newest = TokenCipher((newest,))
+    with world.store.begin() as db:
+        rows = {row.realm_id: row for row in db.scalars(select(QboConnection))}
+    assert only_newest.decrypt(rows["9130"].refresh_token_enc) == ("refresh-9130", False)
+    assert only_newest.decrypt(rows["9131"].access_token_enc) == ("access-9131", False)

@@ -367,6 +367,31 @@ def _usable_token(db: Session, cipher: TokenCipher, account_id: int, rejected: s
     return token
 
 
+def rewrap_tokens(store: Store, settings: Settings) -> int:
+    """Store every connection's tokens under the newest key; returns how many were rewritten.
+
+    For a key rotation: afterwards the old keys can leave ``QBWC_BRIDGE_TOKEN_KEYS`` without
+    waiting for every company to be used. Each row is rewritten under its lock, so a refresh
+    running at the same time is never undone.
+    """
+    cipher = TokenCipher(settings.token_keys)
+    with store.begin() as db:
+        account_ids = list(db.scalars(select(QboConnection.account_id)))
+    rewritten = 0
+    for account_id in account_ids:
+        with store.begin() as db:
+            connection = db.scalar(select(QboConnection).where(QboConnection.account_id == account_id)
+                                   .with_for_update())
+            if connection is None:
+                continue  # disconnected meanwhile
+            access, old_access = cipher.decrypt(connection.access_token_enc)
+            refresh, old_refresh = cipher.decrypt(connection.refresh_token_enc)
+            if old_access or old_refresh:
+                connection.access_token_enc, connection.refresh_token_enc = cipher.encrypt(access), cipher.encrypt(refresh)
+                rewritten += 1
+    return rewritten
+
+
 def _mark_reconnect_needed(account: Account, now: dt.datetime) -> None:
     account.status = ConnectionStatus.ERROR.value
     account.error_code = RECONNECT_NEEDED
