@@ -6,6 +6,7 @@ import datetime as dt
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from qbwc_bridge import outbox
 from qbwc_bridge.backends.desktop.web_connector import BAD_LOGIN_ANSWER, WebConnectorService
 from qbwc_bridge.backends.online.connection import access_token, needs_reconnect, record_company_name, rewrap_tokens
 from qbwc_bridge.backends.online.oauth import IntuitOAuth
+from qbwc_bridge.cli import main
 from qbwc_bridge.errors import ReconnectNeeded
 from qbwc_bridge.services.users import create_user
 from qbwc_bridge.store.models import Account, OperationState, OutboxOperation, QboConnection, utcnow
@@ -173,7 +175,9 @@ def test_rewrapping_stores_every_token_under_the_newest_key(world):
     newest = Fernet.generate_key().decode()
     rotated = world.settings.replace(token_keys=(newest, *world.settings.token_keys))
     assert rewrap_tokens(world.store, rotated) == 2
-    assert rewrap_tokens(world.store, rotated) == 0
+    again = CliRunner().invoke(main, ["rewrap-tokens"], env={**world.environ, "QBWC_BRIDGE_TOKEN_KEYS": ",".join(
+        rotated.token_keys)})
+    assert again.exit_code == 0 and again.output.startswith("0 connection(s) rewritten"), again.output
     only_newest = TokenCipher((newest,))
     with world.store.begin() as db:
         rows = {row.realm_id: row for row in db.scalars(select(QboConnection))}
