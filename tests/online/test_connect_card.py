@@ -183,3 +183,17 @@ def test_rewrapping_stores_every_token_under_the_newest_key(world):
         rows = {row.realm_id: row for row in db.scalars(select(QboConnection))}
     assert only_newest.decrypt(rows["9130"].refresh_token_enc) == ("refresh-9130", False)
     assert only_newest.decrypt(rows["9131"].access_token_enc) == ("access-9131", False)
+
+
+def test_support_pages_show_an_online_account_with_its_connection(world):
+    connect_directly(world, world.online)
+    with world.store.begin() as db:
+        create_user(db, "help@bluetrace.test", PASSWORD, "support")
+    support = AdminClient(create_app(world.settings, world.store).flask)
+    support.login("help@bluetrace.test")
+    listing = support.get("/admin/support/")
+    assert listing.status_code == 200 and "Acme Online" in listing.get_data(as_text=True)
+    page = support.get(f"/admin/support/accounts/{world.online.account_id}")
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    card = support.get(f"/admin/accounts/{world.online.account_id}/general").get_data(as_text=True)
+    assert 'id="connection-card"' in card and "9130" in card
