@@ -19,6 +19,7 @@ import waitress
 
 from . import logs, metrics, retention, security
 from .backends.desktop.qwc import QwcRefused, render_qwc
+from .backends.online.connection import rewrap_tokens
 from .backends.push import PushDriver
 from .config import Settings
 from .errors import BridgeError, ConfigurationError
@@ -242,6 +243,14 @@ def after_restore(context: Context, backup_taken_at: dt.datetime, as_json: bool)
         click.echo(json.dumps({"invoices_to_look_up": marked}))
         return
     click.echo(f"{marked} invoice(s) will be looked up in QuickBooks before they are sent")
+
+
+@main.command("rewrap-tokens")
+@pass_context
+def rewrap_tokens_command(context: Context) -> None:
+    """Store every QuickBooks Online token under the newest of QBWC_BRIDGE_TOKEN_KEYS (after adding a key)."""
+    rewritten = rewrap_tokens(context.store, context.settings)
+    click.echo(f"{rewritten} connection(s) rewritten under the newest key; the older keys can be removed now.")
 
 
 @main.group()
