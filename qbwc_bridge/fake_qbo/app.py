@@ -198,17 +198,17 @@ class FakeIntuitApp:
         writing = accounting.is_write(request.method, segments)
         with intuit.lock:
             fired = intuit.faults.draw(realm, writing)
-            if "expire_token" in fired:
+            if fired == "expire_token":
                 intuit.authorization.expire_access_tokens(realm)
                 return self._unauthorized(f"Token expired: {(_bearer(request) or '')[:50]}")
-            if "throttle" in fired:
+            if fired == "throttle":
                 return json_response(faults.throttled().body(self._time(realm)), 429)
-            if "unavailable" in fired:
+            if fired == "unavailable":
                 return Response(UNAVAILABLE_PAGE, status=503, mimetype="text/html")
             if not writing:
                 return self._read(request, company, segments)
-            status, text = self._write(request, company, segments, forget="forget_request_ids" in fired)
-        if "lose_answer" in fired:
+            status, text = self._write(request, company, segments, forget=fired == "forget_request_ids")
+        if fired == "lose_answer":
             return Response(LOST_ANSWER_PAGE, status=504, mimetype="text/html")
         return Response(text, status=status, mimetype="application/json")
 
