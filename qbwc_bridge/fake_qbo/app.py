@@ -7,10 +7,10 @@ Every answer carries an ``intuit_tid`` header, as Intuit's do.
 
 Rules checked on every Accounting call, in Intuit's order as far as we know it: a valid
 bearer token for that company (401 / 3200 otherwise), the company's limits (429 / 3001),
-then the injected faults, then the call itself. A call without ``minorversion`` or
-without ``Accept: application/json`` is answered anyway but recorded as a violation (the
-real service answers XML without that header, which a JSON client cannot read). A write
-without ``requestid`` is recorded too.
+then the injected faults, then the call itself. A call without ``minorversion`` (or below
+75) or without ``Accept: application/json`` is answered anyway but recorded as a
+violation (the real service answers XML without that header, which a JSON client cannot
+read). A write without ``requestid`` is recorded too.
 """
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ from .intuit import FakeIntuit, LoggedRequest
 
 LOST_ANSWER_PAGE = "<html><body><h1>504 Gateway Time-out</h1>The server didn't respond in time.</body></html>"
 UNAVAILABLE_PAGE = "<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>"
+
+# Intuit ignores minor versions below 75 since August 2025 (PROTOCOL §5).
+MINOR_VERSION = 75
 
 URLS = Map([
     Rule("/connect/oauth2", endpoint="consent", methods=["GET", "POST"]),
@@ -168,7 +171,8 @@ class FakeIntuitApp:
 
     def api(self, request: Request, realm: str, rest: str) -> Response:
         intuit = self.intuit
-        if not request.args.get("minorversion"):
+        minor_version = request.args.get("minorversion", "")
+        if not minor_version.isdigit() or int(minor_version) < MINOR_VERSION:
             intuit.violate("minorversion", request.method, request.path, realm)
         if "application/json" not in request.headers.get("Accept", ""):
             intuit.violate("accept", request.method, request.path, realm)

@@ -313,11 +313,15 @@ class FakeCompany:
     def generate(self, items: int, customers: int, *, sku_every: int = 1, email_every: int = 1) -> None:
         """Many records fast (the bench's 100k + 100k): one timestamp, shared refs, no checks.
 
+        The MetaData and ref objects are shared between the records (memory): every
+        change replaces a record's MetaData rather than editing it, so that is safe.
+
         Every ``sku_every``-th item carries a Sku (0: none) and every ``email_every``-th
         customer a PrimaryEmailAddr (0: none).
         """
         with self.lock:
-            moment = metadata_time(self.clock(), self.settings.zone)
+            moment = self.stamp_time()
+            metadata = {"CreateTime": moment, "LastUpdatedTime": moment}
             income = self.ref("Account", self.account_named("Sales of Product Income"))
             currency = self.currency_ref()
             item_table, customer_table = self.tables["Item"], self.tables["Customer"]
@@ -327,8 +331,7 @@ class FakeCompany:
                     "Name": name, "FullyQualifiedName": name, "Active": True, "Type": "Service",
                     "UnitPrice": Decimal(n % 500) + Decimal("0.99"), "Taxable": False, "PurchaseCost": 0,
                     "TrackQtyOnHand": False, "IncomeAccountRef": income, "domain": "QBO", "sparse": False,
-                    "Id": item_table.next_id(), "SyncToken": "0",
-                    "MetaData": {"CreateTime": moment, "LastUpdatedTime": moment},
+                    "Id": item_table.next_id(), "SyncToken": "0", "MetaData": metadata,
                 }
                 if sku_every and n % sku_every == 0:
                     record["Sku"] = f"SKU-{record['Id']:0>6}"
@@ -340,8 +343,7 @@ class FakeCompany:
                     "DisplayName": name, "FullyQualifiedName": name, "PrintOnCheckName": name, "Active": True,
                     "Taxable": False, "Job": False, "BillWithParent": False, "Balance": 0, "BalanceWithJobs": 0,
                     "CurrencyRef": currency, "PreferredDeliveryMethod": "Print", "domain": "QBO", "sparse": False,
-                    "Id": customer_table.next_id(), "SyncToken": "0",
-                    "MetaData": {"CreateTime": moment, "LastUpdatedTime": moment},
+                    "Id": customer_table.next_id(), "SyncToken": "0", "MetaData": metadata,
                 }
                 if email_every and n % email_every == 0:
                     record["PrimaryEmailAddr"] = {"Address": f"customer{record['Id']}@example.test"}

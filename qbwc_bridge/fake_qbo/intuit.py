@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from .authorization import AuthorizationServer, RefreshTokenReuse
@@ -36,7 +35,7 @@ class LoggedRequest:
 class Violation:
     """A call QuickBooks answered although it broke a rule the client must follow."""
 
-    rule: str  # "minorversion" | "requestid" | "accept"
+    rule: str  # "minorversion" (missing or < 75) | "requestid" | "accept" (no application/json)
     method: str
     path: str
     realm: str | None
@@ -123,6 +122,12 @@ class FakeIntuit:
         with self.lock:
             return self.faults.add(kind, times=times, rate=rate, realm=realm, on=on)
 
+    def set_limits(self, *, max_concurrent: int | None = 10, requests_per_minute: int | None = 500) -> None:
+        """Change the per-company limits (None: no limit), e.g. off for a bench that projects the real rate."""
+        with self.lock:
+            self.limits.max_concurrent = max_concurrent
+            self.limits.per_minute = requests_per_minute
+
     def clear_faults(self) -> None:
         with self.lock:
             self.faults.clear()
@@ -194,10 +199,3 @@ class FakeIntuit:
     def violate(self, rule: str, method: str, path: str, realm: str | None) -> None:
         with self.lock:
             self.violations.append(Violation(rule, method, path, realm))
-
-    def today(self, realm: str) -> date:
-        company = self.companies[realm]
-        return self.clock().astimezone(company.settings.zone).date()
-
-    def now(self) -> datetime:
-        return self.clock()

@@ -65,7 +65,7 @@ def test_the_eleventh_concurrent_call_is_throttled_and_the_peak_is_recorded(qbo:
 
 def test_more_than_the_minute_budget_is_throttled_until_the_window_moves(qbo: Connection, intuit: FakeIntuit,
                                                                         clock: ManualClock):
-    intuit.limits.per_minute = 3
+    intuit.set_limits(requests_per_minute=3)
     assert [qbo.get("preferences").status_code for _ in range(3)] == [200, 200, 200]
     refused = qbo.get("preferences")
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"

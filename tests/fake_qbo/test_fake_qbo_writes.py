@@ -67,8 +67,13 @@ def test_writes_without_requestid_or_minorversion_are_answered_and_recorded(qbo:
     assert [v.path for v in intuit.writes_without_request_id(REALM)] == [f"/v3/company/{REALM}/item"]
     answer = qbo.http.get(f"/v3/company/{REALM}/preferences", headers=qbo.headers())
     assert answer.status_code == 200
-    assert len(intuit.violations_of("minorversion", REALM)) == 1
-    assert [r.had_request_id for r in intuit.requests(REALM)] == [False, False]
+    old = qbo.http.get(f"/v3/company/{REALM}/preferences", params={"minorversion": "65"}, headers=qbo.headers())
+    assert old.status_code == 200
+    assert len(intuit.violations_of("minorversion", REALM)) == 2
+    no_accept = qbo.http.get(f"/v3/company/{REALM}/preferences", params={"minorversion": "75"},
+                             headers={"Authorization": qbo.headers()["Authorization"], "Accept": "*/*"})
+    assert no_accept.status_code == 200 and len(intuit.violations_of("accept", REALM)) == 1
+    assert [r.had_request_id for r in intuit.requests(REALM)] == [False] * 4
 
 
 def test_item_names_are_unique_among_active_and_inactive_items(qbo: Connection, company, accounts):
