@@ -10,8 +10,8 @@ from typing import Any
 from . import faults
 from .changes import changes
 from .company import ENTITIES, FakeCompany
-from .creation import create
 from .query import run
+from .writes import write as apply_write
 
 Body = dict[str, Any]
 CREATABLE = ("item", "customer", "invoice")
@@ -47,4 +47,4 @@ def write(company: FakeCompany, segments: list[str], args: dict[str, str], body:
     if args.get("operation"):
         raise faults.unsupported_operation(f"{path}?operation={args['operation']}")  # void, delete: not modelled
     entity = ENTITIES[segments[0]]
-    return {entity: create(company, entity, body)}
+    return {entity: apply_write(company, entity, body)}

@@ -82,6 +82,13 @@ def invalid_reference(field: str, value: str) -> Fault:
                  f"Before you can modify this transaction, you must restore {field} (Id:{value}).", element=field)
 
 
+def stale_object() -> Fault:
+    """5010 as recorded in batch_basic (the other user's name replaced)."""
+    return Fault(400, "5010", "Stale Object Error",
+                 "Stale Object Error : You and another user were working on this at the same time. The other user "
+                 "finished before you did, so your work was not saved.", element="")
+
+
 def business_validation(detail: str) -> Fault:
     return Fault(400, "6000", "A business validation error has occurred while processing your request",
                  f"Business Validation Error: {detail}", element="")

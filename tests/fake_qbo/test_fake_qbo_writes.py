@@ -1,6 +1,7 @@
 """Creating through the API: requestid replay and each of QuickBooks' refusals."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -175,3 +176,23 @@ def test_an_invoice_moves_the_customers_balance_and_last_updated_time(qbo: Conne
     after = qbo.get(f"customer/{customer['Id']}").json()["Customer"]
     assert after["Balance"] == 19.98 and after["SyncToken"] == "0"
     assert after["MetaData"]["LastUpdatedTime"] > after["MetaData"]["CreateTime"]
+
+
+def test_a_sparse_update_needs_the_current_sync_token_and_keeps_names_unique(qbo: Connection, company, customer,
+                                                                            recorded):
+    company.add_customer("Taken Name")
+    renamed = qbo.post("customer", {"Id": customer["Id"], "SyncToken": "0", "sparse": True,
+                                    "PrimaryEmailAddr": {"Address": "new@acme.test"}}, request_id="u1")
+    assert renamed.status_code == 200
+    assert renamed.json()["Customer"]["SyncToken"] == "1"
+    assert renamed.json()["Customer"]["PrimaryEmailAddr"] == {"Address": "new@acme.test"}
+    stale = qbo.post("customer", {"Id": customer["Id"], "SyncToken": "0", "sparse": True, "Notes": "late"},
+                     request_id="u2")
+    assert fault(stale) == (400, "5010")
+    batch = json.loads((recorded / "minimul__qbo_api__spec_vcr_batch_basic.yml__0.json").read_text())
+    assert set(stale.json()["Fault"]["Error"][0]) == set(batch["BatchItemResponse"][2]["Fault"]["Error"][0])
+    clash = qbo.post("customer", {"Id": customer["Id"], "SyncToken": "1", "sparse": True,
+                                  "DisplayName": "taken name"}, request_id="u3")
+    assert fault(clash) == (400, "6240")
+    full = qbo.post("customer", {"Id": customer["Id"], "SyncToken": "1", "DisplayName": "Full"}, request_id="u4")
+    assert fault(full) == (400, "500")

@@ -1,12 +1,15 @@
-"""Creating items, customers and invoices through the API, with QuickBooks' validation.
+"""Writes through the API: creating items, customers and invoices, sparse updates of items
+and customers, with QuickBooks' validation.
 
 Checks run in a fixed order and the first failure is answered (QuickBooks sometimes
 lists several errors; one is enough to refuse). Where the recordings and PROTOCOL §5 say
 nothing, a comment marks the rule as ours. Numbers arrive as ``Decimal`` (the app parses
 JSON with ``parse_float=Decimal``).
 
-Updates (a body with ``Id`` and ``SyncToken``) are not modelled: the bridge only
-creates, and the fake says so with an Unsupported Operation rather than pretending.
+A body with ``Id`` is an update. Only sparse updates (``"sparse": true``) of the fields
+in ``UPDATABLE`` are modelled; a full update, an invoice update or another field is
+answered Unsupported Operation rather than pretended. A SyncToken other than the
+record's is the recorded 5010 Stale Object Error (batch_basic).
 """
 from __future__ import annotations
 
@@ -63,14 +66,83 @@ ADDRESS_LIMITS = {"Line1": 500, "Line2": 500, "Line3": 500, "Line4": 500, "Line5
 INVOICE_LIMITS = {"DocNumber": 21, "PrivateNote": 4000}
 
 
-def create(company: FakeCompany, entity: str, body: Any) -> Record:
+UPDATABLE = {
+    "Item": ("Name", "Sku", "Description", "Active", "UnitPrice", "Taxable", "PurchaseDesc", "PurchaseCost",
+             "IncomeAccountRef", "ExpenseAccountRef"),
+    "Customer": ("DisplayName", "Title", "GivenName", "MiddleName", "FamilyName", "Suffix", "CompanyName",
+                 "PrintOnCheckName", "Notes", "PrimaryEmailAddr", "PrimaryPhone", "BillAddr", "ShipAddr", "Active",
+                 "SalesTermRef"),
+}
+UPDATE_ENVELOPE = ("Id", "SyncToken", "sparse", "domain", "MetaData")
+
+
+def write(company: FakeCompany, entity: str, body: Any) -> Record:
     if not isinstance(body, dict):
         raise faults.unparsable_body("the body must be a JSON object")
     if company.settings.subscription_ended:
         raise faults.subscription_ended()
     if "Id" in body:
-        raise faults.Fault(400, "500", "Unsupported Operation", "The fake QuickBooks Online only creates records")
+        return update(company, entity, body)
     return {"Item": create_item, "Customer": create_customer, "Invoice": create_invoice}[entity](company, body)
+
+
+def _not_modelled(what: str) -> faults.Fault:
+    return faults.Fault(400, "500", "Unsupported Operation", f"The fake QuickBooks Online does not model {what}")
+
+
+def update(company: FakeCompany, entity: str, body: dict[str, Any]) -> Record:
+    if entity not in UPDATABLE:
+        raise _not_modelled(f"{entity} updates")
+    if body.get("sparse") is not True:
+        raise _not_modelled("full updates (send sparse: true)")
+    _known(body, entity, ITEM_PROPERTIES if entity == "Item" else CUSTOMER_PROPERTIES)
+    record = company.table(entity).get(str(body["Id"]))
+    if record is None:
+        raise faults.object_not_found()
+    if body.get("SyncToken") != record["SyncToken"]:
+        raise faults.stale_object()
+    changes = {key: value for key, value in body.items() if key not in UPDATE_ENVELOPE}
+    for key in changes:
+        if key not in UPDATABLE[entity]:
+            raise _not_modelled(f"updating {entity}.{key}")
+    if entity == "Item":
+        _check_item_changes(company, record, changes)
+    else:
+        _check_customer_changes(company, record, changes)
+    return company.update(entity, record["Id"], **changes)
+
+
+def _check_item_changes(company: FakeCompany, record: Record, changes: dict[str, Any]) -> None:
+    _texts(changes, ITEM_LIMITS)
+    if "Name" in changes:
+        if not changes["Name"]:
+            raise faults.required_missing("Name")
+        if company.item_names.get(fold(changes["Name"]), record["Id"]) != record["Id"]:
+            raise faults.duplicate_name("product or service")
+    for field in ("UnitPrice", "PurchaseCost"):
+        if field in changes:
+            changes[field] = _number(changes[field], field)
+    if "IncomeAccountRef" in changes:
+        changes["IncomeAccountRef"] = _account(company, changes["IncomeAccountRef"], "IncomeAccountRef",
+                                               INCOME_ACCOUNT_TYPES)
+    if "ExpenseAccountRef" in changes:
+        changes["ExpenseAccountRef"] = _account(company, changes["ExpenseAccountRef"], "ExpenseAccountRef",
+                                                EXPENSE_ACCOUNT_TYPES)
+
+
+def _check_customer_changes(company: FakeCompany, record: Record, changes: dict[str, Any]) -> None:
+    _texts(changes, CUSTOMER_LIMITS)
+    if "DisplayName" in changes:
+        if not changes["DisplayName"]:
+            raise faults.required_missing("DisplayName")
+        if company.party_names.get(fold(changes["DisplayName"]), ("Customer", record["Id"])) != (
+                "Customer", record["Id"]):
+            raise faults.duplicate_name(None)
+    for field in ("BillAddr", "ShipAddr"):
+        _address(changes, field)
+    if "SalesTermRef" in changes:
+        changes["SalesTermRef"] = company.ref("Term", _reference(company, "Term", changes["SalesTermRef"],
+                                                                 "SalesTermRef"))
 
 
 # --- shared checks ------------------------------------------------------------------------------
