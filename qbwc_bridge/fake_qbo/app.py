@@ -254,7 +254,7 @@ class FakeIntuitApp:
             answer, status = fault.body(self._time(company.realm)), fault.status
         result = status, json.dumps(answer, default=to_json, separators=(",", ":"))
         if request_id:
-            company.answers_by_request_id[request_id] = result
+            company.remember_answer(request_id, result)
         return result
 
     def _unauthorized(self, detail: str) -> Response:

@@ -33,6 +33,7 @@ ACCOUNT_CLASSIFICATION = {
     "Accounts Receivable": "Asset", "Fixed Asset": "Asset", "Accounts Payable": "Liability",
 }
 FIRST_AUTO_DOC_NUMBER = 1001
+REQUEST_ID_MEMORY = 100_000
 
 
 @dataclass
@@ -70,8 +71,8 @@ class FakeCompany:
         self.invoices_by_doc_number: dict[str, list[str]] = {}
         self.next_doc_number = FIRST_AUTO_DOC_NUMBER
         self.created_at = clock()
-        # requestid -> (status, body) of writes QuickBooks processed, replayed on a retry.
-        self.answers_by_request_id: dict[str, tuple[int, dict[str, Any]]] = {}
+        # requestid -> (status, JSON text) of writes QuickBooks processed, replayed on a retry.
+        self.answers_by_request_id: dict[str, tuple[int, str]] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -232,6 +233,13 @@ class FakeCompany:
             self.stamp(self.tables[entity], record)
             self.party_names[fold(display_name)] = (entity, record["Id"])
             return record
+
+    def remember_answer(self, request_id: str, answer: tuple[int, str]) -> None:
+        """Keep a write's answer for replays; past REQUEST_ID_MEMORY the oldest is forgotten
+        (how long Intuit remembers is undocumented; a long-running demo must not grow forever)."""
+        self.answers_by_request_id[request_id] = answer
+        if len(self.answers_by_request_id) > REQUEST_ID_MEMORY:
+            del self.answers_by_request_id[next(iter(self.answers_by_request_id))]
 
     def store_invoice(self, record: Record) -> Record:
         self.stamp(self.tables["Invoice"], record)

@@ -7,6 +7,7 @@ call); QuickBooks' own work is quick, so requests only overlap while waiting on
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from .injection import FaultInjector, FaultPlan
 from .limits import RealmLimits
 from .records import Record
 
+LOG_LENGTH = 100_000
 HOME_CURRENCIES = {"US": "USD", "GB": "GBP", "UK": "GBP", "CA": "CAD", "AU": "AUD", "FR": "EUR", "DE": "EUR",
                    "IE": "EUR", "IN": "INR"}
 
@@ -70,8 +72,9 @@ class FakeIntuit:
         self.faults = FaultInjector(seed)
         self.retry_after = retry_after
         self.consent_realm: str | None = None
-        self.request_log: list[LoggedRequest] = []
-        self.violations: list[Violation] = []
+        # The latest calls only, so that a fake serving a demo for days stays small.
+        self.request_log: deque[LoggedRequest] = deque(maxlen=LOG_LENGTH)
+        self.violations: deque[Violation] = deque(maxlen=LOG_LENGTH)
         self._gates: list[_Gate] = []
 
     # --- setup --------------------------------------------------------------------------------

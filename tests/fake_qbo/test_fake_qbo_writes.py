@@ -63,6 +63,13 @@ def test_a_refusal_is_replayed_too(qbo: Connection, customer, item):
     assert qbo.post("invoice", invoice(customer["Id"], item["Id"]), request_id="rid-x").content == first.content
 
 
+def test_the_oldest_requestid_is_forgotten_past_the_memory(company, monkeypatch):
+    monkeypatch.setattr("qbwc_bridge.fake_qbo.company.REQUEST_ID_MEMORY", 2)
+    for request_id in ("a", "b", "c"):
+        company.remember_answer(request_id, (200, "{}"))
+    assert list(company.answers_by_request_id) == ["b", "c"]
+
+
 def test_writes_without_requestid_or_minorversion_are_answered_and_recorded(qbo: Connection, intuit, accounts):
     assert qbo.post("item", service("No Id", accounts)).status_code == 200
     assert [v.path for v in intuit.writes_without_request_id(REALM)] == [f"/v3/company/{REALM}/item"]
