@@ -203,3 +203,21 @@ def test_a_sparse_update_needs_the_current_sync_token_and_keeps_names_unique(qbo
     assert fault(clash) == (400, "6240")
     full = qbo.post("customer", {"Id": customer["Id"], "SyncToken": "1", "DisplayName": "Full"}, request_id="u4")
     assert fault(full) == (400, "500")
+
+
+def test_a_foreign_currency_customer_is_invoiced_in_its_currency_at_one_to_one(http, intuit: FakeIntuit):
+    company = intuit.add_company("88", "Multi Currency Inc", multicurrency=True)
+    customer = company.add_customer("Euro Buyer", currency="EUR")
+    item = company.add_item("Thing", unit_price="9.99")
+    qbo = connect(http, realm="88")
+    booked = qbo.post("invoice", invoice(customer["Id"], item["Id"]), request_id="e1").json()["Invoice"]
+    assert booked["CurrencyRef"]["value"] == "EUR" and booked["ExchangeRate"] == 1
+    in_dollars = invoice(customer["Id"], item["Id"], CurrencyRef={"value": "USD"})
+    assert fault(qbo.post("invoice", in_dollars, request_id="e2")) == (400, "6000")
+    pounds = qbo.post("customer", {"DisplayName": "Pound Buyer", "CurrencyRef": {"value": "GBP"}}, request_id="e3")
+    assert pounds.json()["Customer"]["CurrencyRef"] == {"value": "GBP", "name": "British Pound Sterling"}
+
+
+def test_a_company_without_multicurrency_refuses_a_foreign_customer(qbo: Connection):
+    answer = qbo.post("customer", {"DisplayName": "Euro Buyer", "CurrencyRef": {"value": "EUR"}}, request_id="e4")
+    assert fault(answer) == (400, "6000")
