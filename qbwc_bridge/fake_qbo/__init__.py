@@ -16,7 +16,7 @@ without Intuit::
 Answer shapes follow ``shared/fixtures/qbo-recorded``; where the fake decides something
 the recordings and PROTOCOL §5 do not show, a comment says so. Modules: :mod:`.intuit`
 (state and inspection), :mod:`.authorization` (OAuth), :mod:`.company`, :mod:`.records`,
-:mod:`.query`, :mod:`.writes`, :mod:`.changes` (CDC), :mod:`.accounting` (resources),
+:mod:`.query`, :mod:`.writes`, :mod:`.batch`, :mod:`.changes` (CDC), :mod:`.accounting` (resources),
 :mod:`.limits`, :mod:`.injection`, :mod:`.faults`, :mod:`.consent`, :mod:`.clock`,
 :mod:`.app` (WSGI), :mod:`.server`, :mod:`.sample` (the demo's company); ``python -m
 qbwc_bridge.fake_qbo`` serves the sample company for support.

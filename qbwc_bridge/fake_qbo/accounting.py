@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import faults
+from .batch import run_batch
 from .changes import changes
 from .company import ENTITIES, FakeCompany
 from .query import run
@@ -18,7 +19,7 @@ CREATABLE = ("item", "customer", "invoice")
 
 
 def is_write(method: str, segments: list[str]) -> bool:
-    return method == "POST" and len(segments) == 1 and segments[0] in CREATABLE
+    return method == "POST" and len(segments) == 1 and (segments[0] in CREATABLE or segments[0] == "batch")
 
 
 def read(company: FakeCompany, segments: list[str], args: dict[str, str], path: str) -> Body:
@@ -44,6 +45,8 @@ def read(company: FakeCompany, segments: list[str], args: dict[str, str], path: 
 
 
 def write(company: FakeCompany, segments: list[str], args: dict[str, str], body: Any, path: str) -> Body:
+    if segments == ["batch"]:
+        return run_batch(company, body)
     if args.get("operation"):
         raise faults.unsupported_operation(f"{path}?operation={args['operation']}")  # void, delete: not modelled
     entity = ENTITIES[segments[0]]

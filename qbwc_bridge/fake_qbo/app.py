@@ -184,7 +184,7 @@ class FakeIntuitApp:
             company = intuit.companies.get(realm)
             if granted_realm != realm or company is None:
                 return self._forbidden(realm)
-            wait = intuit.limits.enter(realm)
+            wait = intuit.limits.enter(realm, batch=rest.strip("/") == "batch")
         try:
             if wait is not None:
                 headers = {"Retry-After": str(int(wait))} if intuit.retry_after and wait else None

@@ -32,10 +32,14 @@ class Fault(Exception):
         self.fault_type = fault_type
 
     def body(self, time: str) -> dict[str, Any]:
+        return {"Fault": self.fault(), "time": time}
+
+    def fault(self) -> dict[str, Any]:
+        """The ``Fault`` object alone, as a batch answer carries it per item."""
         error: dict[str, Any] = {"Message": self.message, "Detail": self.detail, "code": self.code}
         if self.element is not None:
             error["element"] = self.element
-        return {"Fault": {"Error": [error], "type": self.fault_type}, "time": time}
+        return {"Error": [error], "type": self.fault_type}
 
 
 def required_missing(field: str) -> Fault:

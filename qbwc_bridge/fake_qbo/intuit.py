@@ -125,11 +125,13 @@ class FakeIntuit:
         with self.lock:
             return self.faults.add(kind, times=times, rate=rate, realm=realm, on=on)
 
-    def set_limits(self, *, max_concurrent: int | None = 10, requests_per_minute: int | None = 500) -> None:
+    def set_limits(self, *, max_concurrent: int | None = 10, requests_per_minute: int | None = 500,
+                   batches_per_minute: int | None = 40) -> None:
         """Change the per-company limits (None: no limit), e.g. off for a bench that projects the real rate."""
         with self.lock:
             self.limits.max_concurrent = max_concurrent
             self.limits.per_minute = requests_per_minute
+            self.limits.batches_per_minute = batches_per_minute
 
     def clear_faults(self) -> None:
         with self.lock:
