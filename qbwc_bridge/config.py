@@ -16,12 +16,29 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .token_keys import TokenKeyError, check_key, development_keys
 
 PREFIX = "QBWC_BRIDGE_"
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_SECRET_FILE = "secret_key"
 LOG_FORMATS = ("text", "json")
 MIN_SILENT_AFTER_MINUTES = 10
+QBO_ENVIRONMENTS = ("production", "sandbox")
+# Sandbox by default: a deployment that forgot the setting talks to Intuit's test companies,
+# where a mistake costs nothing, never to a real company's books by accident. Intuit's
+# production keys do not work there, so a production deployment notices at its first connect.
+DEFAULT_QBO_ENVIRONMENT = "sandbox"
+QBO_API_BASES = {
+    "production": "https://quickbooks.api.intuit.com",
+    "sandbox": "https://sandbox-quickbooks.api.intuit.com",
+}
+# Intuit's OAuth 2 endpoints, the same for both environments (PROTOCOL.md §5.1).
+QBO_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
+QBO_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+QBO_REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+QBO_CALLBACK_PATH = "/qbo/callback"
+# Plain http is allowed only for these hosts (a fake QuickBooks Online or a laptop run).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 
 
 def _find_shared_dir() -> Path | None:
@@ -72,6 +89,17 @@ class Settings:
     metrics_dir: Path | None = None
     silent_after_minutes: int = 10
     log_retention_days: int = 30
+    # QuickBooks Online: the app's OAuth client (None: Online connect is not set up here),
+    # Intuit's endpoints, and the keys that encrypt stored tokens (newest first).
+    qbo_client_id: str | None = None
+    qbo_client_secret: str | None = field(default=None, repr=False)
+    qbo_environment: str = DEFAULT_QBO_ENVIRONMENT
+    qbo_api_base: str = QBO_API_BASES[DEFAULT_QBO_ENVIRONMENT]
+    qbo_authorize_url: str = QBO_AUTHORIZE_URL
+    qbo_token_url: str = QBO_TOKEN_URL
+    qbo_revoke_url: str = QBO_REVOKE_URL
+    qbo_redirect_uri: str = "http://localhost:8080" + QBO_CALLBACK_PATH
+    token_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -115,6 +143,21 @@ class Settings:
         if metrics_dir and not Path(metrics_dir).is_dir():
             raise ConfigurationError(f"{PREFIX}METRICS_DIR={metrics_dir!r} is not a directory")
         run_every_minutes = _int(get, "RUN_EVERY_MINUTES", 2, 1, 24 * 60)
+        qbo_client_id, qbo_client_secret = get("QBO_CLIENT_ID"), get("QBO_CLIENT_SECRET")
+        if (qbo_client_id is None) != (qbo_client_secret is None):
+            raise ConfigurationError(
+                f"{PREFIX}QBO_CLIENT_ID and {PREFIX}QBO_CLIENT_SECRET go together: set both (Intuit's app keys) or neither"
+            )
+        qbo_environment = (get("QBO_ENVIRONMENT") or DEFAULT_QBO_ENVIRONMENT).lower()
+        if qbo_environment not in QBO_ENVIRONMENTS:
+            raise ConfigurationError(f"{PREFIX}QBO_ENVIRONMENT={qbo_environment!r} is not production or sandbox")
+        redirect_uri = get("QBO_REDIRECT_URI")
+        if redirect_uri is None:
+            redirect_uri = public_url + QBO_CALLBACK_PATH
+            if qbo_client_id is not None:  # Intuit accepts no other plain-http redirect either
+                _check_qbo_url("PUBLIC_URL", public_url, origin_only=False)
+        else:
+            _check_qbo_url("QBO_REDIRECT_URI", redirect_uri, origin_only=False)
         return cls(
             database_url=database_url,
             public_url=public_url,
@@ -134,6 +177,15 @@ class Settings:
             metrics_dir=Path(metrics_dir) if metrics_dir else None,
             silent_after_minutes=_int(get, "SILENT_AFTER_MINUTES", default_silent_after(run_every_minutes), 1, 30 * 24 * 60),
             log_retention_days=_int(get, "LOG_RETENTION_DAYS", 30, 1, 3650),
+            qbo_client_id=qbo_client_id,
+            qbo_client_secret=qbo_client_secret,
+            qbo_environment=qbo_environment,
+            qbo_api_base=_qbo_url(get, "QBO_API_BASE", QBO_API_BASES[qbo_environment], origin_only=True).rstrip("/"),
+            qbo_authorize_url=_qbo_url(get, "QBO_AUTHORIZE_URL", QBO_AUTHORIZE_URL),
+            qbo_token_url=_qbo_url(get, "QBO_TOKEN_URL", QBO_TOKEN_URL),
+            qbo_revoke_url=_qbo_url(get, "QBO_REVOKE_URL", QBO_REVOKE_URL),
+            qbo_redirect_uri=redirect_uri,
+            token_keys=_token_keys(get, data_dir),
         )
 
     def replace(self, **changes) -> "Settings":
@@ -153,6 +205,11 @@ class Settings:
     def silent_after(self) -> dt.timedelta:
         """How long a connected Web Connector may stay quiet before its account shows an error."""
         return dt.timedelta(minutes=self.silent_after_minutes)
+
+    @property
+    def qbo_configured(self) -> bool:
+        """Whether this deployment has Intuit app keys, so Online accounts can connect."""
+        return self.qbo_client_id is not None and self.qbo_client_secret is not None
 
     @property
     def is_sqlite(self) -> bool:
@@ -210,6 +267,42 @@ def _check_public_url(url: str) -> None:
         raise ConfigurationError(f"{PREFIX}PUBLIC_URL={url!r} must be an http(s) URL such as https://bridge.example.com")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{PREFIX}PUBLIC_URL={url!r} must not carry a query or fragment")
+
+
+def _qbo_url(get, name: str, default: str, *, origin_only: bool = False) -> str:
+    """An Intuit endpoint: the default, or an override that must be https (plain http on loopback only)."""
+    value = get(name)
+    if value is None:
+        return default
+    _check_qbo_url(name, value, origin_only=origin_only)
+    return value
+
+
+def _check_qbo_url(name: str, url: str, *, origin_only: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigurationError(f"{PREFIX}{name}={url!r} is not an https URL")
+    if parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            f"{PREFIX}{name}={url!r} must be https (plain http only for localhost or 127.0.0.1)"
+        )
+    if origin_only and (parts.path not in {"", "/"} or parts.query or parts.fragment):
+        raise ConfigurationError(
+            f"{PREFIX}{name}={url!r} must be the scheme and host only, e.g. https://sandbox-quickbooks.api.intuit.com"
+        )
+
+
+def _token_keys(get, data_dir: Path) -> tuple[str, ...]:
+    raw = get("TOKEN_KEYS")
+    if raw is None:
+        return development_keys(data_dir)
+    keys = [part.strip() for part in raw.split(",") if part.strip()]
+    if not keys:
+        raise ConfigurationError(f"{PREFIX}TOKEN_KEYS lists no key")
+    try:
+        return tuple(check_key(key) for key in keys)
+    except TokenKeyError as exc:
+        raise ConfigurationError(f"{PREFIX}TOKEN_KEYS: {exc}") from None
 
 
 def _load_or_create_secret(data_dir: Path) -> str:

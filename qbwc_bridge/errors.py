@@ -60,3 +60,11 @@ class NotFound(BridgeError):
 
 class Conflict(BridgeError):
     """The request clashes with existing data (an API 409)."""
+
+
+class ReconnectNeeded(NeedsPerson):
+    """QuickBooks Online no longer accepts our authorization (or the account is not connected).
+
+    The account's work is paused, never failed: it goes on once a person connects again.
+    The engine maps this to its ``NeedsReconnect`` result.
+    """

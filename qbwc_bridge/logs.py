@@ -32,6 +32,12 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
 _BARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{40,}")
 # Credentials in HTTP headers, however a library prints them.
 _HEADER = re.compile(r"(?P<key>\b(?:authorization|cookie|set-cookie)\b['\"]?\s*[:=]\s*['\"]?)(?P<value>[^'\"\n]+)", re.IGNORECASE)
+# OAuth tokens and app secrets as a JSON field or form pair (Intuit's token answers, our requests),
+# whatever their length: "access_token": "...", refresh_token=..., client_secret=...
+_OAUTH_FIELD = re.compile(
+    r"(?P<key>\b(?:access_token|refresh_token|id_token|client_secret)['\"]?\s*[:=]\s*['\"]?)(?P<value>[^'\"\s&,;}]+)",
+    re.IGNORECASE,
+)
 
 T = TypeVar("T")
 
@@ -60,6 +66,7 @@ def mask(text: str) -> str:
     """``text`` with secret-bearing XML elements, key=value pairs, header values and bare tokens masked."""
     text = redact(text)
     text = _HEADER.sub(lambda m: m["key"] + REDACTED, text)
+    text = _OAUTH_FIELD.sub(lambda m: m["key"] + REDACTED, text)
     return _BARE_TOKEN.sub(REDACTED, text)
 
 

@@ -53,6 +53,7 @@ from ..operations import (
     Unconfirmed,
     new_record_from_payload,
 )
+from ..services.status import RECONNECT_NEEDED
 from ..store.db import Store
 from ..store.models import Account, ConnectionStatus, OperationState, OutboxOperation, PackedOrder, utcnow
 from ..sync import invoices, mirror, pull_results, resolutions, schedule
@@ -62,7 +63,6 @@ from .base import PushBackend, PushLink
 
 log = logging.getLogger(__name__)
 
-RECONNECT_NEEDED = "reconnect_needed"  # Account.error_code while QuickBooks refuses our authorization
 BATCH = 20  # operations read per round; each is sent and answered on its own
 MAX_OPERATIONS_PER_DRIVE = 1000  # then the lease goes back, so one huge company cannot starve the others
 # A write whose answer was lost may still be applied by QuickBooks for a moment: it is looked up after this.

@@ -12,7 +12,9 @@ from .. import backends, security, throttle
 from ..backends.desktop import conversation
 from ..domain import ItemMatchField
 from ..errors import Conflict, NotFound
-from ..store.models import Account, AccountKind, Installation, LoginKind, SessionState, WebConnectorCredential, utcnow
+from ..store.models import (
+    Account, AccountKind, ConnectionStatus, Installation, LoginKind, SessionState, WebConnectorCredential, utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -129,3 +131,22 @@ def rotate_api_token(session: Session, account_id: int) -> str:
     token = security.new_token()
     account.api_token_hash = security.token_hash(token)
     return token
+
+
+def disconnect_web_connector(session: Session, account_id: int, *, inflight_timeout: dt.timedelta) -> None:
+    """End a Desktop account's Web Connector link: it is refused from now on, and the account reads Not connected.
+
+    What "disconnect" means for the Web Connector, which we cannot reach: its password is
+    replaced by one nobody is shown (so the Web Connector that holds the old one is refused
+    at its next run), every open session is revoked (what it held becomes unconfirmed, as for
+    a password reset), and the status goes back to Not connected. The .qwc file, the mirrored
+    lists and the matches stay: connecting again is making a new password on the Connect
+    page and typing it into the Web Connector.
+
+    Raises:
+        NotFound: no such account. Conflict: the account is a QuickBooks Online account.
+    """
+    reset_web_connector_password(session, account_id, inflight_timeout=inflight_timeout)  # the new one is dropped
+    account = get_account(session, account_id)
+    account.status = ConnectionStatus.NOT_CONNECTED.value
+    account.error_code = account.status_message = account.error_at = None

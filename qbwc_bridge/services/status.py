@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..backends.desktop.status import explain_hresult, parse_hresult
 from .. import throttle
 from ..errors import NotFound
-from ..store.models import Account, AccountKind, ConnectionStatus, LoginKind, utcnow
+from ..store.models import Account, AccountKind, ConnectionStatus, LoginKind, QboConnection, utcnow
 from ..sync.initial import LIST_REFUSED, LIST_REFUSED_ACTION
 from ..sync.progress import connection_progress
 from .catalog import match_summary
@@ -26,7 +26,15 @@ LABELS = {
     ConnectionStatus.CONNECTED.value: "Connected",
     ConnectionStatus.ERROR.value: "Error",
 }
+RECONNECT_NEEDED = "reconnect_needed"
+RECONNECT_ACTION = (
+    "Click Reconnect on the integration page and sign in to Intuit again as a QuickBooks administrator. "
+    "Nothing is lost meanwhile: the waiting invoices and changes go on once the company is connected again."
+)
+# Intuit's refresh tokens expire after 100 days without use: warn this long before.
+AUTHORIZATION_WARNING = dt.timedelta(days=14)
 _ACTIONS_BY_CODE = {
+    RECONNECT_NEEDED: RECONNECT_ACTION,
     "wrong_company_file": "Open the company file this account was connected to, then run the Web Connector again.",
     "unreadable_response": "This is a fault in the bridge, not in your data. Report it to support.",
     LIST_REFUSED: LIST_REFUSED_ACTION,
@@ -91,7 +99,46 @@ def account_status(
         "company_file_name": account.company_file_name,
         "qbxml_version": account.qbxml_version,
         "error": error,
+        "quickbooks": quickbooks(db, account),
+        "warning": authorization_warning(db, account, now or utcnow()),
     }
+
+
+def quickbooks(db: Session, account: Account) -> dict[str, Any]:
+    """Which QuickBooks the account is linked to: the kind always, the Online company once connected.
+
+    ``authorization_expires_at`` is when a person must consent again (the refresh token's
+    expiry), not the hourly access token's.
+    """
+    online = account.kind == AccountKind.ONLINE.value
+    connection = db.get(QboConnection, account.id) if online else None
+    return {
+        "kind": account.kind,
+        "realm_id": connection.realm_id if connection else None,
+        "company_name": connection.company_name if connection else None if online else account.company_name,
+        "environment": connection.environment if connection else None,
+        "authorization_expires_at": connection.refresh_expires_at.isoformat() if connection else None,
+    }
+
+
+def authorization_warning(db: Session, account: Account, now: dt.datetime) -> str | None:
+    """Plain words when the Online authorization runs out within :data:`AUTHORIZATION_WARNING`, else None.
+
+    Every token refresh moves the expiry on, so this shows only for a company the bridge has not
+    reached for a long time (no work for months, or a worker that is not running).
+    """
+    if account.kind != AccountKind.ONLINE.value or account.error_code == RECONNECT_NEEDED:
+        return None
+    connection = db.get(QboConnection, account.id)
+    if connection is None or connection.refresh_expires_at - now > AUTHORIZATION_WARNING:
+        return None
+    left = connection.refresh_expires_at - now
+    when = f"in {_duration(left)}" if left > dt.timedelta(minutes=1) else "now"
+    return (
+        f"QuickBooks Online's authorization for BlueTrace runs out {when} "
+        f"({connection.refresh_expires_at:%Y-%m-%d %H:%M} UTC). Click Reconnect on the integration page and sign in "
+        "to Intuit to renew it before then, or nothing more reaches QuickBooks."
+    )
 
 
 def silence(db: Session, account: Account, now: dt.datetime, silent_after: dt.timedelta | None) -> dict[str, Any] | None:
@@ -104,7 +151,8 @@ def silence(db: Session, account: Account, now: dt.datetime, silent_after: dt.ti
     Connector calls again. A Web Connector that does call, but is refused its password (typically
     after a reset), is told apart: checking the PC would not help that bookkeeper.
     """
-    if silent_after is None or account.kind != AccountKind.DESKTOP.value or account.last_contact_at is None:
+    if (silent_after is None or account.kind != AccountKind.DESKTOP.value or account.last_contact_at is None
+            or account.status == ConnectionStatus.NOT_CONNECTED.value):  # disconnected: not expected to call
         return None
     quiet = now - account.last_contact_at
     if quiet <= silent_after:
@@ -137,6 +185,13 @@ def _duration(span: dt.timedelta) -> str:
 
 
 def _message(account: Account) -> str:
+    if account.kind == AccountKind.ONLINE.value and account.status == ConnectionStatus.NOT_CONNECTED.value:
+        return "Click Connect, choose Quickbooks and sign in to Intuit as a QuickBooks administrator."
+    if account.kind == AccountKind.ONLINE.value and account.status == ConnectionStatus.CONNECTING.value:
+        return (
+            "Connecting: BlueTrace is reading your QuickBooks Online terms, accounts, items and customers. "
+            "This can take a while for a large company."
+        )
     if account.status == ConnectionStatus.NOT_CONNECTED.value:
         return "Waiting for the first Web Connector run: add the .qwc file to the Web Connector and run it."
     if account.status == ConnectionStatus.CONNECTING.value:

@@ -517,3 +517,39 @@ class WorkerLease(Base):
     holder: Mapped[str] = mapped_column(String(100))  # host:pid:random of one worker (see leases.new_holder)
     acquired_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
+
+
+class QboConnection(Base):
+    """An account's link to one QuickBooks Online company (realm): the OAuth tokens, encrypted.
+
+    Tokens are only ever stored encrypted (:mod:`qbwc_bridge.token_keys`). The row is also
+    the lock that serialises token refreshes for its company across processes.
+    """
+
+    __tablename__ = "qbo_connections"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    realm_id: Mapped[str] = mapped_column(String(32), unique=True)  # one company, one account
+    environment: Mapped[str] = mapped_column(String(16))  # production | sandbox
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    access_token_enc: Mapped[str] = mapped_column(Text)
+    access_expires_at: Mapped[dt.datetime]
+    refresh_token_enc: Mapped[str] = mapped_column(Text)
+    # When the person must consent again (the refresh token's expiry): authorization_expires_at.
+    refresh_expires_at: Mapped[dt.datetime]
+    connected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    refreshed_at: Mapped[dt.datetime | None]
+
+
+class OAuthState(Base):
+    """An OAuth ``state`` handed to Intuit's consent page: single use, bound to an account, short-lived.
+
+    Only its SHA-256 is stored, like Web Connector tickets: reading the table does not let
+    anyone complete someone else's connect.
+    """
+
+    __tablename__ = "oauth_states"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]

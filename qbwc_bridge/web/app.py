@@ -17,6 +17,7 @@ from .admin import register_admin
 from . import input_guard
 from .api import create_api_blueprint
 from .metrics_endpoint import register_metrics
+from . import qbo_callback
 from .soap import SoapEndpoint
 
 
@@ -34,6 +35,7 @@ def create_flask_app(settings: Settings, store: Store) -> Flask:
     input_guard.install(app)  # before the blueprints, so their <int:...> rules use its bounded converter
     app.register_blueprint(create_api_blueprint(store))
     register_admin(app)
+    app.register_blueprint(qbo_callback.bp)
     register_metrics(app, settings, store)
 
     @app.get("/healthz")

@@ -129,11 +129,11 @@ def test_a_bookkeeper_and_support_walk_the_help_article(bridge, browser, artifac
     expect(status).to_have_text("Not connected")
     artifacts(page, "01-not-connected")
 
-    # 2. Click Connect; "Quickbooks" (Online) is honest about being unfinished; pick "QuickbooksDesktop".
+    # 2. Click Connect; "Quickbooks" (Online) says this is a Desktop account; pick "QuickbooksDesktop".
     page.get_by_role("link", name="Connect", exact=True).click()
     artifacts(page, "02-connect")
     page.get_by_role("link", name="Quickbooks", exact=True).click()
-    expect(page.get_by_text("Connecting to QuickBooks Online is coming soon.")).to_be_visible()
+    expect(page.get_by_text("was set up for QuickBooks Desktop")).to_be_visible()
     page.go_back()
     page.get_by_role("link", name="QuickbooksDesktop").click()
     expect(page.get_by_text("Yes, always; allow access even if QuickBooks is not running")).to_be_visible()

@@ -19,7 +19,8 @@ def test_connect_offers_both_quickbooks_in_the_help_articles_words(client, peopl
     choice = client.get(f"/admin/accounts/{people.acme.account_id}/connect").get_data(as_text=True)
     assert ">Quickbooks<" in choice and ">QuickbooksDesktop<" in choice
     online = client.get(f"/admin/accounts/{people.acme.account_id}/connect/online").get_data(as_text=True)
-    assert "coming soon" in online and "intuit.com" not in online.lower()  # no pretend OAuth redirect
+    # A Desktop account is told it connects through the Web Connector; nothing is sent to Intuit from it.
+    assert "set up for QuickBooks Desktop" in online and "intuit.com" not in online.lower()
 
 
 def test_the_desktop_steps_say_what_to_do_in_the_web_connector(client, people, settings):

@@ -2,9 +2,10 @@
 
 URLs (all under ``/admin/accounts/<id>``): ``/`` and ``/general``, ``/items``,
 ``/customers``, ``/invoices`` (the tabs), ``/status`` (the status panel alone, polled
-while Connecting), ``/connect`` (QuickBooks Online or Desktop), ``/connect/desktop``
-(the Web Connector steps), ``/qwc`` (the file), ``/web-connector-password`` (POST: a
-new password, shown once). Form actions redirect back to the page they came from
+while Connecting), ``/connect`` (QuickBooks Online or Desktop), ``/connect/online`` (GET: the Online page;
+POST: off to Intuit's consent page), ``/connect/desktop`` (the Web Connector steps),
+``/qwc`` (the file), ``/web-connector-password`` (POST: a new password, shown once),
+``/disconnect`` (POST: either kind). Form actions redirect back to the page they came from
 (post/redirect/get) with the outcome as a message.
 """
 from __future__ import annotations
@@ -14,12 +15,13 @@ from collections.abc import Callable
 from flask import Blueprint, Response, redirect, render_template, url_for
 
 from ...backends.desktop.qwc import QwcRefused, app_url, qwc_filename, render_qwc
+from ...backends.online import connection as online_connection
 from ...services import accounts as account_service
 from ...services.status import account_status
 from ...store.models import AccountKind
 from . import csrf, pages, tabs
 from .auth import current_viewer, login_required, require_account
-from .pages import back, error_page, settings, unit_of_work
+from .pages import act, back, error_page, settings, unit_of_work
 
 bp = Blueprint("admin_integration", __name__, url_prefix="/admin")
 csrf.protect(bp)
@@ -43,7 +45,7 @@ def index():
 _ACCOUNT_PAGES = [
     ("/status", "status", "status", True),  # the status panel alone: polled while the account is Connecting
     ("/connect", "connect", "connect", True),
-    ("/connect/online", "connect_online", "online", False),
+    ("/connect/online", "connect_online", "online", True),
 ]
 
 
@@ -138,3 +140,31 @@ def reset_password(account_id: int):
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/accounts/<int:account_id>/connect/online")
+@login_required
+def start_online_connect(account_id: int):
+    """Off to Intuit's consent page (Connect and Reconnect); Intuit sends the browser back to /qbo/callback."""
+    require_account(account_id)
+    with unit_of_work() as db:
+        account = account_service.get_account(db, account_id)
+        authorize_url = online_connection.start_connect(db, settings(), account)
+    return redirect(authorize_url, code=303)
+
+
+@bp.post("/accounts/<int:account_id>/disconnect")
+@login_required
+def disconnect(account_id: int):
+    """QuickBooks Online: revoke at Intuit and delete the tokens. Desktop: refuse the Web Connector's password."""
+    require_account(account_id)
+
+    def disconnect_account(db) -> None:
+        account = account_service.get_account(db, account_id)
+        if account.kind == AccountKind.ONLINE.value:
+            online_connection.disconnect(db, settings(), account)
+        else:
+            account_service.disconnect_web_connector(db, account_id, inflight_timeout=settings().inflight_timeout)
+
+    return act(url_for("admin_integration.general", account_id=account_id),
+               "Disconnected from QuickBooks. Nothing more is sent until you connect again.", disconnect_account)

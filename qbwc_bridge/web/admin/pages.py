@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request
 from sqlalchemy.orm import Session
@@ -105,16 +106,27 @@ def act(default_back: str, success: str, action: Callable[[Session], object]):
 #: The admin loads only its own files and may not be framed: a page that resets a password
 #: or changes settings must not be clickable through someone else's site.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
 
 
+def content_security_policy(settings: Settings) -> str:
+    """Our own files only, never framed; forms post to us, and on to Intuit's consent page.
+
+    Connect and Reconnect (QuickBooks Online) are forms whose answer redirects to Intuit's
+    consent page, and browsers hold that redirect to ``form-action`` too.
+    """
+    intuit = urlsplit(settings.qbo_authorize_url)
+    return (f"default-src 'self'; frame-ancestors 'none'; form-action 'self' {intuit.scheme}://{intuit.netloc}; "
+            "base-uri 'none'")
+
+
 def install_security_headers(blueprint: Blueprint) -> None:
     @blueprint.after_request
     def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(settings()))
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from ...store.db import Store
-from . import base, catalog, orders, overview
+from . import base, catalog, connection, orders, overview
 
 
 def create_api_blueprint(store: Store) -> Blueprint:
@@ -18,6 +18,6 @@ def create_api_blueprint(store: Store) -> Blueprint:
     blueprint = Blueprint("api_v1", __name__, url_prefix=base.PREFIX)
     base.install(blueprint, store)
     # Each route module declares its routes in its ``register`` function (explicit list: no magic).
-    for module in (overview, catalog, orders):
+    for module in (overview, connection, catalog, orders):
         module.register(blueprint)
     return blueprint

@@ -123,6 +123,27 @@ STATUS = component(
             "last_contact_at": {"type": ["string", "null"], "format": "date-time"},
             "company_name": {"type": ["string", "null"]},
             "company_file_name": {"type": ["string", "null"]},
+            "quickbooks": {
+                "type": "object",
+                "required": ["kind", "realm_id", "company_name", "environment", "authorization_expires_at"],
+                "description": "Which QuickBooks the account is linked to; the Online company once connected",
+                "properties": {
+                    "kind": {"enum": ["desktop", "online"]},
+                    "realm_id": {"type": ["string", "null"], "description": "QuickBooks Online company id"},
+                    "company_name": {"type": ["string", "null"]},
+                    "environment": {"enum": ["production", "sandbox", None]},
+                    "authorization_expires_at": {
+                        "type": ["string", "null"], "format": "date-time",
+                        "description": "When a person must consent at Intuit again (the refresh token's expiry), "
+                        "not the hourly access token's",
+                    },
+                },
+            },
+            "warning": {
+                "type": ["string", "null"],
+                "description": "Plain words when something needs doing soon, e.g. the QuickBooks Online "
+                "authorization runs out within 14 days",
+            },
             "qbxml_version": {"type": ["string", "null"]},
             "error": {
                 "oneOf": [
@@ -134,7 +155,9 @@ STATUS = component(
                                 "type": "string",
                                 "description": "What failed: an HRESULT or QuickBooks status, wrong_company_file, ... or "
                                 "web_connector_silent (the Web Connector stopped calling; cleared by its next call) or "
-                                "web_connector_password_refused (it calls, but with a password that is no longer valid)",
+                                "web_connector_password_refused (it calls, but with a password that is no longer valid) "
+                                "or reconnect_needed (QuickBooks Online no longer accepts our authorization: a person "
+                                "must Reconnect; work waits meanwhile)",
                             },
                             "message": {"type": "string"},
                             "action": {"type": ["string", "null"]},

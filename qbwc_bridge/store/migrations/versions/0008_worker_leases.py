@@ -5,7 +5,7 @@ database never drive one company at once, and a lease past its expiry marks a de
 whose in-flight operations are looked up before anything is sent again.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 09:30:00
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 import qbwc_bridge.store.models
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
