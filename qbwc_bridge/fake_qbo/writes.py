@@ -58,6 +58,9 @@ LINE_PROPERTIES = ("Id", "LineNum", "Description", "Amount", "DetailType", "Sale
 SALES_LINE_PROPERTIES = ("ItemRef", "Qty", "UnitPrice", "TaxCodeRef", "ServiceDate", "ClassRef", "ItemAccountRef",
                          "DiscountRate", "DiscountAmt", "TaxInclusiveAmt", "PriceLevelRef", "MarkupInfo")
 
+# Sent back by clients that post what they read; QuickBooks computes these itself.
+CUSTOMER_READ_ONLY = ("domain", "sparse", "MetaData", "SyncToken", "FullyQualifiedName", "Balance",
+                      "BalanceWithJobs")
 ITEM_LIMITS = {"Name": 100, "Sku": 100, "Description": 4000, "PurchaseDesc": 1000}
 CUSTOMER_LIMITS = {"DisplayName": 500, "Title": 16, "GivenName": 100, "MiddleName": 100, "FamilyName": 100,
                    "Suffix": 16, "CompanyName": 100, "PrintOnCheckName": 110, "Notes": 2000}
@@ -288,7 +291,7 @@ def create_customer(company: FakeCompany, body: dict[str, Any]) -> Record:
         if not isinstance(email, dict):
             raise faults.invalid_value("PrimaryEmailAddr", "must be an object")
         _text(email, "Address", 100, "PrimaryEmailAddr.Address")
-    record: Record = {key: value for key, value in body.items() if key not in ("domain", "sparse", "MetaData")}
+    record: Record = {key: value for key, value in body.items() if key not in CUSTOMER_READ_ONLY}
     record["DisplayName"] = display_name
     if body.get("SalesTermRef") is not None:
         term = _reference(company, "Term", body["SalesTermRef"], "SalesTermRef")

@@ -235,3 +235,9 @@ def test_a_body_that_is_not_json_is_refused_1050(qbo: Connection):
     answer = qbo.http.post(f"/v3/company/{REALM}/customer", params={"minorversion": "75", "requestid": "xml"},
                            content="<Customer/>", headers={**qbo.headers(), "Content-Type": "application/xml"})
     assert fault(answer) == (400, "1050")
+
+
+def test_read_only_fields_sent_back_are_ignored(qbo: Connection):
+    created = qbo.post("customer", {"DisplayName": "Echo", "Balance": "lots", "FullyQualifiedName": "Other",
+                                    "SyncToken": "7"}, request_id="ro").json()["Customer"]
+    assert (created["Balance"], created["FullyQualifiedName"], created["SyncToken"]) == (0, "Echo", "0")
