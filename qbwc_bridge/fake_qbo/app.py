@@ -241,8 +241,7 @@ class FakeIntuitApp:
             return company.answers_by_request_id[request_id]
         try:
             if not request.is_json:
-                raise faults.unparsable_body("Content-Type must be application/json (the real service reads "
-                                             "other bodies as XML)")
+                raise faults.invalid_content_type(request.content_type or "")
             try:
                 body = json.loads(request.get_data(), parse_float=Decimal)
             except ValueError as exc:

@@ -3,7 +3,7 @@
 Each item answers on its own, in the recorded shape (batch_basic): the record, a
 ``QueryResponse`` or a ``Fault``, beside its ``bId``. The whole batch is one write for
 requestid replay and fault injection. Over 30 items the batch is refused as a whole
-with a ValidationFault (our decision: the code and words are not recorded); the 40
+with 1040 "Batch size exceeds allowed limit" (from Intuit's error list; not recorded); the 40
 batch calls per minute are counted in :mod:`.limits`. Deletes and voids are not
 modelled and answer an Unsupported Operation fault for their item.
 """
@@ -25,7 +25,7 @@ def run_batch(company: FakeCompany, body: Any) -> dict[str, Any]:
         raise faults.required_missing("BatchItemRequest")
     items = body["BatchItemRequest"]
     if len(items) > MAX_ITEMS:
-        raise faults.Fault(400, "1040", "Batch request exceeds the maximum number of items",
+        raise faults.Fault(400, "1040", "Batch size exceeds allowed limit",
                            f"A batch may carry at most {MAX_ITEMS} items; this one has {len(items)}.")
     return {"BatchItemResponse": [_answer(company, item) for item in items]}
 

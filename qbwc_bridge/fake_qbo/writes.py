@@ -58,12 +58,18 @@ LINE_PROPERTIES = ("Id", "LineNum", "Description", "Amount", "DetailType", "Sale
 SALES_LINE_PROPERTIES = ("ItemRef", "Qty", "UnitPrice", "TaxCodeRef", "ServiceDate", "ClassRef", "ItemAccountRef",
                          "DiscountRate", "DiscountAmt", "TaxInclusiveAmt", "PriceLevelRef", "MarkupInfo")
 
+# Sent back by clients that post what they read; QuickBooks computes these itself.
+CUSTOMER_READ_ONLY = ("domain", "sparse", "MetaData", "SyncToken", "FullyQualifiedName", "Balance",
+                      "BalanceWithJobs")
 ITEM_LIMITS = {"Name": 100, "Sku": 100, "Description": 4000, "PurchaseDesc": 1000}
 CUSTOMER_LIMITS = {"DisplayName": 500, "Title": 16, "GivenName": 100, "MiddleName": 100, "FamilyName": 100,
                    "Suffix": 16, "CompanyName": 100, "PrintOnCheckName": 110, "Notes": 2000}
 ADDRESS_LIMITS = {"Line1": 500, "Line2": 500, "Line3": 500, "Line4": 500, "Line5": 500, "City": 255,
                   "Country": 255, "CountrySubDivisionCode": 255, "PostalCode": 30}
 INVOICE_LIMITS = {"DocNumber": 21, "PrivateNote": 4000}
+# A colon separates parent and child in FullyQualifiedName, so names may not contain one (nor a
+# tab or line break): QBO answers 2040 for a customer name with colons (a reported answer).
+FORBIDDEN_IN_NAMES = (":", "\t", "\n", "\r")
 
 
 UPDATABLE = {
@@ -117,6 +123,7 @@ def _check_item_changes(company: FakeCompany, record: Record, changes: dict[str,
     if "Name" in changes:
         if not changes["Name"]:
             raise faults.required_missing("Name")
+        _name(changes["Name"], "Name")
         if company.item_names.get(fold(changes["Name"]), record["Id"]) != record["Id"]:
             raise faults.duplicate_name("product or service")
     for field in ("UnitPrice", "PurchaseCost"):
@@ -135,6 +142,7 @@ def _check_customer_changes(company: FakeCompany, record: Record, changes: dict[
     if "DisplayName" in changes:
         if not changes["DisplayName"]:
             raise faults.required_missing("DisplayName")
+        _name(changes["DisplayName"], "DisplayName")
         if company.party_names.get(fold(changes["DisplayName"]), ("Customer", record["Id"])) != (
                 "Customer", record["Id"]):
             raise faults.duplicate_name(None)
@@ -178,6 +186,11 @@ def _address(body: dict[str, Any], field: str) -> None:
     _texts(address, ADDRESS_LIMITS, field + ".")
 
 
+def _name(value: str, field: str) -> None:
+    if any(character in value for character in FORBIDDEN_IN_NAMES):
+        raise faults.invalid_characters(field, value)
+
+
 def _number(value: Any, field: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise faults.invalid_value(field, "must be a number")
@@ -218,6 +231,7 @@ def create_item(company: FakeCompany, body: dict[str, Any]) -> Record:
     if not body.get("Name"):
         raise faults.required_missing("Name")
     _texts(body, ITEM_LIMITS)
+    _name(body["Name"], "Name")
     if fold(body["Name"]) in company.item_names:
         raise faults.duplicate_name("product or service")
     item_type = body.get("Type")
@@ -267,6 +281,7 @@ def create_customer(company: FakeCompany, body: dict[str, Any]) -> Record:
         raise faults.required_missing("DisplayName")
     if len(display_name) > CUSTOMER_LIMITS["DisplayName"]:
         raise faults.too_long("DisplayName", CUSTOMER_LIMITS["DisplayName"], len(display_name))
+    _name(display_name, "DisplayName")
     if fold(display_name) in company.party_names:
         raise faults.duplicate_name(None)
     for field in ("BillAddr", "ShipAddr"):
@@ -276,7 +291,7 @@ def create_customer(company: FakeCompany, body: dict[str, Any]) -> Record:
         if not isinstance(email, dict):
             raise faults.invalid_value("PrimaryEmailAddr", "must be an object")
         _text(email, "Address", 100, "PrimaryEmailAddr.Address")
-    record: Record = {key: value for key, value in body.items() if key not in ("domain", "sparse", "MetaData")}
+    record: Record = {key: value for key, value in body.items() if key not in CUSTOMER_READ_ONLY}
     record["DisplayName"] = display_name
     if body.get("SalesTermRef") is not None:
         term = _reference(company, "Term", body["SalesTermRef"], "SalesTermRef")

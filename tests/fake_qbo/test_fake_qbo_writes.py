@@ -221,3 +221,23 @@ def test_a_foreign_currency_customer_is_invoiced_in_its_currency_at_one_to_one(h
 def test_a_company_without_multicurrency_refuses_a_foreign_customer(qbo: Connection):
     answer = qbo.post("customer", {"DisplayName": "Euro Buyer", "CurrencyRef": {"value": "EUR"}}, request_id="e4")
     assert fault(answer) == (400, "6000")
+
+
+def test_names_may_not_contain_a_colon_tab_or_line_break(qbo: Connection, accounts):
+    for name in ("Rob:Barnett:Company", "Tab\there", "Two\nlines"):
+        refused = qbo.post("customer", {"DisplayName": name}, request_id=f"colon-c-{name}")
+        assert fault(refused) == (400, "2040")
+        assert fault(qbo.post("item", service(name, accounts), request_id=f"colon-i-{name}")) == (400, "2040")
+    assert qbo.post("customer", {"DisplayName": "Rob; Barnett & Co."}, request_id="ok").status_code == 200
+
+
+def test_a_body_that_is_not_json_is_refused_1050(qbo: Connection):
+    answer = qbo.http.post(f"/v3/company/{REALM}/customer", params={"minorversion": "75", "requestid": "xml"},
+                           content="<Customer/>", headers={**qbo.headers(), "Content-Type": "application/xml"})
+    assert fault(answer) == (400, "1050")
+
+
+def test_read_only_fields_sent_back_are_ignored(qbo: Connection):
+    created = qbo.post("customer", {"DisplayName": "Echo", "Balance": "lots", "FullyQualifiedName": "Other",
+                                    "SyncToken": "7"}, request_id="ro").json()["Customer"]
+    assert (created["Balance"], created["FullyQualifiedName"], created["SyncToken"]) == (0, "Echo", "0")
