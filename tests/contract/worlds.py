@@ -260,7 +260,9 @@ class OnlineWorld(World):
         self.store = store
         self.clock = Clock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
         self.intuit = FakeIntuit(clock=self.clock)
-        self.company = self.intuit.add_company(REALM, "Contract Co Online", seed_defaults=False)
+        # Duplicate DocNumbers allowed (QuickBooks' default): no 6140 refusal hides a second copy of an invoice.
+        self.company = self.intuit.add_company(REALM, "Contract Co Online", seed_defaults=False,
+                                               forbid_duplicate_doc_numbers=False)
         self.server = serve(self.intuit)
         self.settings = online_settings(settings, self.server.url)
         self.intuit.register_app(CLIENT_ID, CLIENT_SECRET, [self.settings.qbo_redirect_uri])

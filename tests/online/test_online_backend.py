@@ -1,0 +1,153 @@
+"""The Online backend end to end: the worker drives a company of the fake Intuit over real HTTP.
+
+Each test starts from the contract suite's Online world (connected through Intuit's consent
+page, lists synced) and breaks QuickBooks Online the way Intuit can: answers lost after the
+write was applied, requestids forgotten, access tokens ending mid-run, a 429 storm, the
+authorization withdrawn. Whatever happens, every packed order becomes exactly one invoice.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from qbwc_bridge.domain import InvoiceStatus, MatchedBy
+from qbwc_bridge.services import catalog
+from qbwc_bridge.services.accounts import create_account
+from qbwc_bridge.services.status import RECONNECT_NEEDED
+from qbwc_bridge.store.models import Account, ExchangeLogEntry, OperationState, OutboxOperation, QboConnection
+from qbwc_bridge.token_keys import TokenCipher
+
+from tests.contract.test_engine_contract import account, connected, item, order_status, send_order
+from tests.contract.worlds import REALM, OnlineWorld, connect_online
+from tests.integration.conftest import settings, store  # noqa: F401  (the fixtures the world stands on)
+
+ORDERS = ("o-1", "o-2", "o-3")
+
+
+@pytest.fixture
+def world(store, settings) -> Iterator[OnlineWorld]:  # noqa: F811
+    built = OnlineWorld(store, settings)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def with_orders(world: OnlineWorld) -> None:
+    """A connected company that creates invoices, one matched customer and item, and three packed orders."""
+    connected(world, invoice_creation=True)
+    with world.store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    for number, order_id in enumerate(ORDERS, start=1001):
+        send_order(world, order_id, f"SO-{number}", "c-1", "i-1")
+
+
+def one_invoice_per_order(world: OnlineWorld) -> None:
+    invoices = world.intuit.invoices(REALM)
+    assert sorted(invoice["DocNumber"] for invoice in invoices) == ["SO-1001", "SO-1002", "SO-1003"]
+    assert world.intuit.duplicate_doc_numbers(REALM) == {}
+    for order_id in ORDERS:
+        assert order_status(world, order_id).status == InvoiceStatus.CREATED.value
+
+
+def invoice_results(world: OnlineWorld) -> list[dict]:
+    with world.store.begin() as db:
+        return [op.result for op in db.scalars(select(OutboxOperation).where(
+            OutboxOperation.account_id == world.account_id, OutboxOperation.kind == "invoice_add",
+            OutboxOperation.state == OperationState.DONE.value))]
+
+
+def test_every_write_answer_lost_after_apply_still_makes_one_invoice_per_order(world):
+    with_orders(world)
+    world.intuit.inject("lose_answer", rate=1.0, on="write", realm=REALM)
+    world.run()
+    one_invoice_per_order(world)
+    assert world.intuit.faults.fired("lose_answer") == len(ORDERS)  # every invoice write lost its answer
+    assert [result["adopted"] for result in invoice_results(world)] == [True] * len(ORDERS)
+    assert world.intuit.writes_without_request_id(REALM) == []
+
+
+def test_a_forgotten_requestid_and_a_lost_answer_are_adopted_by_number_and_marker_not_sent_twice(world):
+    with_orders(world)
+    world.intuit.inject("lose_answer", times=1, on="write", realm=REALM)
+    world.intuit.inject("forget_request_ids", rate=1.0, on="write", realm=REALM)  # Intuit remembers nothing
+    world.run()
+    one_invoice_per_order(world)
+    assert sorted(result.get("adopted", False) for result in invoice_results(world)) == [False, False, True]
+
+
+def test_an_access_token_ending_mid_run_is_refreshed_once_and_the_work_goes_on(world):
+    with_orders(world)
+    refreshes = world.intuit.refresh_count
+    world.intuit.inject("expire_token", times=1, on="any", realm=REALM)
+    world.run()
+    one_invoice_per_order(world)
+    assert world.intuit.refresh_count == refreshes + 1
+    assert world.intuit.refresh_token_reuses == []
+
+
+def test_a_429_storm_still_finishes_within_ten_concurrent_calls(world):
+    with_orders(world)
+    world.intuit.inject("throttle", rate=0.6, on="any", realm=REALM)
+    world.run()
+    one_invoice_per_order(world)
+    assert world.intuit.faults.fired("throttle") > len(ORDERS)
+    assert 1 <= world.intuit.max_concurrency(REALM) <= 10
+
+
+def test_invalid_grant_pauses_for_reconnect_then_the_work_resumes_without_duplicates(world):
+    with_orders(world)
+    world.run()
+    send_order(world, "o-4", "SO-1004", "c-1", "i-1")
+    world.intuit.disconnect(REALM)  # the company withdrew the app: refreshes answer invalid_grant
+    world.intuit.expire_access_tokens(REALM)
+    world.run()
+    paused = account(world)
+    assert paused.error_code == RECONNECT_NEEDED and "Reconnect" in paused.status_message
+    assert order_status(world, "o-4").status != InvoiceStatus.CREATED.value
+    assert world.run() == 1  # nothing is driven while it waits for a person
+    connect_online(world.store, world.settings, world.account_id)
+    world.run()
+    assert account(world).error_code is None
+    assert sorted(i["DocNumber"] for i in world.intuit.invoices(REALM)) == ["SO-1001", "SO-1002", "SO-1003", "SO-1004"]
+    assert order_status(world, "o-4").status == InvoiceStatus.CREATED.value
+
+
+def test_the_exchange_log_keeps_intuit_tid_and_requestid_and_never_a_token(world):
+    with_orders(world)
+    world.intuit.inject("expire_token", times=1, on="any", realm=REALM)  # a refresh: two tokens to look for
+    world.run()
+    cipher = TokenCipher(world.settings.token_keys)
+    with world.store.begin() as db:
+        row = db.get(QboConnection, world.account_id)
+        secrets = [cipher.decrypt(row.access_token_enc)[0], cipher.decrypt(row.refresh_token_enc)[0]]
+        entries = list(db.scalars(select(ExchangeLogEntry).where(ExchangeLogEntry.account_id == world.account_id)))
+    logged = "\n".join(f"{entry.summary}\n{entry.body or ''}" for entry in entries)
+    assert any("POST" in entry.summary and "requestid" in entry.summary for entry in entries)
+    assert all("intuit_tid" in entry.summary for entry in entries)
+    assert "intuit_tid -" not in "\n".join(e.summary for e in entries if "HTTP 200" in e.summary)
+    for secret in secrets:
+        assert secret not in logged
+    assert "Bearer" not in logged
+
+
+def test_items_match_on_the_sku_field_by_default_and_create_in_quickbooks_fills_it(world):
+    with world.store.begin() as db:
+        assert db.get(Account, create_account(db, "Fresh Online", "online").account_id).item_match_field == "sku"
+        db.get(Account, world.account_id).item_match_field = "sku"
+    connected(world)
+    widget = world.company.add_item("Blue widget", sku="BW-1", income_account="Sales")
+    world.later(minutes=5)  # past the schedule: the next run pulls what changed
+    world.run()
+    with world.store.begin() as db:
+        catalog.upsert_item(db, world.account_id, "i-b", {"sku": "bw-1", "name": "Blue widget (BlueTrace)"})
+        catalog.upsert_item(db, world.account_id, "i-n", {"sku": "GR-7", "name": "Green widget", "kind": "service"})
+        catalog.create_item_in_quickbooks(db, world.account_id, "i-n")
+    world.run()
+    assert item(world, "i-b").qb_list_id == widget["Id"]
+    created = [r for r in world.company.table("Item").rows if r.get("Sku") == "GR-7"]
+    assert [r["Name"] for r in created] == ["Green widget"]
+    assert (item(world, "i-n").qb_list_id, item(world, "i-n").matched_by) == (created[0]["Id"], MatchedBy.CREATED.value)
