@@ -151,3 +151,29 @@ def test_items_match_on_the_sku_field_by_default_and_create_in_quickbooks_fills_
     created = [r for r in world.company.table("Item").rows if r.get("Sku") == "GR-7"]
     assert [r["Name"] for r in created] == ["Green widget"]
     assert (item(world, "i-n").qb_list_id, item(world, "i-n").matched_by) == (created[0]["Id"], MatchedBy.CREATED.value)
+
+
+def test_a_customer_billed_in_another_currency_is_refused_before_anything_is_sent(world):
+    world.company.settings.multicurrency = True
+    connected(world, invoice_creation=True)
+    world.company.add_customer("Euro Traders", email="ap@euro.test", currency="EUR")
+    world.later(minutes=5)
+    world.run()
+    with world.store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-e", {"name": "Euro", "billing_email": "ap@euro.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    send_order(world, "o-e", "SO-2001", "c-e", "i-1")
+    world.run()
+    refused = order_status(world, "o-e")
+    assert refused.status == InvoiceStatus.FAILED.value and "EUR" in refused.error
+    assert "by hand" in refused.action
+    assert world.intuit.invoices(REALM) == []
+
+
+def test_outside_the_us_invoices_are_refused_naming_the_missing_tax_code_setting(world):
+    world.company.settings.country = "GB"
+    with_orders(world)
+    world.run()
+    refused = order_status(world, "o-1")
+    assert refused.status == InvoiceStatus.FAILED.value and "no tax-code setting" in refused.error
+    assert world.intuit.invoices(REALM) == []

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -92,6 +93,25 @@ REFUSAL_REASONS = {
 # Faults a person cannot fix and waiting can: answered RetryLater, never Refused.
 PASSING = (FaultReason.STALE, FaultReason.THROTTLED, FaultReason.SERVER, FaultReason.EXPIRED_TOKEN)
 UNAVAILABLE = "QuickBooks Online is busy or unreachable; the bridge tries again shortly."
+NON_US_EXPLANATION = (
+    "This QuickBooks Online company is outside the US, where QuickBooks needs a VAT or GST tax code on every "
+    "invoice line. The bridge has no tax-code setting yet, so it does not create invoices for this company "
+    "rather than guess a tax code.")
+NON_US_ACTION = "Create this invoice in QuickBooks by hand for now, and ask support about tax codes for your country."
+FOREIGN_CURRENCY_EXPLANATION = (
+    "This customer is billed in {currency} in QuickBooks, and the company's currency is {home}. The bridge sends "
+    "amounts in {home} only, so it did not create the invoice (QuickBooks would have booked it at a wrong rate).")
+FOREIGN_CURRENCY_ACTION = ("Create this invoice in QuickBooks by hand, or match the BlueTrace customer to a "
+                           "QuickBooks customer billed in the company's currency on the Customers tab.")
+
+
+@dataclass(frozen=True)
+class CompanyFacts:
+    """What the bridge needs to know of the company itself (CompanyInfo and Preferences)."""
+
+    country: str
+    home_currency: str | None
+    multicurrency: bool
 
 
 class OnlineBackend(PushBackend):
@@ -161,7 +181,7 @@ class OnlineLink(PushLink):
         self.account_id = account_id
         self.client = client
         self.http = http
-        self._company_read = False
+        self._company: CompanyFacts | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -207,14 +227,18 @@ class OnlineLink(PushLink):
                         remaining=max(total - following + 1, 0) if more else 0,
                         cursor=f"{following}/{total}" if more else None)
 
-    def _read_company_once(self) -> None:
-        """The company's name, once a drive, for the connection card (a rename in QuickBooks shows)."""
-        if self._company_read:
-            return
-        name = self.client.company_info().get("CompanyName")
-        with self.store.begin() as db:
-            connection.record_company_name(db, self.account_id, name)
-        self._company_read = True
+    def _read_company_once(self) -> CompanyFacts:
+        """The company's facts, read once a drive; its name is kept for the connection card (a rename shows)."""
+        if self._company is None:
+            info, preferences = self.client.company_info(), self.client.preferences()
+            with self.store.begin() as db:
+                connection.record_company_name(db, self.account_id, info.get("CompanyName"))
+            currency = preferences.get("CurrencyPrefs") or {}
+            self._company = CompanyFacts(
+                country=(info.get("Country") or "US").upper(),
+                home_currency=(currency.get("HomeCurrency") or {}).get("value"),
+                multicurrency=bool(currency.get("MultiCurrencyEnabled")))
+        return self._company
 
     def look_up(self, list_name: ListName, lookup: RecordLookup):
         return _answered(lambda: ListPage(self._look_up(list_name, lookup), remaining=0))
@@ -264,11 +288,35 @@ class OnlineLink(PushLink):
     def add_invoice(self, spec: NewInvoice, request_id: str) -> WriteOutcome:
         body = entities.invoice_body(spec)
 
-        def send() -> Created:
+        def send() -> Created | Refused:
+            refused = self._cannot_invoice(spec)
+            if refused is not None:
+                return refused
             invoice = self.client.create("Invoice", body, request_id)
             return Created({"txn_id": str(invoice["Id"]), "ref_number": invoice.get("DocNumber")})
 
         return _written(send)
+
+    def _cannot_invoice(self, spec: NewInvoice) -> Refused | None:
+        """What the bridge cannot invoice correctly in this company yet, refused before anything is sent.
+
+        * Outside the US QuickBooks wants a VAT/GST tax code on every line, and which one is the
+          company's choice; the bridge has no tax-code setting yet, so it does not guess one.
+        * A customer in another currency would need CurrencyRef and an ExchangeRate, or QuickBooks
+          books the invoice at 1:1 in the customer's currency: a wrong amount, silently.
+        The customer's currency costs one read per invoice, in multicurrency companies only.
+        """
+        company = self._read_company_once()
+        if company.country != "US":
+            return Refused("tax_code", NON_US_EXPLANATION, NON_US_ACTION, reason=RefusalReason.VALIDATION)
+        if company.multicurrency:
+            customer = self.client.get("Customer", spec.customer_id)
+            currency = (customer.get("CurrencyRef") or {}).get("value")
+            if currency and currency != company.home_currency:
+                return Refused("currency", FOREIGN_CURRENCY_EXPLANATION.format(currency=currency,
+                                                                             home=company.home_currency),
+                               FOREIGN_CURRENCY_ACTION, reason=RefusalReason.VALIDATION, field="customer")
+        return None
 
 
 def _query_time(moment: dt.datetime) -> str:
@@ -288,7 +336,7 @@ def _answered(read: Callable[[], Any]):
         return _transport(failure)
 
 
-def _written(write: Callable[[], Created]) -> WriteOutcome:
+def _written(write: Callable[[], WriteOutcome]) -> WriteOutcome:
     """A write's answer, or the engine's result for why there is none."""
     try:
         return write()

@@ -276,6 +276,10 @@ class QboClient:
         """The company's CompanyInfo record (name, country, …)."""
         return self._call("GET", f"companyinfo/{self.realm_id}", expect="CompanyInfo")["CompanyInfo"]
 
+    def preferences(self) -> dict[str, Any]:
+        """The company's Preferences record (home currency, multicurrency, custom transaction numbers, …)."""
+        return self._call("GET", "preferences", expect="Preferences")["Preferences"]
+
     # --- one call, with its retries -----------------------------------------------------------
 
     def _call(self, method: str, resource: str, params: Mapping[str, str] | None = None, *,
