@@ -177,3 +177,15 @@ def test_outside_the_us_invoices_are_refused_naming_the_missing_tax_code_setting
     refused = order_status(world, "o-1")
     assert refused.status == InvoiceStatus.FAILED.value and "no tax-code setting" in refused.error
     assert world.intuit.invoices(REALM) == []
+
+
+def test_a_long_order_number_keeps_its_last_21_characters_as_the_docnumber(world):
+    connected(world, invoice_creation=True)
+    with world.store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    send_order(world, "o-long", "SO2026A000000000123456", "c-1", "i-1")  # 22 characters
+    world.run()
+    assert [i["DocNumber"] for i in world.intuit.invoices(REALM)] == ["O2026A000000000123456"]
+    done = order_status(world, "o-long")
+    assert (done.status, done.ref_number) == (InvoiceStatus.CREATED.value, "O2026A000000000123456")
