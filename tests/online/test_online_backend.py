@@ -15,7 +15,7 @@ from sqlalchemy import select
 from qbwc_bridge.domain import InvoiceStatus, MatchedBy
 from qbwc_bridge.services import catalog
 from qbwc_bridge.services.accounts import create_account
-from qbwc_bridge.services.status import RECONNECT_NEEDED
+from qbwc_bridge.services.status import RECONNECT_NEEDED, account_status
 from qbwc_bridge.store.models import Account, ExchangeLogEntry, OperationState, OutboxOperation, QboConnection
 from qbwc_bridge.token_keys import TokenCipher
 
@@ -189,3 +189,18 @@ def test_a_long_order_number_keeps_its_last_21_characters_as_the_docnumber(world
     assert [i["DocNumber"] for i in world.intuit.invoices(REALM)] == ["O2026A000000000123456"]
     done = order_status(world, "o-long")
     assert (done.status, done.ref_number) == (InvoiceStatus.CREATED.value, "O2026A000000000123456")
+
+
+def test_a_company_whose_items_carry_no_sku_gets_a_hint_to_turn_skus_on(world):
+    with world.store.begin() as db:
+        db.get(Account, world.account_id).item_match_field = "sku"
+    ids = connected(world)  # QuickBooks items named W-1..W-5, none with a Sku
+    with world.store.begin() as db:
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-1", "name": "Widget one"})
+        assert "turn on SKUs" in account_status(db, world.account_id)["warning"]
+    world.company.update("Item", ids["W-1"], Sku="W-1")
+    world.later(minutes=5)
+    world.run()
+    with world.store.begin() as db:
+        assert account_status(db, world.account_id)["warning"] is None
+    assert item(world, "i-1").qb_list_id == ids["W-1"]
