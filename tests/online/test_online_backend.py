@@ -204,3 +204,17 @@ def test_a_company_whose_items_carry_no_sku_gets_a_hint_to_turn_skus_on(world):
     with world.store.begin() as db:
         assert account_status(db, world.account_id)["warning"] is None
     assert item(world, "i-1").qb_list_id == ids["W-1"]
+
+
+def test_create_in_quickbooks_makes_an_inventory_item_with_its_asset_account(world):
+    asset = world.add_account("Inventory Asset", "Other Current Asset")  # QBO's spelling of the type
+    connected(world)
+    with world.store.begin() as db:
+        catalog.upsert_item(db, world.account_id, "i-v", {"sku": "INV-1", "name": "Stocked", "kind": "inventory",
+                                                          "sales_price": "12.50"})
+        catalog.create_item_in_quickbooks(db, world.account_id, "i-v")
+    world.run()
+    created = [r for r in world.company.table("Item").rows if r["Name"] == "INV-1"]
+    assert [(r["Type"], r["AssetAccountRef"]["value"], r["TrackQtyOnHand"]) for r in created] == [
+        ("Inventory", asset, True)]
+    assert item(world, "i-v").matched_by == MatchedBy.CREATED.value

@@ -70,8 +70,17 @@ def terms_row(record: dict) -> dict[str, Any]:
             "days_due": int(days) if days is not None else None}
 
 
+def account_type(value: str | None) -> str | None:
+    """QBO's account type in the engine's spelling (Desktop's): ``Cost of Goods Sold`` → ``CostOfGoodsSold``.
+
+    The engine compares types (an inventory item's asset account is ``OtherCurrentAsset``), so
+    one spelling serves both backends.
+    """
+    return "".join(word[:1].upper() + word[1:] for word in value.split()) if value else None
+
+
 def account_row(record: dict) -> dict[str, Any]:
-    return {**_common(record, record.get("Name", "")), "account_type": record.get("AccountType")}
+    return {**_common(record, record.get("Name", "")), "account_type": account_type(record.get("AccountType"))}
 
 
 def item_row(record: dict) -> dict[str, Any]:
