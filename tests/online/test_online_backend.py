@@ -218,3 +218,14 @@ def test_create_in_quickbooks_makes_an_inventory_item_with_its_asset_account(wor
     assert [(r["Type"], r["AssetAccountRef"]["value"], r["TrackQtyOnHand"]) for r in created] == [
         ("Inventory", asset, True)]
     assert item(world, "i-v").matched_by == MatchedBy.CREATED.value
+
+
+def test_when_quickbooks_numbers_invoices_its_number_is_kept_and_a_lost_answer_is_adopted_by_marker(world):
+    world.company.settings.custom_transaction_numbers = False  # QuickBooks ignores the DocNumber we send
+    with_orders(world)
+    world.intuit.inject("lose_answer", times=1, on="write", realm=REALM)
+    world.intuit.inject("forget_request_ids", rate=1.0, on="write", realm=REALM)
+    world.run()
+    numbers = sorted(invoice["DocNumber"] for invoice in world.intuit.invoices(REALM))
+    assert numbers == ["1001", "1002", "1003"]
+    assert sorted(order_status(world, order_id).ref_number for order_id in ORDERS) == numbers

@@ -58,12 +58,13 @@ from ...operations import (
 )
 from ...store.db import Store
 from ...store.models import Account, ExchangeLogEntry, QboConnection, utcnow
+from ...token_keys import TokenKeyError
 from ..base import PushBackend, PushLink
 from . import connection, entities
 from .client import DEFAULT_TIMEOUT, Exchange, QboAnswerLost, QboClient, QboFaultError, QboUnauthorized, \
     QboUnavailable, quote_literal
 from .faults import FaultReason
-from .oauth import IntuitUnavailable
+from .oauth import IntuitUnavailable, OAuthRefused
 from .rate_limit import limiter_for
 
 log = logging.getLogger(__name__)
@@ -357,6 +358,11 @@ def _transport(failure: Exception) -> RetryLater | NeedsReconnect:
     if isinstance(failure, IntuitUnavailable):
         return RetryLater(None, "intuit_unavailable",
                           "Intuit's sign-in service did not answer; the bridge tries again shortly.")
+    if isinstance(failure, (OAuthRefused, TokenKeyError)):
+        # No token, so nothing reached QuickBooks: the deployment must be fixed (app keys, token keys), then it goes on.
+        log.error("no QuickBooks Online access token: %s", failure)
+        return RetryLater(None, "no_token", "The bridge could not sign in to QuickBooks Online (its app keys or token "
+                                            "keys are wrong); support has been told.")
     if isinstance(failure, QboUnauthorized):
         return NeedsReconnect(connection.RECONNECT_MESSAGE)
     if isinstance(failure, errors.ReconnectNeeded):
