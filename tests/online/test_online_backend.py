@@ -229,3 +229,7 @@ def test_when_quickbooks_numbers_invoices_its_number_is_kept_and_a_lost_answer_i
     numbers = sorted(invoice["DocNumber"] for invoice in world.intuit.invoices(REALM))
     assert numbers == ["1001", "1002", "1003"]
     assert sorted(order_status(world, order_id).ref_number for order_id in ORDERS) == numbers
+    with world.store.begin() as db:
+        sent = [entry.body.split("\n", 1)[0] for entry in db.scalars(select(ExchangeLogEntry).where(
+            ExchangeLogEntry.account_id == world.account_id, ExchangeLogEntry.operation == "QBO POST invoice"))]
+    assert sent and all('"CustomerRef"' in body and '"DocNumber"' not in body for body in sent)

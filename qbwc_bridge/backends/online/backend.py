@@ -113,6 +113,7 @@ class CompanyFacts:
     country: str
     home_currency: str | None
     multicurrency: bool
+    own_numbers: bool  # "Custom transaction numbers" on: the invoice carries our DocNumber
 
 
 class OnlineBackend(PushBackend):
@@ -238,7 +239,8 @@ class OnlineLink(PushLink):
             self._company = CompanyFacts(
                 country=(info.get("Country") or "US").upper(),
                 home_currency=(currency.get("HomeCurrency") or {}).get("value"),
-                multicurrency=bool(currency.get("MultiCurrencyEnabled")))
+                multicurrency=bool(currency.get("MultiCurrencyEnabled")),
+                own_numbers=bool((preferences.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers", True)))
         return self._company
 
     def look_up(self, list_name: ListName, lookup: RecordLookup):
@@ -293,6 +295,8 @@ class OnlineLink(PushLink):
             refused = self._cannot_invoice(spec)
             if refused is not None:
                 return refused
+            if not self._read_company_once().own_numbers:
+                body.pop("DocNumber")  # QuickBooks numbers invoices itself here: its number comes back
             invoice = self.client.create("Invoice", body, request_id)
             return Created({"txn_id": str(invoice["Id"]), "ref_number": invoice.get("DocNumber")})
 
