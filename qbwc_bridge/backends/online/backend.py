@@ -61,8 +61,16 @@ from ...store.models import Account, ExchangeLogEntry, QboConnection, utcnow
 from ...token_keys import TokenKeyError
 from ..base import PushBackend, PushLink
 from . import connection, entities
-from .client import DEFAULT_TIMEOUT, Exchange, QboAnswerLost, QboClient, QboFaultError, QboUnauthorized, \
-    QboUnavailable, quote_literal
+from .client import (
+    DEFAULT_TIMEOUT,
+    Exchange,
+    QboAnswerLost,
+    QboClient,
+    QboFaultError,
+    QboUnauthorized,
+    QboUnavailable,
+    quote_literal,
+)
 from .faults import FaultReason
 from .oauth import IntuitUnavailable, OAuthRefused
 from .rate_limit import limiter_for
@@ -125,17 +133,15 @@ class OnlineBackend(PushBackend):
     clock_margin = dt.timedelta(minutes=5)
     item_match_fields = (ItemMatchField.SKU, ItemMatchField.NAME)
 
-    def __init__(self, *, http_factory: Callable[[], httpx.Client] | None = None, **client_options: Any):
-        # Production builds a plain client per drive; tests may hand in their own, and client
-        # options (``sleep``, ``random``: backoff without waiting).
-        self.http_factory = http_factory or (lambda: httpx.Client(timeout=DEFAULT_TIMEOUT))
+    def __init__(self, **client_options: Any):
+        # Options of every QboClient this backend opens (tests: ``sleep`` to back off without waiting).
         self.client_options = client_options
 
     def link(self, store: Store, settings: Settings, account_id: int) -> PushLink:
         with store.begin() as db:
             realm_id = db.get(QboConnection, account_id).realm_id
         tokens = _Tokens(store, settings, account_id)
-        http = self.http_factory()
+        http = httpx.Client(timeout=DEFAULT_TIMEOUT)  # one drive's connections, closed with the link
         client = QboClient(http, settings.qbo_api_base, realm_id, tokens, limiter_for(realm_id),
                            on_exchange=_ExchangeLog(store, account_id), resend_lost_writes=False,
                            **self.client_options)
