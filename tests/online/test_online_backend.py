@@ -7,19 +7,20 @@ authorization withdrawn. Whatever happens, every packed order becomes exactly on
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
-from qbwc_bridge.domain import InvoiceStatus, MatchedBy
+from qbwc_bridge.domain import InvoiceStatus, IssueType, MatchedBy
 from qbwc_bridge.services import catalog
 from qbwc_bridge.services.accounts import create_account
 from qbwc_bridge.services.status import RECONNECT_NEEDED, account_status
 from qbwc_bridge.store.models import Account, ExchangeLogEntry, OperationState, OutboxOperation, QboConnection
 from qbwc_bridge.token_keys import TokenCipher
 
-from tests.contract.test_engine_contract import account, connected, item, order_status, send_order
+from tests.contract.test_engine_contract import account, connected, customer, item, order_status, send_order
 from tests.contract.worlds import REALM, OnlineWorld, connect_online
 from tests.integration.conftest import settings, store  # noqa: F401  (the fixtures the world stands on)
 
@@ -233,3 +234,37 @@ def test_when_quickbooks_numbers_invoices_its_number_is_kept_and_a_lost_answer_i
         sent = [entry.body.split("\n", 1)[0] for entry in db.scalars(select(ExchangeLogEntry).where(
             ExchangeLogEntry.account_id == world.account_id, ExchangeLogEntry.operation == "QBO POST invoice"))]
     assert sent and all('"CustomerRef"' in body and '"DocNumber"' not in body for body in sent)
+
+
+def test_a_customer_named_like_a_vendor_is_a_duplicate_name_to_rename(world):
+    connected(world)
+    world.company.add_vendor("Pier Tools")  # DisplayName is unique across customers, vendors and employees
+    with world.store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-p", {"name": "Pier Tools", "billing_email": "ap@pier.test"})
+        catalog.create_customer_in_quickbooks(db, world.account_id, "c-p")
+    world.run()
+    refused = customer(world, "c-p")
+    assert refused.issue == IssueType.DUPLICATE_NAME.value and refused.qb_list_id is None
+    assert "Pier Tools" not in world.customer_names()
+
+
+def test_an_item_made_inactive_in_quickbooks_blocks_the_invoice_with_its_action(world):
+    ids = connected(world, invoice_creation=True)
+    with world.store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    world.company.update("Item", ids["W-4"], Active=False)  # made inactive in QuickBooks, not yet pulled
+    send_order(world, "o-r", "SO-3001", "c-1", "i-1")
+    world.run()
+    blocked = order_status(world, "o-r")
+    assert blocked.status == InvoiceStatus.BLOCKED.value and "active" in blocked.action
+    assert world.intuit.invoices(REALM) == []
+
+
+def test_an_invoice_dated_in_a_closed_period_fails_with_the_closing_date_to_change(world):
+    with_orders(world)
+    world.company.settings.closed_through = dt.date(2026, 12, 31)
+    world.run()
+    closed = order_status(world, "o-1")
+    assert closed.status == InvoiceStatus.FAILED.value and "closing date" in closed.action
+    assert world.intuit.invoices(REALM) == []
