@@ -15,6 +15,7 @@ from .base import Backend
 BACKENDS: dict[str, str] = {
     "desktop": "qbwc_bridge.backends.desktop.backend:DesktopBackend",
     "memory": "qbwc_bridge.backends.memory:MemoryBackend",
+    "online": "qbwc_bridge.backends.online.backend:OnlineBackend",
 }
 _loaded: dict[str, Backend] = {}
 

@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
+from ..config import Settings
 from ..domain import ItemMatchField
 from ..errors import DataError
 from ..operations import (
@@ -131,7 +132,8 @@ class PushBackend(Backend):
 
     delivery = Delivery.PUSH
 
-    def link(self, store: Store, account_id: int) -> PushLink:
+    def link(self, store: Store, settings: Settings, account_id: int) -> PushLink:
+        """One drive of the account. ``settings`` are the driver's (where its QuickBooks is, its app keys)."""
         raise NotImplementedError
 
     def ready_to_drive(self, db: Session, account: Account) -> bool:

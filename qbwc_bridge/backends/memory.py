@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..config import Settings
 from ..domain import ItemMatchField
 from ..operations import (
     Created,
@@ -163,7 +164,7 @@ class MemoryBackend(PushBackend):
     def company(self, account_id: int) -> MemoryCompany:
         return self.companies.setdefault(account_id, MemoryCompany(self.clock))
 
-    def link(self, store: Store, account_id: int) -> PushLink:
+    def link(self, store: Store, settings: Settings, account_id: int) -> PushLink:
         return MemoryLink(self, self.company(account_id))
 
 

@@ -123,7 +123,7 @@ class PushDriver:
                 return None
             schedule.plan(db, account, self.clock(), self.settings.run_every_minutes)
             backend = backends.for_account(account)
-        link = backend.link(store, account_id)
+        link = backend.link(store, self.settings, account_id)
         try:
             sent = 0
             while sent < MAX_OPERATIONS_PER_DRIVE:

@@ -16,15 +16,17 @@ without Intuit::
 Answer shapes follow ``shared/fixtures/qbo-recorded``; where the fake decides something
 the recordings and PROTOCOL §5 do not show, a comment says so. Modules: :mod:`.intuit`
 (state and inspection), :mod:`.authorization` (OAuth), :mod:`.company`, :mod:`.records`,
-:mod:`.query`, :mod:`.creation`, :mod:`.changes` (CDC), :mod:`.accounting` (resources),
+:mod:`.query`, :mod:`.writes`, :mod:`.batch`, :mod:`.changes` (CDC), :mod:`.accounting` (resources),
 :mod:`.limits`, :mod:`.injection`, :mod:`.faults`, :mod:`.consent`, :mod:`.clock`,
-:mod:`.app` (WSGI), :mod:`.server`.
+:mod:`.app` (WSGI), :mod:`.server`, :mod:`.sample` (the demo's company); ``python -m
+qbwc_bridge.fake_qbo`` serves the sample company for support.
 """
 from .app import make_app
 from .clock import ManualClock
 from .company import CompanySettings, FakeCompany
 from .intuit import FakeIntuit, LoggedRequest, Violation
+from .sample import add_sample_company
 from .server import RunningFakeIntuit, serve
 
 __all__ = ["CompanySettings", "FakeCompany", "FakeIntuit", "LoggedRequest", "ManualClock", "RunningFakeIntuit",
-           "Violation", "make_app", "serve"]
+           "Violation", "add_sample_company", "make_app", "serve"]

@@ -8,17 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from . import faults
+from .batch import run_batch
 from .changes import changes
 from .company import ENTITIES, FakeCompany
-from .creation import create
 from .query import run
+from .writes import write as apply_write
 
 Body = dict[str, Any]
 CREATABLE = ("item", "customer", "invoice")
 
 
 def is_write(method: str, segments: list[str]) -> bool:
-    return method == "POST" and len(segments) == 1 and segments[0] in CREATABLE
+    return method == "POST" and len(segments) == 1 and (segments[0] in CREATABLE or segments[0] == "batch")
 
 
 def read(company: FakeCompany, segments: list[str], args: dict[str, str], path: str) -> Body:
@@ -44,7 +45,9 @@ def read(company: FakeCompany, segments: list[str], args: dict[str, str], path: 
 
 
 def write(company: FakeCompany, segments: list[str], args: dict[str, str], body: Any, path: str) -> Body:
+    if segments == ["batch"]:
+        return run_batch(company, body)
     if args.get("operation"):
         raise faults.unsupported_operation(f"{path}?operation={args['operation']}")  # void, delete: not modelled
     entity = ENTITIES[segments[0]]
-    return {entity: create(company, entity, body)}
+    return {entity: apply_write(company, entity, body)}

@@ -7,10 +7,10 @@ Every answer carries an ``intuit_tid`` header, as Intuit's do.
 
 Rules checked on every Accounting call, in Intuit's order as far as we know it: a valid
 bearer token for that company (401 / 3200 otherwise), the company's limits (429 / 3001),
-then the injected faults, then the call itself. A call without ``minorversion`` or
-without ``Accept: application/json`` is answered anyway but recorded as a violation (the
-real service answers XML without that header, which a JSON client cannot read). A write
-without ``requestid`` is recorded too.
+then the injected faults, then the call itself. A call without ``minorversion`` (or below
+75) or without ``Accept: application/json`` is answered anyway but recorded as a
+violation (the real service answers XML without that header, which a JSON client cannot
+read). A write without ``requestid`` is recorded too.
 """
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ from .intuit import FakeIntuit, LoggedRequest
 
 LOST_ANSWER_PAGE = "<html><body><h1>504 Gateway Time-out</h1>The server didn't respond in time.</body></html>"
 UNAVAILABLE_PAGE = "<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>"
+
+# Intuit ignores minor versions below 75 since August 2025 (PROTOCOL §5).
+MINOR_VERSION = 75
 
 URLS = Map([
     Rule("/connect/oauth2", endpoint="consent", methods=["GET", "POST"]),
@@ -168,7 +171,8 @@ class FakeIntuitApp:
 
     def api(self, request: Request, realm: str, rest: str) -> Response:
         intuit = self.intuit
-        if not request.args.get("minorversion"):
+        minor_version = request.args.get("minorversion", "")
+        if not minor_version.isdigit() or int(minor_version) < MINOR_VERSION:
             intuit.violate("minorversion", request.method, request.path, realm)
         if "application/json" not in request.headers.get("Accept", ""):
             intuit.violate("accept", request.method, request.path, realm)
@@ -180,7 +184,7 @@ class FakeIntuitApp:
             company = intuit.companies.get(realm)
             if granted_realm != realm or company is None:
                 return self._forbidden(realm)
-            wait = intuit.limits.enter(realm)
+            wait = intuit.limits.enter(realm, batch=rest.strip("/") == "batch")
         try:
             if wait is not None:
                 headers = {"Retry-After": str(int(wait))} if intuit.retry_after and wait else None
@@ -198,17 +202,17 @@ class FakeIntuitApp:
         writing = accounting.is_write(request.method, segments)
         with intuit.lock:
             fired = intuit.faults.draw(realm, writing)
-            if "expire_token" in fired:
+            if fired == "expire_token":
                 intuit.authorization.expire_access_tokens(realm)
                 return self._unauthorized(f"Token expired: {(_bearer(request) or '')[:50]}")
-            if "throttle" in fired:
+            if fired == "throttle":
                 return json_response(faults.throttled().body(self._time(realm)), 429)
-            if "unavailable" in fired:
+            if fired == "unavailable":
                 return Response(UNAVAILABLE_PAGE, status=503, mimetype="text/html")
             if not writing:
                 return self._read(request, company, segments)
-            status, text = self._write(request, company, segments, forget="forget_request_ids" in fired)
-        if "lose_answer" in fired:
+            status, text = self._write(request, company, segments, forget=fired == "forget_request_ids")
+        if fired == "lose_answer":
             return Response(LOST_ANSWER_PAGE, status=504, mimetype="text/html")
         return Response(text, status=status, mimetype="application/json")
 
@@ -237,8 +241,7 @@ class FakeIntuitApp:
             return company.answers_by_request_id[request_id]
         try:
             if not request.is_json:
-                raise faults.unparsable_body("Content-Type must be application/json (the real service reads "
-                                             "other bodies as XML)")
+                raise faults.invalid_content_type(request.content_type or "")
             try:
                 body = json.loads(request.get_data(), parse_float=Decimal)
             except ValueError as exc:
@@ -250,7 +253,7 @@ class FakeIntuitApp:
             answer, status = fault.body(self._time(company.realm)), fault.status
         result = status, json.dumps(answer, default=to_json, separators=(",", ":"))
         if request_id:
-            company.answers_by_request_id[request_id] = result
+            company.remember_answer(request_id, result)
         return result
 
     def _unauthorized(self, detail: str) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 
 Clock = Callable[[], datetime]
 
@@ -45,6 +46,7 @@ def envelope_time(moment: datetime, zone: timezone) -> str:
     return local.isoformat(timespec="milliseconds")
 
 
+@lru_cache(maxsize=65536)  # queries and CDC parse every record's MetaData; many share a moment
 def parse_time(text: str) -> datetime:
     """An ISO timestamp as QuickBooks accepts it; a bare date or a naive time means UTC here.
 

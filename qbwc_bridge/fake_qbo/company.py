@@ -33,6 +33,7 @@ ACCOUNT_CLASSIFICATION = {
     "Accounts Receivable": "Asset", "Fixed Asset": "Asset", "Accounts Payable": "Liability",
 }
 FIRST_AUTO_DOC_NUMBER = 1001
+REQUEST_ID_MEMORY = 100_000
 
 
 @dataclass
@@ -70,8 +71,8 @@ class FakeCompany:
         self.invoices_by_doc_number: dict[str, list[str]] = {}
         self.next_doc_number = FIRST_AUTO_DOC_NUMBER
         self.created_at = clock()
-        # requestid -> (status, body) of writes QuickBooks processed, replayed on a retry.
-        self.answers_by_request_id: dict[str, tuple[int, dict[str, Any]]] = {}
+        # requestid -> (status, JSON text) of writes QuickBooks processed, replayed on a retry.
+        self.answers_by_request_id: dict[str, tuple[int, str]] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -233,6 +234,13 @@ class FakeCompany:
             self.party_names[fold(display_name)] = (entity, record["Id"])
             return record
 
+    def remember_answer(self, request_id: str, answer: tuple[int, str]) -> None:
+        """Keep a write's answer for replays; past REQUEST_ID_MEMORY the oldest is forgotten
+        (how long Intuit remembers is undocumented; a long-running demo must not grow forever)."""
+        self.answers_by_request_id[request_id] = answer
+        if len(self.answers_by_request_id) > REQUEST_ID_MEMORY:
+            del self.answers_by_request_id[next(iter(self.answers_by_request_id))]
+
     def store_invoice(self, record: Record) -> Record:
         self.stamp(self.tables["Invoice"], record)
         if record.get("DocNumber"):
@@ -313,11 +321,15 @@ class FakeCompany:
     def generate(self, items: int, customers: int, *, sku_every: int = 1, email_every: int = 1) -> None:
         """Many records fast (the bench's 100k + 100k): one timestamp, shared refs, no checks.
 
+        The MetaData and ref objects are shared between the records (memory): every
+        change replaces a record's MetaData rather than editing it, so that is safe.
+
         Every ``sku_every``-th item carries a Sku (0: none) and every ``email_every``-th
         customer a PrimaryEmailAddr (0: none).
         """
         with self.lock:
-            moment = metadata_time(self.clock(), self.settings.zone)
+            moment = self.stamp_time()
+            metadata = {"CreateTime": moment, "LastUpdatedTime": moment}
             income = self.ref("Account", self.account_named("Sales of Product Income"))
             currency = self.currency_ref()
             item_table, customer_table = self.tables["Item"], self.tables["Customer"]
@@ -327,8 +339,7 @@ class FakeCompany:
                     "Name": name, "FullyQualifiedName": name, "Active": True, "Type": "Service",
                     "UnitPrice": Decimal(n % 500) + Decimal("0.99"), "Taxable": False, "PurchaseCost": 0,
                     "TrackQtyOnHand": False, "IncomeAccountRef": income, "domain": "QBO", "sparse": False,
-                    "Id": item_table.next_id(), "SyncToken": "0",
-                    "MetaData": {"CreateTime": moment, "LastUpdatedTime": moment},
+                    "Id": item_table.next_id(), "SyncToken": "0", "MetaData": metadata,
                 }
                 if sku_every and n % sku_every == 0:
                     record["Sku"] = f"SKU-{record['Id']:0>6}"
@@ -340,8 +351,7 @@ class FakeCompany:
                     "DisplayName": name, "FullyQualifiedName": name, "PrintOnCheckName": name, "Active": True,
                     "Taxable": False, "Job": False, "BillWithParent": False, "Balance": 0, "BalanceWithJobs": 0,
                     "CurrencyRef": currency, "PreferredDeliveryMethod": "Print", "domain": "QBO", "sparse": False,
-                    "Id": customer_table.next_id(), "SyncToken": "0",
-                    "MetaData": {"CreateTime": moment, "LastUpdatedTime": moment},
+                    "Id": customer_table.next_id(), "SyncToken": "0", "MetaData": metadata,
                 }
                 if email_every and n % email_every == 0:
                     record["PrimaryEmailAddr"] = {"Address": f"customer{record['Id']}@example.test"}

@@ -11,7 +11,9 @@
 A lost answer is a status, not a sleep: tests stay free of timing, and a client must
 treat a 502/504 on a write as "outcome unknown" exactly like a timeout.
 
-A plan fires ``times`` times (the next matching calls), or on each matching call with
+A call meets at most one fault: the plans are consulted in the order they were added
+and the first that fires wins, so ``inject("unavailable"); inject("throttle")`` means
+503 then 429. A plan fires ``times`` times (the next matching calls), or on each matching call with
 probability ``rate`` from its own ``random.Random`` seeded with the injector's seed and
 the plan's position, so the same seed gives the same run.
 """
@@ -68,9 +70,12 @@ class FaultInjector:
         self.plans.append(plan)
         return plan
 
-    def draw(self, realm: str, is_write: bool) -> set[str]:
-        """The kinds of fault that fire for this call (each plan consulted once)."""
-        return {plan.kind for plan in self.plans if plan.applies(realm, is_write) and plan.fires()}
+    def draw(self, realm: str, is_write: bool) -> str | None:
+        """The fault for this call: the first plan, in the order added, that fires (at most one)."""
+        for plan in self.plans:
+            if plan.applies(realm, is_write) and plan.fires():
+                return plan.kind
+        return None
 
     def clear(self) -> None:
         self.plans.clear()

@@ -7,8 +7,8 @@ call); QuickBooks' own work is quick, so requests only overlap while waiting on
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from .authorization import AuthorizationServer, RefreshTokenReuse
@@ -18,6 +18,7 @@ from .injection import FaultInjector, FaultPlan
 from .limits import RealmLimits
 from .records import Record
 
+LOG_LENGTH = 100_000
 HOME_CURRENCIES = {"US": "USD", "GB": "GBP", "UK": "GBP", "CA": "CAD", "AU": "AUD", "FR": "EUR", "DE": "EUR",
                    "IE": "EUR", "IN": "INR"}
 
@@ -36,7 +37,7 @@ class LoggedRequest:
 class Violation:
     """A call QuickBooks answered although it broke a rule the client must follow."""
 
-    rule: str  # "minorversion" | "requestid" | "accept"
+    rule: str  # "minorversion" (missing or < 75) | "requestid" | "accept" (no application/json)
     method: str
     path: str
     realm: str | None
@@ -71,8 +72,9 @@ class FakeIntuit:
         self.faults = FaultInjector(seed)
         self.retry_after = retry_after
         self.consent_realm: str | None = None
-        self.request_log: list[LoggedRequest] = []
-        self.violations: list[Violation] = []
+        # The latest calls only, so that a fake serving a demo for days stays small.
+        self.request_log: deque[LoggedRequest] = deque(maxlen=LOG_LENGTH)
+        self.violations: deque[Violation] = deque(maxlen=LOG_LENGTH)
         self._gates: list[_Gate] = []
 
     # --- setup --------------------------------------------------------------------------------
@@ -122,6 +124,14 @@ class FakeIntuit:
         """Plan a fault (see :mod:`.injection`): the next ``times`` calls, or each with ``rate``."""
         with self.lock:
             return self.faults.add(kind, times=times, rate=rate, realm=realm, on=on)
+
+    def set_limits(self, *, max_concurrent: int | None = 10, requests_per_minute: int | None = 500,
+                   batches_per_minute: int | None = 40) -> None:
+        """Change the per-company limits (None: no limit), e.g. off for a bench that projects the real rate."""
+        with self.lock:
+            self.limits.max_concurrent = max_concurrent
+            self.limits.per_minute = requests_per_minute
+            self.limits.batches_per_minute = batches_per_minute
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -194,10 +204,3 @@ class FakeIntuit:
     def violate(self, rule: str, method: str, path: str, realm: str | None) -> None:
         with self.lock:
             self.violations.append(Violation(rule, method, path, realm))
-
-    def today(self, realm: str) -> date:
-        company = self.companies[realm]
-        return self.clock().astimezone(company.settings.zone).date()
-
-    def now(self) -> datetime:
-        return self.clock()

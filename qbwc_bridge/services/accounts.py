@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from .. import backends, security, throttle
 from ..backends.desktop import conversation
-from ..domain import ItemMatchField
 from ..errors import Conflict, NotFound
 from ..store.models import (
     Account, AccountKind, ConnectionStatus, Installation, LoginKind, SessionState, WebConnectorCredential, utcnow,
@@ -53,7 +52,7 @@ def create_account(session: Session, name: str, kind: str) -> NewAccount:
     installation(session)
     api_token = security.new_token()
     account = Account(name=name, kind=kind, api_token_hash=security.token_hash(api_token), file_id=security.new_guid(),
-                      item_match_field=_default_match_field(kind).value)
+                      item_match_field=backends.for_kind(kind).item_match_fields[0].value)
     session.add(account)
     session.flush()
     username = password = None
@@ -66,11 +65,6 @@ def create_account(session: Session, name: str, kind: str) -> NewAccount:
             )
         )
     return NewAccount(account.id, account.name, kind, api_token, account.file_id, username, password)
-
-
-def _default_match_field(kind: str) -> ItemMatchField:
-    # An account of a kind no backend carries yet (Online before its backend is installed) matches by name.
-    return backends.for_kind(kind).item_match_fields[0] if kind in backends.kinds() else ItemMatchField.NAME
 
 
 def _unique_username(session: Session, name: str, account_id: int) -> str:

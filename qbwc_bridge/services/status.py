@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ..backends.desktop.status import explain_hresult, parse_hresult
 from .. import throttle
+from ..domain import ItemMatchField
 from ..errors import NotFound
-from ..store.models import Account, AccountKind, ConnectionStatus, LoginKind, QboConnection, utcnow
+from ..store.models import Account, AccountKind, BtItem, ConnectionStatus, LoginKind, QbItem, QboConnection, utcnow
 from ..sync.initial import LIST_REFUSED, LIST_REFUSED_ACTION
 from ..sync.progress import connection_progress
 from .catalog import match_summary
@@ -100,7 +102,7 @@ def account_status(
         "qbxml_version": account.qbxml_version,
         "error": error,
         "quickbooks": quickbooks(db, account),
-        "warning": authorization_warning(db, account, now or utcnow()),
+        "warning": authorization_warning(db, account, now or utcnow()) or sku_warning(db, account),
     }
 
 
@@ -139,6 +141,26 @@ def authorization_warning(db: Session, account: Account, now: dt.datetime) -> st
         f"({connection.refresh_expires_at:%Y-%m-%d %H:%M} UTC). Click Reconnect on the integration page and sign in "
         "to Intuit to renew it before then, or nothing more reaches QuickBooks."
     )
+
+
+SKU_WARNING = (
+    "None of the QuickBooks items carries a SKU, while BlueTrace's items have SKUs, so no item can match. In "
+    "QuickBooks Online turn on SKUs (Settings \u2192 Account and settings \u2192 Sales \u2192 Products and services "
+    "\u2192 Show SKU column), enter them on the items, then click Re-sync; or match items by name on the Items tab."
+)
+
+
+def sku_warning(db: Session, account: Account) -> str | None:
+    """A hint when items match on QuickBooks' Sku field and the company's items carry none (SKUs turned off)."""
+    if account.item_match_field != ItemMatchField.SKU.value:
+        return None
+
+    def some(model, *conditions) -> bool:
+        return bool(db.scalar(select(exists().where(model.account_id == account.id, *conditions))))
+
+    if some(QbItem, QbItem.sku.is_not(None)) or not some(QbItem) or not some(BtItem, BtItem.sku.is_not(None)):
+        return None
+    return SKU_WARNING
 
 
 def silence(db: Session, account: Account, now: dt.datetime, silent_after: dt.timedelta | None) -> dict[str, Any] | None:

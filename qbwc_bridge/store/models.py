@@ -498,7 +498,7 @@ class PackedOrder(Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(40))
     txn_id: Mapped[str | None] = mapped_column(String(40))
-    ref_number: Mapped[str | None] = mapped_column(String(20))
+    ref_number: Mapped[str | None] = mapped_column(String(21))  # the longest: an Online DocNumber
     operation_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,11 @@ holds. Each backend supplies its own world:
 * :class:`DesktopWorld`: the strict simulated QuickBooks Desktop, reached through Web Connector
   sessions (``ScriptedConnector`` calls the service as QBWC would);
 * :class:`MemoryWorld`: the in-package push backend (``backends/memory.py``), driven by a real
-  ``Worker`` and ``PushDriver`` exactly as QuickBooks Online is.
+  ``Worker`` and ``PushDriver`` exactly as QuickBooks Online is;
+* :class:`OnlineWorld`: QuickBooks Online (``backends/online``) against the in-package fake
+  Intuit served on a loopback port, connected through the real OAuth flow (Intuit's consent
+  page approved over HTTP, the code exchanged by ``connection.finish_connect``), driven like
+  the memory world. The fake shares the world's clock, so QuickBooks' timestamps move with it.
 
 Names here are what a bookkeeper sees; ids are each QuickBooks' own.
 """
@@ -16,18 +20,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 from qbwc_bridge import backends
 from qbwc_bridge.backends.desktop.web_connector import WebConnectorService
 from qbwc_bridge.backends.memory import MemoryBackend, MemoryCompany
+from qbwc_bridge.backends.online import connection
+from qbwc_bridge.backends.online.backend import OnlineBackend
 from qbwc_bridge.backends.push import PushDriver
 from qbwc_bridge.config import Settings
+from qbwc_bridge.domain import ItemMatchField
+from qbwc_bridge.fake_qbo import FakeIntuit, serve
 from qbwc_bridge.operations import ListName
 from qbwc_bridge.services.accounts import create_account, installation
 from qbwc_bridge.simulator import CompanySettings, FakeCompany, RequestProcessor
 from qbwc_bridge.simulator.records import EntityKind, Terms
 from qbwc_bridge.simulator.seeding import add_entity, add_item
 from qbwc_bridge.store.db import Store
+from qbwc_bridge.store.models import Account
 from qbwc_bridge.worker import Worker
 
 from tests.integration.invoice_world import Clock, ScriptedConnector
@@ -88,6 +100,9 @@ class World:
 
     def later(self, **delta: float) -> None:
         self.clock.advance(**delta)
+
+    def close(self) -> None:
+        """Let go of what the world started (servers)."""
 
 
 class DesktopWorld(World):
@@ -208,7 +223,108 @@ class MemoryWorld(World):
         raise AssertionError(f"the bridge did not settle in {MAX_ROUNDS} drives")
 
 
-WORLDS = {"desktop": DesktopWorld, "memory": MemoryWorld}
+REALM = "9130350000000001"
+CLIENT_ID, CLIENT_SECRET = "contract-app", "contract-secret"
+# QuickBooks Online spells account types in words (the scenarios use Desktop's spelling).
+ONLINE_ACCOUNT_TYPES = {"CostOfGoodsSold": "Cost of Goods Sold"}
+
+
+def consent(authorize_url: str, realm: str) -> dict[str, str]:
+    """The person's browser on Intuit's consent page: Connect; returns the callback's query (code, state, realmId)."""
+    page = httpx.get(authorize_url, timeout=30)
+    assert page.status_code == 200, page.text
+    parts = urlsplit(authorize_url)
+    form = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    approved = httpx.post(f"{parts.scheme}://{parts.netloc}{parts.path}", timeout=30,
+                          data={**form, "realm": realm, "decision": "approve"})
+    assert approved.status_code == 302, approved.text
+    return {key: values[0] for key, values in parse_qs(urlsplit(approved.headers["Location"]).query).items()}
+
+
+def online_settings(settings: Settings, intuit_url: str) -> Settings:
+    return settings.replace(qbo_client_id=CLIENT_ID, qbo_client_secret=CLIENT_SECRET, qbo_api_base=intuit_url,
+                            qbo_authorize_url=intuit_url + "/connect/oauth2",
+                            qbo_token_url=intuit_url + "/oauth2/v1/tokens/bearer",
+                            qbo_revoke_url=intuit_url + "/v2/oauth2/tokens/revoke")
+
+
+def connect_online(store: Store, settings: Settings, account_id: int, realm: str = REALM) -> None:
+    """Connect the account through Intuit's authorization code flow, against whatever Intuit ``settings`` name."""
+    with store.begin() as db:
+        authorize_url = connection.start_connect(db, settings, db.get(Account, account_id))
+    back = consent(authorize_url, realm)
+    connection.finish_connect(store, settings, code=back.get("code"), state=back.get("state"),
+                              realm_id=back.get("realmId"))
+
+
+class OnlineWorld(World):
+    kind = "online"
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.clock = Clock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+        self.intuit = FakeIntuit(clock=self.clock)
+        # Duplicate DocNumbers allowed (QuickBooks' default): no 6140 refusal hides a second copy of an invoice.
+        self.company = self.intuit.add_company(REALM, "Contract Co Online", seed_defaults=False,
+                                               forbid_duplicate_doc_numbers=False)
+        self.server = serve(self.intuit)
+        self.settings = online_settings(settings, self.server.url)
+        self.intuit.register_app(CLIENT_ID, CLIENT_SECRET, [self.settings.qbo_redirect_uri])
+        # Backoff without waiting: the fake's throttling is not what these scenarios are about.
+        backends.register("online", OnlineBackend(sleep=lambda seconds: None))
+        with store.begin() as db:
+            self.account_id = create_account(db, "Contract Co", "online").account_id
+            # The scenarios name QuickBooks items like BlueTrace's SKUs; the SKU field is tested on its own.
+            db.get(Account, self.account_id).item_match_field = ItemMatchField.NAME.value
+        connect_online(store, self.settings, self.account_id)
+        driver = PushDriver(self.settings, clock=self.clock)
+        self.worker = Worker(store, due=driver.due_accounts, drive=driver.drive_account, clock=self.clock)
+
+    def close(self):
+        self.server.stop()
+
+    def add_terms(self, name):
+        return self.company.add_term(name, 30)["Id"]
+
+    def add_account(self, name, account_type):
+        return self.company.add_account(name, ONLINE_ACCOUNT_TYPES.get(account_type, account_type))["Id"]
+
+    def add_item(self, name, *, active=True):
+        income = next(r["Name"] for r in self.company.table("Account").rows if r["AccountType"] == "Income")
+        return self.company.add_item(name, active=active, income_account=income)["Id"]
+
+    def add_customer(self, name, email=None, *, terms=None):
+        return self.company.add_customer(name, email=email, terms=terms)["Id"]
+
+    def rename_item(self, item_id, name):
+        self.company.update("Item", item_id, Name=name)
+
+    def item_names(self):
+        return {record["Name"] for record in self.company.table("Item").rows}
+
+    def customer_names(self):
+        return {record["DisplayName"] for record in self.company.table("Customer").rows}
+
+    def invoices(self):
+        return [FoundInvoice(i.get("DocNumber", ""), i["CustomerRef"]["name"], i.get("PrivateNote", ""))
+                for i in self.intuit.invoices(REALM)]
+
+    def lose_next_answer(self):
+        # The worst case: the write is applied, its answer lost, and Intuit forgets the requestid before the
+        # next write, so only the look-up before any resend can prevent a copy.
+        self.intuit.inject("lose_answer", times=1, on="write", realm=REALM)
+        self.intuit.inject("forget_request_ids", times=1, on="write", realm=REALM)
+
+    def run(self):
+        for rounds in range(1, MAX_ROUNDS + 1):
+            next_due = self.worker.run_once()
+            if next_due is None or next_due > self.clock.now + dt.timedelta(minutes=1):
+                return rounds
+            self.clock.now = max(self.clock.now, next_due) + dt.timedelta(seconds=1)
+        raise AssertionError(f"the bridge did not settle in {MAX_ROUNDS} drives")
+
+
+WORLDS = {"desktop": DesktopWorld, "memory": MemoryWorld, "online": OnlineWorld}
 
 
 def worlds() -> Iterator[str]:

@@ -118,3 +118,15 @@ def test_every_answer_carries_an_intuit_tid_and_is_logged(qbo: Connection, intui
     tid = answer.headers["intuit_tid"]
     assert tid
     assert intuit.requests(REALM)[-1].intuit_tid == tid
+
+
+def test_the_refresh_token_lives_about_100_days_from_its_issue(http: httpx.Client, clock: ManualClock):
+    qbo = connect(http)
+    clock.advance(days=100)
+    renewed = refresh(http, qbo.refresh_token)
+    assert renewed.status_code == 200
+    clock.advance(days=100)
+    assert refresh(http, renewed.json()["refresh_token"]).status_code == 200  # rolling: counted from each refresh
+    unused = connect(http)
+    clock.advance(days=102)
+    assert refresh(http, unused.refresh_token).json()["error"] == "invalid_grant"

@@ -61,7 +61,7 @@ class FaultyBackend(MemoryBackend):
         self.fault: str | None = None
         self.writes: list[str] = []
 
-    def link(self, store, account_id):
+    def link(self, store, settings, account_id):
         return FaultyLink(self, self.company(account_id))
 
 

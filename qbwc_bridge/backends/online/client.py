@@ -179,6 +179,9 @@ class QboClient:
         limiter: the company's limiter (``rate_limit.limiter_for(realm_id)`` in production).
         on_exchange: told every attempt, for the exchange log; its failures are logged, not raised.
         sleep, random, now: injectable for tests (``random()`` in [0, 1); ``now()`` an aware datetime).
+        resend_lost_writes: False: a write whose answer may be lost is not sent again here but
+            raised at once as :class:`QboAnswerLost`, so the caller looks it up first (the push
+            driver's rule: Intuit's memory of requestids is undocumented, a resend it forgot is a copy).
     """
 
     def __init__(
@@ -196,6 +199,7 @@ class QboClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         max_attempts: int = MAX_ATTEMPTS,
         max_total_wait: float = MAX_TOTAL_WAIT,
+        resend_lost_writes: bool = True,
     ) -> None:
         base = httpx.URL(api_base)
         if base.scheme not in ("http", "https") or not base.host or base.path not in ("", "/") or base.query:
@@ -214,6 +218,7 @@ class QboClient:
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._max_total_wait = max_total_wait
+        self._resend_lost_writes = resend_lost_writes
 
     # --- the calls -------------------------------------------------------------------------
 
@@ -271,6 +276,10 @@ class QboClient:
         """The company's CompanyInfo record (name, country, …)."""
         return self._call("GET", f"companyinfo/{self.realm_id}", expect="CompanyInfo")["CompanyInfo"]
 
+    def preferences(self) -> dict[str, Any]:
+        """The company's Preferences record (home currency, multicurrency, custom transaction numbers, …)."""
+        return self._call("GET", "preferences", expect="Preferences")["Preferences"]
+
     # --- one call, with its retries -----------------------------------------------------------
 
     def _call(self, method: str, resource: str, params: Mapping[str, str] | None = None, *,
@@ -301,6 +310,8 @@ class QboClient:
             except _Retry as retry:
                 failures += 1
                 maybe_applied = maybe_applied or (method == "POST" and retry.maybe_applied)
+                if maybe_applied and not self._resend_lost_writes:
+                    raise QboAnswerLost(request_id, f"/{resource}") from None
                 delay = self._backoff(failures, retry.retry_after)
                 if failures >= self._max_attempts or waited + delay > self._max_total_wait:
                     if maybe_applied:

@@ -51,12 +51,15 @@ def ago(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
     if moment is None:
         return "never"
     seconds = int(((now or utcnow()) - moment).total_seconds())
-    if seconds < 60:
+    if abs(seconds) < 60:
         return "just now"
+    # A moment ahead (when an authorization expires) reads "in 99 days", not "just now".
+    ahead, seconds = seconds < 0, abs(seconds)
     for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
             count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+            span = f"{count} {unit}{'' if count == 1 else 's'}"
+            return f"in {span}" if ahead else f"{span} ago"
     return "just now"
 
 

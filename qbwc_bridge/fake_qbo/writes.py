@@ -1,12 +1,15 @@
-"""Creating items, customers and invoices through the API, with QuickBooks' validation.
+"""Writes through the API: creating items, customers and invoices, sparse updates of items
+and customers, with QuickBooks' validation.
 
 Checks run in a fixed order and the first failure is answered (QuickBooks sometimes
 lists several errors; one is enough to refuse). Where the recordings and PROTOCOL §5 say
 nothing, a comment marks the rule as ours. Numbers arrive as ``Decimal`` (the app parses
 JSON with ``parse_float=Decimal``).
 
-Updates (a body with ``Id`` and ``SyncToken``) are not modelled: the bridge only
-creates, and the fake says so with an Unsupported Operation rather than pretending.
+A body with ``Id`` is an update. Only sparse updates (``"sparse": true``) of the fields
+in ``UPDATABLE`` are modelled; a full update, an invoice update or another field is
+answered Unsupported Operation rather than pretended. A SyncToken other than the
+record's is the recorded 5010 Stale Object Error (batch_basic).
 """
 from __future__ import annotations
 
@@ -55,22 +58,99 @@ LINE_PROPERTIES = ("Id", "LineNum", "Description", "Amount", "DetailType", "Sale
 SALES_LINE_PROPERTIES = ("ItemRef", "Qty", "UnitPrice", "TaxCodeRef", "ServiceDate", "ClassRef", "ItemAccountRef",
                          "DiscountRate", "DiscountAmt", "TaxInclusiveAmt", "PriceLevelRef", "MarkupInfo")
 
+# Sent back by clients that post what they read; QuickBooks computes these itself.
+CUSTOMER_READ_ONLY = ("domain", "sparse", "MetaData", "SyncToken", "FullyQualifiedName", "Balance",
+                      "BalanceWithJobs")
 ITEM_LIMITS = {"Name": 100, "Sku": 100, "Description": 4000, "PurchaseDesc": 1000}
 CUSTOMER_LIMITS = {"DisplayName": 500, "Title": 16, "GivenName": 100, "MiddleName": 100, "FamilyName": 100,
                    "Suffix": 16, "CompanyName": 100, "PrintOnCheckName": 110, "Notes": 2000}
 ADDRESS_LIMITS = {"Line1": 500, "Line2": 500, "Line3": 500, "Line4": 500, "Line5": 500, "City": 255,
                   "Country": 255, "CountrySubDivisionCode": 255, "PostalCode": 30}
 INVOICE_LIMITS = {"DocNumber": 21, "PrivateNote": 4000}
+# A colon separates parent and child in FullyQualifiedName, so names may not contain one (nor a
+# tab or line break): QBO answers 2040 for a customer name with colons (a reported answer).
+FORBIDDEN_IN_NAMES = (":", "\t", "\n", "\r")
 
 
-def create(company: FakeCompany, entity: str, body: Any) -> Record:
+UPDATABLE = {
+    "Item": ("Name", "Sku", "Description", "Active", "UnitPrice", "Taxable", "PurchaseDesc", "PurchaseCost",
+             "IncomeAccountRef", "ExpenseAccountRef"),
+    "Customer": ("DisplayName", "Title", "GivenName", "MiddleName", "FamilyName", "Suffix", "CompanyName",
+                 "PrintOnCheckName", "Notes", "PrimaryEmailAddr", "PrimaryPhone", "BillAddr", "ShipAddr", "Active",
+                 "SalesTermRef"),
+}
+UPDATE_ENVELOPE = ("Id", "SyncToken", "sparse", "domain", "MetaData")
+
+
+def write(company: FakeCompany, entity: str, body: Any) -> Record:
     if not isinstance(body, dict):
         raise faults.unparsable_body("the body must be a JSON object")
     if company.settings.subscription_ended:
         raise faults.subscription_ended()
     if "Id" in body:
-        raise faults.Fault(400, "500", "Unsupported Operation", "The fake QuickBooks Online only creates records")
+        return update(company, entity, body)
     return {"Item": create_item, "Customer": create_customer, "Invoice": create_invoice}[entity](company, body)
+
+
+def _not_modelled(what: str) -> faults.Fault:
+    return faults.Fault(400, "500", "Unsupported Operation", f"The fake QuickBooks Online does not model {what}")
+
+
+def update(company: FakeCompany, entity: str, body: dict[str, Any]) -> Record:
+    if entity not in UPDATABLE:
+        raise _not_modelled(f"{entity} updates")
+    if body.get("sparse") is not True:
+        raise _not_modelled("full updates (send sparse: true)")
+    _known(body, entity, ITEM_PROPERTIES if entity == "Item" else CUSTOMER_PROPERTIES)
+    record = company.table(entity).get(str(body["Id"]))
+    if record is None:
+        raise faults.object_not_found()
+    if body.get("SyncToken") != record["SyncToken"]:
+        raise faults.stale_object()
+    changes = {key: value for key, value in body.items() if key not in UPDATE_ENVELOPE}
+    for key in changes:
+        if key not in UPDATABLE[entity]:
+            raise _not_modelled(f"updating {entity}.{key}")
+    if entity == "Item":
+        _check_item_changes(company, record, changes)
+    else:
+        _check_customer_changes(company, record, changes)
+    return company.update(entity, record["Id"], **changes)
+
+
+def _check_item_changes(company: FakeCompany, record: Record, changes: dict[str, Any]) -> None:
+    _texts(changes, ITEM_LIMITS)
+    if "Name" in changes:
+        if not changes["Name"]:
+            raise faults.required_missing("Name")
+        _name(changes["Name"], "Name")
+        if company.item_names.get(fold(changes["Name"]), record["Id"]) != record["Id"]:
+            raise faults.duplicate_name("product or service")
+    for field in ("UnitPrice", "PurchaseCost"):
+        if field in changes:
+            changes[field] = _number(changes[field], field)
+    if "IncomeAccountRef" in changes:
+        changes["IncomeAccountRef"] = _account(company, changes["IncomeAccountRef"], "IncomeAccountRef",
+                                               INCOME_ACCOUNT_TYPES)
+    if "ExpenseAccountRef" in changes:
+        changes["ExpenseAccountRef"] = _account(company, changes["ExpenseAccountRef"], "ExpenseAccountRef",
+                                                EXPENSE_ACCOUNT_TYPES)
+
+
+def _check_customer_changes(company: FakeCompany, record: Record, changes: dict[str, Any]) -> None:
+    _texts(changes, CUSTOMER_LIMITS)
+    if "DisplayName" in changes:
+        if not changes["DisplayName"]:
+            raise faults.required_missing("DisplayName")
+        _name(changes["DisplayName"], "DisplayName")
+        if company.party_names.get(fold(changes["DisplayName"]), ("Customer", record["Id"])) != (
+                "Customer", record["Id"]):
+            raise faults.duplicate_name(None)
+    for field in ("BillAddr", "ShipAddr"):
+        _address(changes, field)
+    if "SalesTermRef" in changes:
+        changes["SalesTermRef"] = company.ref("Term", _reference(company, "Term", changes["SalesTermRef"],
+                                                                 "SalesTermRef"))
 
 
 # --- shared checks ------------------------------------------------------------------------------
@@ -104,6 +184,11 @@ def _address(body: dict[str, Any], field: str) -> None:
     if not isinstance(address, dict):
         raise faults.invalid_value(field, "must be an object")
     _texts(address, ADDRESS_LIMITS, field + ".")
+
+
+def _name(value: str, field: str) -> None:
+    if any(character in value for character in FORBIDDEN_IN_NAMES):
+        raise faults.invalid_characters(field, value)
 
 
 def _number(value: Any, field: str) -> Decimal:
@@ -146,6 +231,7 @@ def create_item(company: FakeCompany, body: dict[str, Any]) -> Record:
     if not body.get("Name"):
         raise faults.required_missing("Name")
     _texts(body, ITEM_LIMITS)
+    _name(body["Name"], "Name")
     if fold(body["Name"]) in company.item_names:
         raise faults.duplicate_name("product or service")
     item_type = body.get("Type")
@@ -195,6 +281,7 @@ def create_customer(company: FakeCompany, body: dict[str, Any]) -> Record:
         raise faults.required_missing("DisplayName")
     if len(display_name) > CUSTOMER_LIMITS["DisplayName"]:
         raise faults.too_long("DisplayName", CUSTOMER_LIMITS["DisplayName"], len(display_name))
+    _name(display_name, "DisplayName")
     if fold(display_name) in company.party_names:
         raise faults.duplicate_name(None)
     for field in ("BillAddr", "ShipAddr"):
@@ -204,7 +291,7 @@ def create_customer(company: FakeCompany, body: dict[str, Any]) -> Record:
         if not isinstance(email, dict):
             raise faults.invalid_value("PrimaryEmailAddr", "must be an object")
         _text(email, "Address", 100, "PrimaryEmailAddr.Address")
-    record: Record = {key: value for key, value in body.items() if key not in ("domain", "sparse", "MetaData")}
+    record: Record = {key: value for key, value in body.items() if key not in CUSTOMER_READ_ONLY}
     record["DisplayName"] = display_name
     if body.get("SalesTermRef") is not None:
         term = _reference(company, "Term", body["SalesTermRef"], "SalesTermRef")

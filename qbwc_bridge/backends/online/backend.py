@@ -1,0 +1,393 @@
+"""QuickBooks Online behind the engine: a push backend a worker drives over REST.
+
+:class:`OnlineBackend` states Online's facts; :class:`OnlineLink` is one drive of one
+company: a :class:`~.client.QboClient` (timeouts, requestid, limits, backoff) and the
+mapping of :mod:`.entities`. Every answer comes back as the engine's neutral results:
+
+* a refusal (``QboFaultError``) → ``Refused`` with the reason its fault means; a stale
+  record → ``RetryLater``; a duplicate name or number QuickBooks reports after an earlier
+  attempt of the same write may have been applied → ``Unconfirmed`` (it may be our own record:
+  the driver looks it up);
+* throttled or unreachable (``QboUnavailable``, Intuit's token endpoint down) → ``RetryLater``;
+* a write whose answer is lost (``QboAnswerLost``) → ``Unconfirmed``. The client is told not
+  to send such a write again by itself (``resend_lost_writes=False``): the driver looks it up
+  first and only then resends with the same requestid (see ``backends.push``);
+* authorization gone (``QboUnauthorized``, ``ReconnectNeeded``) → ``NeedsReconnect``.
+
+A read QuickBooks refuses (a fault on a query) is answered ``RetryLater`` with the plain
+explanation: reads are ours alone (our query text), so a refusal is our bug or a passing
+state of the company, and the outbox's growing backoff keeps it from hammering QuickBooks
+while the explanation shows on the operation.
+
+Every HTTP attempt is written to ``exchange_log`` (method, path, status, ``intuit_tid``,
+requestid, the bodies clipped): never a token, which only travels in the Authorization header.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from ... import errors
+from ...config import Settings
+from ...domain import ItemMatchField
+from ...operations import (
+    Created,
+    FoundInvoice,
+    KeyKind,
+    Limits,
+    ListName,
+    ListPage,
+    ListPull,
+    NeedsReconnect,
+    NewCustomer,
+    NewInvoice,
+    NewItem,
+    NewRecord,
+    RecordLookup,
+    RefusalReason,
+    Refused,
+    RetryLater,
+    Unconfirmed,
+    WriteOutcome,
+)
+from ...store.db import Store
+from ...store.models import Account, ExchangeLogEntry, QboConnection, utcnow
+from ...token_keys import TokenKeyError
+from ..base import PushBackend, PushLink
+from . import connection, entities
+from .client import (
+    DEFAULT_TIMEOUT,
+    Exchange,
+    QboAnswerLost,
+    QboClient,
+    QboFaultError,
+    QboUnauthorized,
+    QboUnavailable,
+    quote_literal,
+)
+from .faults import FaultReason
+from .oauth import IntuitUnavailable, OAuthRefused
+from .rate_limit import limiter_for
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000  # QuickBooks' MAXRESULTS ceiling
+EVERY_STATE = "Active IN (true, false)"  # name lists answer active records only unless asked
+MAX_LOGGED_BODY = 4000
+LIST_ENTITIES = {ListName.TERMS: "Term", ListName.ACCOUNTS: "Account", ListName.ITEMS: "Item",
+                 ListName.CUSTOMERS: "Customer"}
+ROWS = {ListName.TERMS: entities.terms_row, ListName.ACCOUNTS: entities.account_row,
+        ListName.ITEMS: entities.item_row, ListName.CUSTOMERS: entities.customer_row}
+# The field a look-up key is compared with, per list (a key the list cannot hold is not asked).
+KEY_FIELDS = {
+    ListName.ITEMS: {KeyKind.SKU: "Sku", KeyKind.NAME: "Name"},
+    ListName.CUSTOMERS: {KeyKind.EMAIL: "PrimaryEmailAddr", KeyKind.NAME: "DisplayName"},
+}
+NAME_FIELDS = {ListName.ITEMS: "Name", ListName.CUSTOMERS: "DisplayName"}
+REFUSAL_REASONS = {
+    FaultReason.DUPLICATE_NAME: RefusalReason.DUPLICATE_NAME,
+    FaultReason.INVALID_REFERENCE: RefusalReason.INVALID_REFERENCE,
+    FaultReason.DUPLICATE_NUMBER: RefusalReason.DUPLICATE_NUMBER,
+    FaultReason.CLOSED_PERIOD: RefusalReason.CLOSED_PERIOD,
+    FaultReason.SUBSCRIPTION_ENDED: RefusalReason.SUBSCRIPTION_ENDED,
+    FaultReason.VALIDATION: RefusalReason.VALIDATION,
+    FaultReason.OUR_BUG: RefusalReason.OUR_BUG,
+}
+# Faults a person cannot fix and waiting can: answered RetryLater, never Refused.
+PASSING = (FaultReason.STALE, FaultReason.THROTTLED, FaultReason.SERVER, FaultReason.EXPIRED_TOKEN)
+UNAVAILABLE = "QuickBooks Online is busy or unreachable; the bridge tries again shortly."
+NON_US_EXPLANATION = (
+    "This QuickBooks Online company is outside the US, where QuickBooks needs a VAT or GST tax code on every "
+    "invoice line. The bridge has no tax-code setting yet, so it does not create invoices for this company "
+    "rather than guess a tax code.")
+NON_US_ACTION = "Create this invoice in QuickBooks by hand for now, and ask support about tax codes for your country."
+FOREIGN_CURRENCY_EXPLANATION = (
+    "This customer is billed in {currency} in QuickBooks, and the company's currency is {home}. The bridge sends "
+    "amounts in {home} only, so it did not create the invoice (QuickBooks would have booked it at a wrong rate).")
+FOREIGN_CURRENCY_ACTION = ("Create this invoice in QuickBooks by hand, or match the BlueTrace customer to a "
+                           "QuickBooks customer billed in the company's currency on the Customers tab.")
+
+
+@dataclass(frozen=True)
+class CompanyFacts:
+    """What the bridge needs to know of the company itself (CompanyInfo and Preferences)."""
+
+    country: str
+    home_currency: str | None
+    multicurrency: bool
+    own_numbers: bool  # "Custom transaction numbers" on: the invoice carries our DocNumber
+
+
+class OnlineBackend(PushBackend):
+    """QuickBooks Online: Unicode names of up to 100 characters, DocNumber of 21, Sku for SKUs."""
+
+    kind = "online"
+    limits = Limits(item_name=100, customer_name=100, invoice_number=entities.DOC_NUMBER_LENGTH, latin1_only=False)
+    # QBO stamps CreateTime with Intuit's clock; a record stamped this much before our send may still be ours.
+    clock_margin = dt.timedelta(minutes=5)
+    item_match_fields = (ItemMatchField.SKU, ItemMatchField.NAME)
+
+    def __init__(self, **client_options: Any):
+        # Options of every QboClient this backend opens (tests: ``sleep`` to back off without waiting).
+        self.client_options = client_options
+
+    def link(self, store: Store, settings: Settings, account_id: int) -> PushLink:
+        with store.begin() as db:
+            realm_id = db.get(QboConnection, account_id).realm_id
+        tokens = _Tokens(store, settings, account_id)
+        http = httpx.Client(timeout=DEFAULT_TIMEOUT)  # one drive's connections, closed with the link
+        client = QboClient(http, settings.qbo_api_base, realm_id, tokens, limiter_for(realm_id),
+                           on_exchange=_ExchangeLog(store, account_id), resend_lost_writes=False,
+                           **self.client_options)
+        return OnlineLink(store, account_id, client, http)
+
+    def ready_to_drive(self, db: Session, account: Account) -> bool:
+        return not connection.needs_reconnect(db, account.id)
+
+
+class _Tokens:
+    """The client's ``token(fresh)``: the stored access token, refreshed under the connection's lock when due.
+
+    A fresh one is asked with the token QuickBooks refused, so that when another process
+    refreshed meanwhile its token is used instead of refreshing (and rotating) once more.
+    """
+
+    def __init__(self, store: Store, settings: Settings, account_id: int):
+        self.store, self.settings, self.account_id = store, settings, account_id
+        self.current: str | None = None
+
+    def __call__(self, fresh: bool) -> str:
+        self.current = connection.access_token(self.store, self.settings, self.account_id,
+                                               rejected=self.current if fresh else None)
+        return self.current
+
+
+class _ExchangeLog:
+    """Writes each HTTP attempt to ``exchange_log`` in its own transaction (the client holds none open)."""
+
+    def __init__(self, store: Store, account_id: int):
+        self.store, self.account_id = store, account_id
+
+    def __call__(self, exchange: Exchange) -> None:
+        body = "\n".join(part for part in (exchange.request_body, exchange.response_body) if part) or None
+        if body is not None and len(body) > MAX_LOGGED_BODY:
+            body = body[:MAX_LOGGED_BODY] + f"\n... ({len(body)} characters in all; the rest is not kept)"
+        with self.store.begin() as db:
+            db.add(ExchangeLogEntry(account_id=self.account_id, session_id=None, operation=exchange.operation,
+                                    direction="out", summary=exchange.summary, body=body))
+
+
+class OnlineLink(PushLink):
+    def __init__(self, store: Store, account_id: int, client: QboClient, http: httpx.Client):
+        self.store = store
+        self.account_id = account_id
+        self.client = client
+        self.http = http
+        self._company: CompanyFacts | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- reading -------------------------------------------------------------------------------
+    def pull_whole_list(self, list_name: ListName):
+        return _answered(lambda: self._whole_list(list_name))
+
+    def _whole_list(self, list_name: ListName) -> list[dict[str, Any]]:
+        self._read_company_once()
+        entity, rows, start = LIST_ENTITIES[list_name], [], 1
+        while True:  # one query, paged only past QuickBooks' 1000 a page
+            page = self.client.query_page(entity, EVERY_STATE, start, PAGE_SIZE)
+            rows += [ROWS[list_name](record) for record in page]
+            if len(page) < PAGE_SIZE:
+                return rows
+            start += PAGE_SIZE
+
+    def pull_page(self, pull: ListPull, cursor: str | None):
+        return _answered(lambda: self._page(pull, cursor))
+
+    def _page(self, pull: ListPull, cursor: str | None) -> ListPage:
+        """One page of a pull. The cursor is ``"<next start position>/<records in the pull>"``.
+
+        An incremental pull asks for ``LastUpdatedTime >= since``: the engine's ``since`` already
+        lies an overlap before the last pull's newest change (``sync.pulls``), so a record changed
+        while that pull ran is read again rather than missed.
+        """
+        entity = LIST_ENTITIES[pull.list_name]
+        where = EVERY_STATE
+        if pull.since is not None:
+            where += f" AND MetaData.LastUpdatedTime >= {quote_literal(_query_time(pull.since))}"
+        if cursor is None:
+            self._read_company_once()
+            start, total = 1, self.client.count(entity, where)
+        else:
+            start_text, total_text = cursor.split("/")
+            start, total = int(start_text), int(total_text)
+        records = self.client.query_page(entity, where, start, PAGE_SIZE)
+        following = start + len(records)
+        more = len(records) == PAGE_SIZE
+        return ListPage([ROWS[pull.list_name](record) for record in records],
+                        remaining=max(total - following + 1, 0) if more else 0,
+                        cursor=f"{following}/{total}" if more else None)
+
+    def _read_company_once(self) -> CompanyFacts:
+        """The company's facts, read once a drive; its name is kept for the connection card (a rename shows)."""
+        if self._company is None:
+            info, preferences = self.client.company_info(), self.client.preferences()
+            with self.store.begin() as db:
+                connection.record_company_name(db, self.account_id, info.get("CompanyName"))
+            currency = preferences.get("CurrencyPrefs") or {}
+            self._company = CompanyFacts(
+                country=(info.get("Country") or "US").upper(),
+                home_currency=(currency.get("HomeCurrency") or {}).get("value"),
+                multicurrency=bool(currency.get("MultiCurrencyEnabled")),
+                own_numbers=bool((preferences.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers", True)))
+        return self._company
+
+    def look_up(self, list_name: ListName, lookup: RecordLookup):
+        return _answered(lambda: ListPage(self._look_up(list_name, lookup), remaining=0))
+
+    def _look_up(self, list_name: ListName, lookup: RecordLookup) -> list[dict[str, Any]]:
+        entity = LIST_ENTITIES[list_name]
+        conditions = []
+        if lookup.ids:
+            conditions.append(f"Id IN ({', '.join(quote_literal(i) for i in lookup.ids)})")
+        fields = KEY_FIELDS[list_name]
+        conditions += [f"{fields[kind]} = {quote_literal(value)}" for kind, value in lookup.keys if kind in fields]
+        found: dict[str, dict[str, Any]] = {}
+        for condition in conditions:  # QuickBooks' query language has no OR
+            for record in self.client.query_page(entity, f"{condition} AND {EVERY_STATE}", 1, PAGE_SIZE):
+                found[str(record["Id"])] = ROWS[list_name](record)
+        return list(found.values())
+
+    def find_created(self, list_name: ListName, spec: NewRecord):
+        return _answered(lambda: [
+            {**ROWS[list_name](record), "created_at": entities.created_at(record)}
+            for record in self.client.query_page(
+                LIST_ENTITIES[list_name], f"{NAME_FIELDS[list_name]} = {quote_literal(spec.name)} AND {EVERY_STATE}")])
+
+    def find_invoices(self, spec: NewInvoice, since: dt.datetime):
+        return _answered(lambda: self._find_invoices(spec, since))
+
+    def _find_invoices(self, spec: NewInvoice, since: dt.datetime) -> list[FoundInvoice]:
+        """The customer's invoices created since the send (less Intuit's clock margin) or carrying our number."""
+        customer = f"CustomerRef = {quote_literal(spec.customer_id)}"
+        created = quote_literal(_query_time(since - OnlineBackend.clock_margin))
+        found: dict[str, FoundInvoice] = {}
+        for where in (f"{customer} AND MetaData.CreateTime >= {created}",
+                      f"{customer} AND DocNumber = {quote_literal(entities.doc_number(spec))}"):
+            for record in self.client.query_page("Invoice", where, 1, PAGE_SIZE):
+                found[str(record["Id"])] = entities.found_invoice(record)
+        return list(found.values())
+
+    # -- writing -------------------------------------------------------------------------------
+    def create(self, list_name: ListName, spec: NewRecord, request_id: str) -> WriteOutcome:
+        if isinstance(spec, NewItem):
+            entity, body = "Item", entities.item_body(spec, utcnow().date())
+        else:
+            customer: NewCustomer = spec
+            entity, body = "Customer", entities.customer_body(customer)
+        return _written(lambda: Created(ROWS[list_name](self.client.create(entity, body, request_id))))
+
+    def add_invoice(self, spec: NewInvoice, request_id: str) -> WriteOutcome:
+        body = entities.invoice_body(spec)
+
+        def send() -> Created | Refused:
+            refused = self._cannot_invoice(spec)
+            if refused is not None:
+                return refused
+            if not self._read_company_once().own_numbers:
+                body.pop("DocNumber")  # QuickBooks numbers invoices itself here: its number comes back
+            invoice = self.client.create("Invoice", body, request_id)
+            return Created({"txn_id": str(invoice["Id"]), "ref_number": invoice.get("DocNumber")})
+
+        return _written(send)
+
+    def _cannot_invoice(self, spec: NewInvoice) -> Refused | None:
+        """What the bridge cannot invoice correctly in this company yet, refused before anything is sent.
+
+        * Outside the US QuickBooks wants a VAT/GST tax code on every line, and which one is the
+          company's choice; the bridge has no tax-code setting yet, so it does not guess one.
+        * A customer in another currency would need CurrencyRef and an ExchangeRate, or QuickBooks
+          books the invoice at 1:1 in the customer's currency: a wrong amount, silently.
+        The customer's currency costs one read per invoice, in multicurrency companies only.
+        """
+        company = self._read_company_once()
+        if company.country != "US":
+            return Refused("tax_code", NON_US_EXPLANATION, NON_US_ACTION, reason=RefusalReason.VALIDATION)
+        if company.multicurrency:
+            customer = self.client.get("Customer", spec.customer_id)
+            currency = (customer.get("CurrencyRef") or {}).get("value")
+            if currency and currency != company.home_currency:
+                return Refused("currency", FOREIGN_CURRENCY_EXPLANATION.format(currency=currency,
+                                                                             home=company.home_currency),
+                               FOREIGN_CURRENCY_ACTION, reason=RefusalReason.VALIDATION, field="customer")
+        return None
+
+
+def _query_time(moment: dt.datetime) -> str:
+    """A moment as QuickBooks' query language takes it: ISO 8601 with its offset, whole seconds (rounded down)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return aware.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _answered(read: Callable[[], Any]):
+    """A read's answer, or the engine's result for why there is none."""
+    try:
+        return read()
+    except QboFaultError as refused:
+        log.warning("QuickBooks Online refused a read: %s", refused)
+        return RetryLater(None, str(refused.fault.code or refused.fault.http_status), refused.meaning.explanation)
+    except Exception as failure:  # noqa: BLE001 - every other failure has one mapping, shared with writes
+        return _transport(failure)
+
+
+def _written(write: Callable[[], WriteOutcome]) -> WriteOutcome:
+    """A write's answer, or the engine's result for why there is none."""
+    try:
+        return write()
+    except QboFaultError as refused:
+        return _refusal(refused)
+    except QboAnswerLost as lost:
+        log.info("QuickBooks Online answer lost: %s", lost)
+        return Unconfirmed("QuickBooks Online did not answer in time; it may have saved it. The bridge checks.")
+    except Exception as failure:  # noqa: BLE001 - see _transport: what it does not know is raised again
+        return _transport(failure)
+
+
+def _transport(failure: Exception) -> RetryLater | NeedsReconnect:
+    """Throttled, unreachable or no longer authorized. Anything else is raised again (the driver logs it)."""
+    if isinstance(failure, QboUnavailable):
+        after = utcnow() + dt.timedelta(seconds=failure.retry_after) if failure.retry_after else None
+        return RetryLater(after, "unavailable", UNAVAILABLE)
+    if isinstance(failure, IntuitUnavailable):
+        return RetryLater(None, "intuit_unavailable",
+                          "Intuit's sign-in service did not answer; the bridge tries again shortly.")
+    if isinstance(failure, (OAuthRefused, TokenKeyError)):
+        # No token, so nothing reached QuickBooks: the deployment must be fixed (app keys, token keys), then it goes on.
+        log.error("no QuickBooks Online access token: %s", failure)
+        return RetryLater(None, "no_token", "The bridge could not sign in to QuickBooks Online (its app keys or token "
+                                            "keys are wrong); support has been told.")
+    if isinstance(failure, QboUnauthorized):
+        return NeedsReconnect(connection.RECONNECT_MESSAGE)
+    if isinstance(failure, errors.ReconnectNeeded):
+        return NeedsReconnect(failure.explanation)
+    raise failure
+
+
+def _refusal(refused: QboFaultError) -> WriteOutcome:
+    meaning, fault = refused.meaning, refused.fault
+    code = str(fault.code or fault.http_status)
+    if meaning.reason in PASSING:
+        return RetryLater(None, code, meaning.explanation)
+    reason = REFUSAL_REASONS.get(meaning.reason, RefusalReason.OTHER)
+    if refused.after_lost_answer and reason in (RefusalReason.DUPLICATE_NAME, RefusalReason.DUPLICATE_NUMBER):
+        # An earlier attempt of this very write may have been applied: the name or number may be ours.
+        return Unconfirmed("QuickBooks Online reports the record exists after an answer was lost; the bridge checks.")
+    field = "name" if reason is RefusalReason.DUPLICATE_NAME else fault.element
+    return Refused(code, meaning.explanation, meaning.action, meaning.quickbooks_message, reason, field=field)
