@@ -363,7 +363,7 @@ def test_resync_finds_an_email_just_typed_into_quickbooks(shared_dir, settings, 
     with store.begin() as db:
         matched = company.customer_named("Filler customer 007").stamp.id
         assert state(db, BtCustomer, account_id, "c-new") == (matched, "auto", None, None)
-    company.delete(matched)  # deleted in QuickBooks: a Re-sync by ListID finds it gone
+    company.delete_list_record(matched)  # deleted in QuickBooks: a Re-sync by ListID finds it gone
     with store.begin() as db:
         resolutions.request_resync(db, db.get(Account, account_id), CUSTOMERS, "c-new")
     web_connector.run_session()
