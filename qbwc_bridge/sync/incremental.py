@@ -94,9 +94,25 @@ def queue_pull(db: Session, account: Account, list_name: ListName, now: dt.datet
         offered = backends.for_account(account).deletion_kinds
         for deletions_kind, subject in DELETIONS[list_name]:
             if deletions_kind in offered and not _waiting(db, account, deletions_kind):
-                outbox.enqueue(db, account.id, deletions_kind.value, DeletionsPull(subject, pull.since).to_payload(),
+                since = _deletions_since(db, account, deletions_kind, pull.since)
+                outbox.enqueue(db, account.id, deletions_kind.value, DeletionsPull(subject, since).to_payload(),
                                priority=DELETIONS_PRIORITY)
     return True
+
+
+def _deletions_since(db: Session, account: Account, kind: OperationKind, since: dt.datetime | None) -> dt.datetime | None:
+    """Where the next deletions pull starts: with the list's pull, or earlier if the last one failed.
+
+    The list's mark moves on with its pull whether or not the deletions were heard, so a
+    deletions pull that failed hands its own start to the next one: nothing deleted meanwhile is missed.
+    """
+    last = db.scalar(select(OutboxOperation).where(OutboxOperation.account_id == account.id,
+                                                   OutboxOperation.kind == kind.value)
+                     .order_by(OutboxOperation.id.desc()).limit(1))
+    if last is None or last.state != OperationState.FAILED.value:
+        return since
+    failed_since = DeletionsPull.from_payload(last.payload).since
+    return None if failed_since is None or since is None else min(failed_since, since)
 
 
 def _waiting(db: Session, account: Account, kind: OperationKind) -> bool:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+
+from qbwc_bridge import outbox
 
 from qbwc_bridge.backends.desktop.qwc import render_qwc
 from qbwc_bridge.backends.desktop.schema import schema_dir
 from qbwc_bridge.domain import IssueType
 from qbwc_bridge.services import catalog, invoices
 from qbwc_bridge.simulator import RequestProcessor, WebConnector, company_from_description
-from qbwc_bridge.store.models import Account, BtCustomer, BtItem, QbCustomer, QbItem, SyncCursor
+from qbwc_bridge.operations import Deletable, DeletionsPull, ListName, OperationKind
+from qbwc_bridge.store.models import Account, BtCustomer, BtItem, OutboxOperation, QbCustomer, QbItem, SyncCursor
 from qbwc_bridge.sync import resolutions
+from qbwc_bridge.sync.incremental import queue_pull
 from qbwc_bridge.sync.facts import ITEMS
 
 DESCRIPTION = {
@@ -166,3 +170,29 @@ def test_our_invoice_deleted_in_quickbooks_is_shown_deleted_and_not_created_agai
         recreated = invoices.get_invoice(db, account_id, "o1")
     assert recreated["status"] == "created" and recreated["quickbooks"]["txn_id"] not in (None, first)
     assert list(company.invoices) == [recreated["quickbooks"]["txn_id"]]
+
+
+def test_a_failed_deletions_pull_hands_its_start_to_the_next_one(shared_dir, settings, store, server, tenant, tmp_path):
+    _company, account_id, web_connector = started(shared_dir, settings, store, server, tenant, tmp_path)
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    with store.begin() as db:
+        account = db.get(Account, account_id)
+        assert queue_pull(db, account, ListName.CUSTOMERS, dt.datetime.now(dt.timezone.utc))
+        [failed] = deletions_pulls(db, account_id, OperationKind.SYNC_INVOICE_DELETIONS)
+        failed.payload = DeletionsPull(Deletable.INVOICES, long_ago).to_payload()
+        outbox.fail(failed, "3250", "QuickBooks would not say what was deleted")
+    assert web_connector.run_session().ok  # the customers' pull moves the mark on; the failed one stays failed
+    age_last_pulls(store, account_id)
+    with store.begin() as db:
+        account = db.get(Account, account_id)
+        assert queue_pull(db, account, ListName.CUSTOMERS, dt.datetime.now(dt.timezone.utc))
+        invoices_pull, customers_pull = (deletions_pulls(db, account_id, kind)[-1] for kind in (
+            OperationKind.SYNC_INVOICE_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS))
+        assert DeletionsPull.from_payload(invoices_pull.payload).since == long_ago
+        assert DeletionsPull.from_payload(customers_pull.payload).since > long_ago  # it did not fail: the pull's
+
+
+def deletions_pulls(db, account_id, kind):
+    return list(db.scalars(select(OutboxOperation).where(OutboxOperation.account_id == account_id,
+                                                         OutboxOperation.kind == kind.value)
+                           .order_by(OutboxOperation.id)))
