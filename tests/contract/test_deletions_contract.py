@@ -6,12 +6,17 @@ Data Capture: until its backend does, these scenarios are skipped for push world
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from qbwc_bridge import outbox
+from qbwc_bridge.backends.push import NOT_OFFERED
 from qbwc_bridge.domain import InvoiceStatus, IssueType, MatchedBy
+from qbwc_bridge.operations import Deletable, DeletionsPull, OperationKind
 from qbwc_bridge.services import catalog, invoices
+from qbwc_bridge.store.models import OperationState, OutboxOperation
 
 from tests.contract.stories import connected, customer, item, order_status, send_order
-from tests.contract.worlds import World
+from tests.contract.worlds import MemoryWorld, World
 
 
 @pytest.fixture
@@ -72,3 +77,20 @@ def test_our_invoice_deleted_in_quickbooks_is_shown_deleted_and_only_a_person_cr
     world.run()
     assert [i.number for i in world.invoices()] == ["SO-1001"]
     assert order_status(world, "o-1").status == InvoiceStatus.CREATED.value
+
+
+def test_a_push_backend_is_never_asked_for_deletions(store, settings):
+    world = MemoryWorld(store, settings)
+    connected(world)
+    with world.store.begin() as db:
+        planted = outbox.enqueue(db, world.account_id, OperationKind.SYNC_ITEM_DELETIONS.value,
+                                 DeletionsPull(Deletable.ITEMS, None).to_payload())
+        planted_id = planted.id
+    world.later(minutes=5)  # incremental pulls fall due: none brings a deletions pull with it
+    world.run()
+    with world.store.begin() as db:
+        kinds = set(db.scalars(select(OutboxOperation.kind).where(OutboxOperation.account_id == world.account_id)))
+        planted = db.get(OutboxOperation, planted_id)
+        assert (planted.state, planted.error_code) == (OperationState.FAILED.value, "not_offered")
+    assert OperationKind.SYNC_ITEMS.value in kinds
+    assert {kind.value for kind in NOT_OFFERED} & kinds == {OperationKind.SYNC_ITEM_DELETIONS.value}  # the planted
