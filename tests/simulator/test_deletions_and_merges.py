@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from qbwc_bridge.simulator import RequestProcessor
+from qbwc_bridge.simulator import RequestProcessor, load_company, save_company
 from tests.simulator.conftest import message_set
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -87,3 +87,18 @@ def test_a_deleted_query_without_a_type_or_with_an_unknown_one_refuses_the_messa
                  "</ListDeletedQueryRq>"):
         result = session.process(message_set(body))
         assert result.refused and result.hresult == "0x80040400", body
+
+
+def test_a_saved_company_remembers_its_deletions_and_merges(company, processor, tmp_path):
+    session = processor.begin_session()
+    txn_id = add_invoice(session, "Acme Corp", "Installation", "S-1")
+    session.end()
+    company.delete_invoice(txn_id)
+    company.merge(company.customer_named("Gamma Inc").stamp.id, company.customer_named("Beta LLC").stamp.id)
+    path = tmp_path / "company.json"
+    save_company(company, path)
+
+    reloaded = load_company(path)
+    assert reloaded.deleted_txns == company.deleted_txns and len(reloaded.deleted_txns) == 1
+    assert reloaded.deleted_list_records == company.deleted_list_records
+    assert [d.name for d in reloaded.deleted_list_records] == ["Gamma Inc"]
