@@ -171,6 +171,12 @@ def test_our_invoice_deleted_in_quickbooks_is_shown_deleted_and_not_created_agai
     assert recreated["status"] == "created" and recreated["quickbooks"]["txn_id"] not in (None, first)
     assert list(company.invoices) == [recreated["quickbooks"]["txn_id"]]
 
+    age_last_pulls(store, account_id)  # the overlap reports the old deletion again: it is not the new invoice
+    assert "TxnDeletedQueryRq" in requests(web_connector.run_session())
+    with store.begin() as db:
+        latest = invoices.get_invoice(db, account_id, "o1")
+    assert (latest["status"], latest["quickbooks"]) == ("created", recreated["quickbooks"])
+
 
 def test_a_failed_deletions_pull_hands_its_start_to_the_next_one(shared_dir, settings, store, server, tenant, tmp_path):
     _company, account_id, web_connector = started(shared_dir, settings, store, server, tenant, tmp_path)
