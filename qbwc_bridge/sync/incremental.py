@@ -13,8 +13,8 @@ Beside each incremental pull of items (customers), a backend that can tell delet
 (:attr:`~qbwc_bridge.backends.base.Backend.deletion_kinds`) is asked which items
 (customers, and our invoices) QuickBooks deleted or merged away since the same moment:
 separate operations rather than part of the pull, because a pull is a chain of iterator
-pages while a deletions query is one request, and one refused (an old QuickBooks that
-does not know it) must not hold back the modifications. :mod:`.deletions` applies them.
+pages while a deletions query is one request, and one that fails must not hold back the
+modifications (nor they it). :mod:`.deletions` applies them.
 """
 from __future__ import annotations
 
