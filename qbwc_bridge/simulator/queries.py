@@ -12,8 +12,9 @@ QuickBooks' query rules, as integrations meet them:
   ``iterator="Continue"`` within the same QuickBooks session (else 3391).
 - A filter the fake does not implement gets status 3250 naming it, never silence.
 - ListDeletedQuery / TxnDeletedQuery return what was deleted (merged-away records too) of
-  the types asked, oldest deletion first; ``DeletedDateRangeFilter`` is inclusive like the
-  modified dates. They have no iterator and no MaxReturned.
+  the types asked, oldest deletion first, within the last :data:`DELETIONS_KEPT` (QuickBooks
+  forgets older ones); ``DeletedDateRangeFilter`` is inclusive like the modified dates. They
+  have no iterator and no MaxReturned.
 """
 from __future__ import annotations
 
@@ -332,6 +333,7 @@ def _entity_matches(company: FakeCompany, entity_filter: Element, customer_id: s
 
 
 DELETED_QUERY_FIELDS = {"ListDelType", "TxnDelType", "DeletedDateRangeFilter", "IncludeRetElement"}
+DELETIONS_KEPT = timedelta(days=90)
 
 
 def _deleted_query(type_tag: str, deletions: Callable[[FakeCompany], list[Deletion]],
@@ -346,8 +348,9 @@ def _deleted_query(type_tag: str, deletions: Callable[[FakeCompany], list[Deleti
             since_text, until_text = dates.findtext("FromDeletedDate"), dates.findtext("ToDeletedDate")
             since = parse_datetime(since_text, zone) if since_text else None
             until = parse_datetime(until_text, zone, end_of_day=True) if until_text else None
+        kept_since = context.company.now() - DELETIONS_KEPT
         found = [d for d in sorted(deletions(context.company), key=lambda d: d.time_deleted)
-                 if d.del_type in types and not (since and d.time_deleted < since)
+                 if d.del_type in types and d.time_deleted >= kept_since and not (since and d.time_deleted < since)
                  and not (until and d.time_deleted > until)]
         outcome = Outcome([build(d) for d in found])
         if not found:

@@ -52,6 +52,11 @@ def test_a_deleted_item_is_reported_with_its_type_and_time_and_filtered_by_delet
     services = answer(session, "<ListDeletedQueryRq><ListDelType>ItemService</ListDelType></ListDeletedQueryRq>")
     assert services.get("statusCode") == "1" and len(services) == 0
 
+    clock.advance(days=90, minutes=-60)  # QuickBooks keeps deletions for 90 days: the first is forgotten
+    kept = answer(session, "<ListDeletedQueryRq><ListDelType>ItemNonInventory</ListDelType><ListDelType>Customer"
+                           "</ListDelType></ListDeletedQueryRq>")
+    assert [r.findtext("FullName") for r in kept] == ["Gamma Inc"]
+
 
 def test_a_merge_moves_references_to_the_survivor_and_reports_the_merged_away_record_deleted(session, company,
                                                                                              clock):

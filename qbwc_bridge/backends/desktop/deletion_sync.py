@@ -6,9 +6,15 @@ pull asks for one subject since the moment its list's incremental pull asks from
 high-water mark minus the overlap, see ``sync.pulls``): a deletion reported twice is
 harmless, one missed would leave a match on a record that is gone. The answer has no
 iterator (the Ret is four short fields), and goes to the engine's ``sync.deletions``.
+
+QuickBooks keeps deletions for :data:`KEPT` only, so a start further back (a company whose
+lists have not changed for months keeps an old high-water mark) is brought forward to what
+it can still answer: nothing older exists to be told, and a date outside its window is not
+one to ask with.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -20,6 +26,9 @@ from .rows import ITEM_TYPES
 
 log = logging.getLogger(__name__)
 
+KEPT = dt.timedelta(days=90)
+# A day inside the window: the QuickBooks PC's clock and its daylight-saving hour may be off ours.
+ASK_WITHIN = KEPT - dt.timedelta(days=1)
 # Every kind ItemQuery brings into the mirror, as ListDelType names it ("ItemService"...).
 ITEM_DEL_TYPES = tuple(f"Item{kind}" for kind in ITEM_TYPES.values())
 # (request, its types, the Ret field holding the id) per subject; jobs are deleted as "Customer".
@@ -30,9 +39,10 @@ QUERIES: dict[Deletable, tuple[str, tuple[str, ...], str]] = {
 }
 
 
-def build_request(pull: DeletionsPull) -> tuple[str, dict[str, Any]]:
+def build_request(pull: DeletionsPull, now: dt.datetime) -> tuple[str, dict[str, Any]]:
     request_type, del_types, _id_field = QUERIES[pull.subject]
-    return request_type, {"del_types": list(del_types), "from_deleted_date": pull.since}
+    since = None if pull.since is None else max(pull.since, now - ASK_WITHIN)
+    return request_type, {"del_types": list(del_types), "from_deleted_date": since}
 
 
 def read_gone(pull: DeletionsPull, records) -> Gone:
@@ -52,7 +62,7 @@ class DeletionsOperation(DesktopOperation):
         self.kind = kind.value
 
     def build(self, op, ctx):
-        return build_request(DeletionsPull.from_payload(op.payload))
+        return build_request(DeletionsPull.from_payload(op.payload), ctx.now)
 
     def on_records(self, op, response, ctx):
         pull = DeletionsPull.from_payload(op.payload)
