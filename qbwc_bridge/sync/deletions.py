@@ -10,8 +10,10 @@ each incremental pull) hands them here as a :class:`~qbwc_bridge.operations.Gone
   merged-away record deleted with its references moved to the survivor, so the same path
   serves both; the BlueTrace records matched to a gone record are re-matched at once -
   onto the survivor when it carries the same key, else the *not found* issue with its
-  resolution. A pinned match (a person's pick, our creation) to a gone record is not kept:
-  matching keeps a pin only while its QuickBooks record exists.
+  resolution, which names the record that went. A pinned match (a person's pick, our
+  creation) to a gone record is not kept: matching keeps a pin only while its QuickBooks
+  record exists. Automatic creation does not re-create what someone just deleted: such a
+  record waits for a person's Create in QuickBooks (see :mod:`.records`).
 * **Our invoices** deleted in QuickBooks: the order shows *deleted* with an action. It is
   never created again by itself (a person may have deleted it on purpose, e.g. a
   duplicate they entered by hand); Retry is the person's choice to create it again.
@@ -57,9 +59,18 @@ def records_gone(db: Session, account: Account, list_name: ListName, ids: tuple[
     held: list[str] = []
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
-        held += db.scalars(select(model.list_id).where(model.account_id == account.id, model.list_id.in_(chunk)))
+        names = dict(db.execute(select(model.list_id, model.full_name).where(
+            model.account_id == account.id, model.list_id.in_(chunk))).all())
+        held += sorted(names)
+        # Said on the records that were matched to one (re-matching keeps it while they stay unmatched):
+        # their issue names what went, and automatic creation leaves them to a person.
+        for row in db.scalars(select(side.model).where(side.model.account_id == account.id,
+                                                       side.model.qb_list_id.in_(chunk))):
+            row.issue_detail = {**(row.issue_detail or {}),
+                                "gone": {"list_id": row.qb_list_id, "name": names.get(row.qb_list_id, row.qb_list_id)}}
         db.execute(delete(model).where(model.account_id == account.id, model.list_id.in_(chunk))
                    .execution_options(synchronize_session="fetch"))
+    db.flush()
     if held:
         log.info("account %s: %s QuickBooks %s(s) deleted or merged away: %s", account.id, len(held), side.noun,
                  ", ".join(held[:10]))

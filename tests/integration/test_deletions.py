@@ -118,21 +118,28 @@ def test_a_customer_deleted_in_quickbooks_leaves_its_record_not_found(shared_dir
     harbor = company.customer_named("Harbor Supply Co").stamp.id
     with store.begin() as db:
         assert match(db, BtCustomer, account_id, "c-harbor") == (harbor, "auto", None)
+        db.get(Account, account_id).customers_sync = True  # not-found customers are created by themselves...
 
     company.delete_list_record(harbor)
     age_last_pulls(store, account_id)
-    assert web_connector.run_session().ok
+    session = web_connector.run_session()
+    assert session.ok, session.to_text()
+    assert "CustomerAddRq" not in requests(session)  # ...but not one a bookkeeper has just deleted
     with store.begin() as db:
         assert db.get(QbCustomer, (account_id, harbor)) is None
         row = db.get(BtCustomer, (account_id, "c-harbor"))
-        assert (row.qb_list_id, row.issue) == (None, IssueType.NOT_FOUND.value)
+        assert (row.qb_list_id, row.issue, row.pending) == (None, IssueType.NOT_FOUND.value, None)
         assert "hello@harbor.test" in row.issue_detail["message"] and "Create in QuickBooks" in row.issue_detail["action"]
+        assert "\u201cHarbor Supply Co\u201d, which was deleted or merged away" in row.issue_detail["message"]
         assert match(db, BtCustomer, account_id, "c-acme")[:2] == (company.customer_named("Acme Corp").stamp.id, "auto")
+    assert "Harbor Supply Co" not in {c.name for c in company.customers}
 
     age_last_pulls(store, account_id)  # the overlap brings the same deletion again: nothing changes
-    assert web_connector.run_session().ok
+    again = web_connector.run_session()
+    assert again.ok and "CustomerAddRq" not in requests(again)
     with store.begin() as db:
         assert match(db, BtCustomer, account_id, "c-harbor")[2] == IssueType.NOT_FOUND.value
+        assert db.get(BtCustomer, (account_id, "c-harbor")).issue_detail["gone"]["list_id"] == harbor
 
 
 def test_our_invoice_deleted_in_quickbooks_is_shown_deleted_and_not_created_again(shared_dir, settings, store, server,
