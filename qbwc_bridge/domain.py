@@ -42,6 +42,8 @@ class InvoiceStatus(str, enum.Enum):
     UNCONFIRMED = "unconfirmed"  # sent, answer lost: looked up in QuickBooks before any resend
     CREATED = "created"  # QuickBooks holds it: txn_id and ref_number are set
     FAILED = "failed"  # QuickBooks refused it and retrying will not help: ``action`` says what to do
+    # We created it and someone deleted it in QuickBooks: never sent again unless a person asks (Retry).
+    DELETED = "deleted"
 
 
 class ItemMatchField(str, enum.Enum):

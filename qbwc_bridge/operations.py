@@ -28,6 +28,10 @@ class OperationKind(str, enum.Enum):
     CREATE_ITEM = "create_item"  # a NewItem: "Create in QuickBooks"
     CREATE_CUSTOMER = "create_customer"  # a NewCustomer
     INVOICE_ADD = "invoice_add"  # the invoice of one packed order: {"order_id"}
+    # A DeletionsPull each: which records QuickBooks deleted (or merged away) since the list's last pull.
+    SYNC_ITEM_DELETIONS = "sync_item_deletions"
+    SYNC_CUSTOMER_DELETIONS = "sync_customer_deletions"
+    SYNC_INVOICE_DELETIONS = "sync_invoice_deletions"
 
 
 # A query may simply be asked again when its answer is lost; these may not (they could exist twice).
@@ -86,6 +90,33 @@ class ListPull:
     def from_payload(cls, payload: dict[str, Any]) -> "ListPull":
         return cls(ListName(payload["list"]), payload["mode"], _datetime(payload.get("since")),
                    _datetime(payload["started_at"]))
+
+
+class Deletable(str, enum.Enum):
+    """What a deletions pull asks about: a mirrored list, or the invoices we created."""
+
+    ITEMS = "items"
+    CUSTOMERS = "customers"
+    INVOICES = "invoices"
+
+
+@dataclass(frozen=True)
+class DeletionsPull:
+    """Ask which records of one kind QuickBooks deleted (or merged away) since a moment (None: ever).
+
+    Queued beside each incremental pull with the same ``since`` (the high-water mark minus the
+    overlap), so a deletion is seen no later than a modification made at the same time.
+    """
+
+    subject: Deletable
+    since: dt.datetime | None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"subject": self.subject.value, "since": _iso(self.since)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> "DeletionsPull":
+        return cls(Deletable(payload["subject"]), _datetime(payload.get("since")))
 
 
 class KeyKind(str, enum.Enum):
@@ -263,6 +294,18 @@ class ListPage:
     rows: list[dict[str, Any]]
     remaining: int | None = 0
     cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Gone:
+    """QuickBooks no longer holds these records (deleted, or merged into another): their ids.
+
+    For items and customers the ids are ListIDs; for invoices, TxnIDs. A merge reports the
+    merged-away record here; the survivor arrives as an ordinary modification.
+    """
+
+    subject: Deletable
+    ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)

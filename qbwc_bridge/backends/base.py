@@ -39,6 +39,7 @@ from ..operations import (
     NeedsReconnect,
     NewItem,
     NewRecord,
+    OperationKind,
     RecordLookup,
     RetryLater,
     WriteOutcome,
@@ -57,6 +58,9 @@ class Backend:
     clock_margin: ClassVar[dt.timedelta]
     # The QuickBooks fields that can carry BlueTrace's SKU, the default first (the Items tab's choice).
     item_match_fields: ClassVar[tuple[ItemMatchField, ...]]
+    # The deletions pulls (SYNC_*_DELETIONS) this QuickBooks can answer; the engine queues no other.
+    # None by default: the push driver handles none yet (QuickBooks Online's Change Data Capture will).
+    deletion_kinds: ClassVar[frozenset[OperationKind]] = frozenset()
 
     def can_look_up(self, list_name: ListName, kind: KeyKind, value: str) -> bool:
         """Whether this QuickBooks can be asked for records by ``value``: one it could not store cannot be there."""

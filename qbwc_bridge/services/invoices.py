@@ -45,6 +45,7 @@ MAX_DESCRIPTION = 4000
 # Statuses in which QuickBooks holds nothing for the order, so a corrected event may replace it.
 REPLACEABLE = (InvoiceStatus.BLOCKED.value, InvoiceStatus.FAILED.value, InvoiceStatus.WAITING.value)
 STATUSES = tuple(status.value for status in InvoiceStatus)
+RETRYABLE = (InvoiceStatus.BLOCKED.value, InvoiceStatus.FAILED.value, InvoiceStatus.DELETED.value)
 
 
 # -- reading the event --------------------------------------------------------------------------
@@ -192,14 +193,17 @@ def _verifying(db: Session, order: PackedOrder) -> bool:
 
 
 def retry_invoice(db: Session, account_id: int, order_id: str) -> dict[str, Any]:
-    """Try a blocked or failed invoice again now (the Invoices tab's Retry).
+    """Try a blocked or failed invoice again now, or create again one deleted in QuickBooks (the Invoices tab's Retry).
 
     Raises:
-        NotFound: no such order. Conflict: the invoice is not blocked or failed.
+        NotFound: no such order. Conflict: the invoice is not blocked, failed or deleted.
     """
     order = _order(db, account_id, order_id, lock=True)
-    if order.status not in (InvoiceStatus.BLOCKED.value, InvoiceStatus.FAILED.value):
-        raise Conflict(f"The invoice of order {order_id} is {order.status}: only a blocked or failed one can be retried.")
+    if order.status not in RETRYABLE:
+        raise Conflict(f"The invoice of order {order_id} is {order.status}: only a blocked, failed or deleted one "
+                       "can be retried.")
+    if order.status == InvoiceStatus.DELETED.value:
+        order.txn_id = order.ref_number = None  # a person chose to create it again: the deleted one is history
     op = db.get(OutboxOperation, order.operation_id) if order.operation_id else None
     if op is not None and op.result:
         op.result = None  # forget the references QuickBooks refused: a person says they are fixed

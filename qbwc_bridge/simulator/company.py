@@ -22,6 +22,7 @@ from typing import TypeVar
 from .records import (
     Account,
     DataExtension,
+    Deletion,
     Entity,
     EntityKind,
     Invoice,
@@ -94,6 +95,9 @@ class FakeCompany:
     entities: dict[str, Entity] = field(default_factory=dict)
     invoices: dict[str, Invoice] = field(default_factory=dict)
     data_extensions: list[DataExtension] = field(default_factory=list)
+    # What ListDeletedQuery / TxnDeletedQuery report: every deletion and merge made "in QuickBooks".
+    deleted_list_records: list[Deletion] = field(default_factory=list)
+    deleted_txns: list[Deletion] = field(default_factory=list)
     next_list_sequence: int = FIRST_LIST_SEQUENCE
     next_txn_sequence: int = FIRST_TXN_SEQUENCE
     next_txn_number: int = 1
@@ -359,8 +363,10 @@ class FakeCompany:
     def deactivate(self, list_id: str) -> None:
         self.set_active(list_id, False)
 
-    def delete(self, list_id: str) -> None:
+    def delete_list_record(self, list_id: str) -> None:
         """Delete an item or a name as a user would; QuickBooks refuses once a transaction uses it.
+
+        The deletion is remembered for ListDeletedQuery, with the time it happened.
 
         Raises:
             ValueError: an invoice uses it, or another record is its child.
@@ -372,9 +378,60 @@ class FakeCompany:
                    for invoice in self.invoices.values())
         if used or any(other.parent_id == list_id for other in table.values()):
             raise ValueError(f"{record.full_name!r} cannot be deleted: it is in use")
-        self.name_index(table).pop(record.full_name.casefold(), None)
-        del table[list_id]
+        self._forget(record, table)
         logger.info("company edit: %s %r deleted", list_id, record.full_name)
+
+    def merge(self, from_id: str, to_id: str) -> None:
+        """Merge one item (or customer) into another as a user would, by renaming it to the other's name.
+
+        QuickBooks moves every reference of the merged-away record to the survivor (invoice
+        customers and lines, balances), then deletes it: ListDeletedQuery reports it like any
+        deletion, and the survivor is modified (a new EditSequence and TimeModified).
+
+        Raises:
+            ValueError: the two are the same record, of different lists or kinds, or the merged-away one has
+                children (QuickBooks asks to move sub-items and jobs first).
+            KeyError: no such ListID.
+        """
+        table = self.items if from_id in self.items else self.entities
+        merged, survivor = table[from_id], table[to_id]
+        if from_id == to_id or type(merged) is not type(survivor) or merged.kind is not survivor.kind:
+            raise ValueError(f"{merged.full_name!r} cannot be merged into {survivor.full_name!r}: "
+                             "only two records of the same list and kind merge")
+        if any(other.parent_id == from_id for other in table.values()):
+            raise ValueError(f"{merged.full_name!r} cannot be merged: it has sub-records")
+        for invoice in self.invoices.values():
+            if invoice.customer_id == from_id:
+                invoice.customer_id = to_id
+                self.touch(invoice.stamp)
+            for line in invoice.lines:
+                if line.item_id == from_id:
+                    line.item_id = to_id
+                    self.touch(invoice.stamp)
+        if isinstance(merged, Entity):
+            survivor.balance += merged.balance
+        self._forget(merged, table)
+        self.touch(survivor.stamp)
+        logger.info("company edit: %s %r merged into %s %r", from_id, merged.full_name, to_id, survivor.full_name)
+
+    def delete_invoice(self, txn_id: str) -> None:
+        """Delete an invoice as a user would; TxnDeletedQuery reports it afterwards.
+
+        Raises:
+            KeyError: no such TxnID.
+        """
+        invoice = self.invoices.pop(txn_id)
+        self.entities[invoice.customer_id].balance -= invoice.subtotal
+        self.deleted_txns.append(Deletion("Invoice", txn_id, invoice.stamp.time_created, self.now(),
+                                          invoice.ref_number))
+        logger.info("company edit: invoice %s (%s) deleted", txn_id, invoice.ref_number)
+
+    def _forget(self, record: Item | Entity, table: dict) -> None:
+        self.name_index(table).pop(record.full_name.casefold(), None)
+        del table[record.stamp.id]
+        del_type = f"Item{record.kind.value}" if isinstance(record, Item) else record.kind.value
+        self.deleted_list_records.append(Deletion(del_type, record.stamp.id, record.stamp.time_created, self.now(),
+                                                  record.full_name))
 
 
 def _find(table: dict[str, Named], list_id: str | None, full_name: str | None,

@@ -139,6 +139,20 @@ SALES_AND_PURCHASE = El("SalesAndPurchase", seq(
 INVOICE_LINE = seq(El("ItemRef", ref(None)), El("Desc", text(4095)), El("Quantity", QUANTITY), El("Rate", PRICE),
                    El("Amount", AMOUNT), El("SalesTaxCodeRef", ref(3)))
 
+LIST_DEL_TYPES = enum(
+    "Account", "BillingRate", "Class", "Currency", "Customer", "CustomerMsg", "CustomerType", "DateDrivenTerms",
+    "Employee", "InventorySite", "ItemDiscount", "ItemFixedAsset", "ItemGroup", "ItemInventory",
+    "ItemInventoryAssembly", "ItemNonInventory", "ItemOtherCharge", "ItemPayment", "ItemSalesTax",
+    "ItemSalesTaxGroup", "ItemService", "ItemSubtotal", "JobType", "OtherName", "PaymentMethod",
+    "PayrollItemNonWage", "PayrollItemWage", "PriceLevel", "SalesRep", "SalesTaxCode", "ShipMethod",
+    "StandardTerms", "ToDo", "UnitOfMeasureSet", "Vehicle", "Vendor", "VendorType", "WorkersCompCode")
+TXN_DEL_TYPES = enum(
+    "ARRefundCreditCard", "Bill", "BillPaymentCheck", "BillPaymentCreditCard", "BuildAssembly", "Charge", "Check",
+    "CreditCardCharge", "CreditCardCredit", "CreditMemo", "Deposit", "Estimate", "InventoryAdjustment", "Invoice",
+    "ItemReceipt", "JournalEntry", "PurchaseOrder", "ReceivePayment", "SalesOrder", "SalesReceipt",
+    "SalesTaxPaymentCheck", "TimeTracking", "TransferInventory", "VehicleMileage", "VendorCredit")
+DELETED_DATES = El("DeletedDateRangeFilter", seq(El("FromDeletedDate", DATETIME), El("ToDeletedDate", DATETIME)))
+
 REQUESTS: dict[str, Seq] = {
     "HostQueryRq": seq(INCLUDE_RET_ELEMENT),
     "CompanyQueryRq": seq(INCLUDE_RET_ELEMENT, El("OwnerID", GUID, 0, None)),
@@ -154,6 +168,8 @@ REQUESTS: dict[str, Seq] = {
                    El("EntityFilter", choice(El("ListID", ID, 1, None), El("FullName", text(), 1, None)))),
                optional=True),
         El("IncludeLineItems", BOOL), INCLUDE_RET_ELEMENT),
+    "ListDeletedQueryRq": seq(El("ListDelType", LIST_DEL_TYPES, 1, None), DELETED_DATES, INCLUDE_RET_ELEMENT),
+    "TxnDeletedQueryRq": seq(El("TxnDelType", TXN_DEL_TYPES, 1, None), DELETED_DATES, INCLUDE_RET_ELEMENT),
     "ItemServiceAddRq": item_add("ItemServiceAdd", El("SalesTaxCodeRef", ref(3)), SALES_AND_PURCHASE),
     "ItemNonInventoryAddRq": item_add("ItemNonInventoryAdd", El("ManufacturerPartNumber", text(31)),
                                       El("SalesTaxCodeRef", ref(3)), SALES_AND_PURCHASE),
@@ -190,6 +206,8 @@ ATTRIBUTES: dict[str, dict[str, object]] = {
     "ItemQueryRq": _ITERATED,
     "CustomerQueryRq": _ITERATED,
     "InvoiceQueryRq": _ITERATED,
+    "ListDeletedQueryRq": _META,
+    "TxnDeletedQueryRq": _META,
 }
 MESSAGE_SET_ATTRIBUTES = {"onError": ("stopOnError", "continueOnError", "rollbackOnError"),
                           "responseData": ("includeAll", "includeNone"), "newMessageSetID": "*",

@@ -1,5 +1,5 @@
 """Query handlers of the fake QuickBooks: Host/Company/Preferences, Terms, Account,
-Item (mixed Ret kinds), Customer and Invoice queries.
+Item (mixed Ret kinds), Customer and Invoice queries, and the deleted-records queries.
 
 QuickBooks' query rules, as integrations meet them:
 - ListID / FullName / TxnID lists return what exists; anything missing makes the
@@ -11,6 +11,10 @@ QuickBooks' query rules, as integrations meet them:
 - ``MaxReturned`` cuts the sorted result; ``iterator="Start"`` keeps the rest for
   ``iterator="Continue"`` within the same QuickBooks session (else 3391).
 - A filter the fake does not implement gets status 3250 naming it, never silence.
+- ListDeletedQuery / TxnDeletedQuery return what was deleted (merged-away records too) of
+  the types asked, oldest deletion first, within the last :data:`DELETIONS_KEPT` (QuickBooks
+  forgets older ones); ``DeletedDateRangeFilter`` is inclusive like the modified dates. They
+  have no iterator and no MaxReturned.
 """
 from __future__ import annotations
 
@@ -23,8 +27,19 @@ from lxml import etree
 
 from .company import FakeCompany, QuickBooksStatus
 from .handling import Handler, HandlerContext, Outcome
-from .records import ItemKind
-from .rets import account_ret, company_ret, customer_ret, host_ret, invoice_ret, item_ret, preferences_ret, terms_ret
+from .records import Deletion, ItemKind
+from .rets import (
+    account_ret,
+    company_ret,
+    customer_ret,
+    host_ret,
+    invoice_ret,
+    item_ret,
+    list_deleted_ret,
+    preferences_ret,
+    terms_ret,
+    txn_deleted_ret,
+)
 
 Element = etree._Element
 Record = TypeVar("Record")
@@ -317,6 +332,33 @@ def _entity_matches(company: FakeCompany, entity_filter: Element, customer_id: s
     return full == root_name or full.startswith(root_name + ":")
 
 
+DELETED_QUERY_FIELDS = {"ListDelType", "TxnDelType", "DeletedDateRangeFilter", "IncludeRetElement"}
+DELETIONS_KEPT = timedelta(days=90)
+
+
+def _deleted_query(type_tag: str, deletions: Callable[[FakeCompany], list[Deletion]],
+                   build: Callable[[Deletion], Element]) -> Handler:
+    def handler(context: HandlerContext, request: Element) -> Outcome:
+        _reject_unsupported(request, DELETED_QUERY_FIELDS)
+        zone = context.company.settings.timezone
+        types = set(_texts(request, type_tag))
+        dates = request.find("DeletedDateRangeFilter")
+        since = until = None
+        if dates is not None:
+            since_text, until_text = dates.findtext("FromDeletedDate"), dates.findtext("ToDeletedDate")
+            since = parse_datetime(since_text, zone) if since_text else None
+            until = parse_datetime(until_text, zone, end_of_day=True) if until_text else None
+        kept_since = context.company.now() - DELETIONS_KEPT
+        found = [d for d in sorted(deletions(context.company), key=lambda d: d.time_deleted)
+                 if d.del_type in types and d.time_deleted >= kept_since and not (since and d.time_deleted < since)
+                 and not (until and d.time_deleted > until)]
+        outcome = Outcome([build(d) for d in found])
+        if not found:
+            outcome.code, outcome.message = 1, NOTHING_FOUND
+        return outcome
+    return handler
+
+
 HANDLERS: dict[str, Handler] = {
     "HostQueryRq": host_query,
     "CompanyQueryRq": company_query,
@@ -332,4 +374,7 @@ HANDLERS: dict[str, Handler] = {
     "ItemOtherChargeQueryRq": _item_query(ItemKind.OTHER_CHARGE),
     "CustomerQueryRq": customer_query,
     "InvoiceQueryRq": invoice_query,
+    "ListDeletedQueryRq": _deleted_query("ListDelType", lambda company: company.deleted_list_records,
+                                         list_deleted_ret),
+    "TxnDeletedQueryRq": _deleted_query("TxnDelType", lambda company: company.deleted_txns, txn_deleted_ret),
 }

@@ -170,6 +170,21 @@ class Invoice:
         return money(sum((line.amount for line in self.lines), Decimal("0")))
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """What QuickBooks remembers of a deleted (or merged-away) record: ListDeletedRet / TxnDeletedRet.
+
+    ``del_type`` is the ListDelType or TxnDelType ("ItemService", "Customer", "Invoice"); ``name``
+    the FullName of a list record or the RefNumber of a transaction.
+    """
+
+    del_type: str
+    id: str
+    time_created: datetime
+    time_deleted: datetime
+    name: str | None
+
+
 @dataclass
 class DataExtension:
     """A private data extension on the company (QBWC stores the .qwc's FileID this way)."""

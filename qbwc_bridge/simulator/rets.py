@@ -13,7 +13,19 @@ from decimal import Decimal
 from lxml import etree
 
 from .company import CompanySettings, FakeCompany
-from .records import Account, Address, DataExtension, Entity, Invoice, InvoiceLine, Item, ItemKind, Terms, money
+from .records import (
+    Account,
+    Address,
+    DataExtension,
+    Deletion,
+    Entity,
+    Invoice,
+    InvoiceLine,
+    Item,
+    ItemKind,
+    Terms,
+    money,
+)
 
 Element = etree._Element
 
@@ -247,6 +259,26 @@ def invoice_ret(company: FakeCompany, invoice: Invoice, include_lines: bool = Tr
 
 
 # ------------------------------------------------------------------ host / company / preferences
+def list_deleted_ret(deletion: Deletion) -> Element:
+    ret = etree.Element("ListDeletedRet")
+    add(ret, "ListDelType", deletion.del_type)
+    add(ret, "ListID", deletion.id)
+    add(ret, "TimeCreated", format_datetime(deletion.time_created))
+    add(ret, "TimeDeleted", format_datetime(deletion.time_deleted))
+    add(ret, "FullName", deletion.name)
+    return ret
+
+
+def txn_deleted_ret(deletion: Deletion) -> Element:
+    ret = etree.Element("TxnDeletedRet")
+    add(ret, "TxnDelType", deletion.del_type)
+    add(ret, "TxnID", deletion.id)
+    add(ret, "TimeCreated", format_datetime(deletion.time_created))
+    add(ret, "TimeDeleted", format_datetime(deletion.time_deleted))
+    add(ret, "RefNumber", deletion.name)
+    return ret
+
+
 def host_ret(settings: CompanySettings) -> Element:
     ret = etree.Element("HostRet")
     add(ret, "ProductName", settings.product_name)

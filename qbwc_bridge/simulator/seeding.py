@@ -28,10 +28,16 @@ JSON description (every key optional; references are by name / full name)::
       "invoices":  [{"customer": "Acme Corp", "ref_number": "1001", "txn_date": "2024-01-05",
                      "memo": "...", "terms": "Net 30",
                      "lines": [{"item": "Installation", "quantity": "2", "rate": "75.00"}]}],
-      "data_extensions": [{"owner_id": "{...}", "name": "FileID", "value": "{...}"}]
+      "data_extensions": [{"owner_id": "{...}", "name": "FileID", "value": "{...}"}],
+      "deleted_list_records": [{"del_type": "ItemService", "id": "80000009-...", "time_created": "...",
+                                "time_deleted": "...", "name": "Old item"}],
+      "deleted_txns": [{"del_type": "Invoice", "id": "1A-...", "time_created": "...", "time_deleted": "...",
+                        "name": "1001"}]
     }
 
-Records are created in the order above (parents before children). A saved company
+Records are created in the order above (parents before children). The deleted ones are
+what ListDeletedQuery / TxnDeletedQuery report (deletions and merges made "in QuickBooks"),
+kept across runs so that a bridge not yet told still hears of them. A saved company
 (:func:`save_company`) uses the same format plus ``list_id``/``txn_id``,
 ``time_created``, ``time_modified``, ``edit_sequence`` on every record and a
 ``counters`` object, so loading it gives back the same identities: the CLI keeps a
@@ -49,7 +55,19 @@ from typing import Any
 
 from .adds import due_date
 from .company import CompanySettings, FakeCompany, QuickBooksStatus
-from .records import Address, Entity, EntityKind, Invoice, InvoiceLine, Item, ItemKind, Stamp, Terms, money
+from .records import (
+    Address,
+    Deletion,
+    Entity,
+    EntityKind,
+    Invoice,
+    InvoiceLine,
+    Item,
+    ItemKind,
+    Stamp,
+    Terms,
+    money,
+)
 
 ITEM_KINDS = {"service": ItemKind.SERVICE, "non_inventory": ItemKind.NON_INVENTORY,
               "inventory": ItemKind.INVENTORY, "other_charge": ItemKind.OTHER_CHARGE}
@@ -144,6 +162,11 @@ def _load_lists(company: FakeCompany, description: dict[str, Any]) -> None:
         _add_invoice(company, entry)
     for entry in description.get("data_extensions", []):
         company.set_data_extension(entry["owner_id"], entry["name"], entry["value"])
+    for key, deletions in (("deleted_list_records", company.deleted_list_records),
+                           ("deleted_txns", company.deleted_txns)):
+        deletions.extend(Deletion(entry["del_type"], entry["id"], datetime.fromisoformat(entry["time_created"]),
+                                  datetime.fromisoformat(entry["time_deleted"]), entry.get("name"))
+                         for entry in description.get(key, []))
 
 
 def _account_id(company: FakeCompany, name: str | None) -> str | None:
@@ -317,6 +340,10 @@ def describe_company(company: FakeCompany) -> dict[str, Any]:
     description["items"] = [item(i) for i in by_depth(list(company.items.values()))]
     description["invoices"] = [invoice(v) for v in company.sorted_invoices()]
     description["data_extensions"] = [asdict(e) for e in company.data_extensions]
+    for key, deletions in (("deleted_list_records", company.deleted_list_records),
+                           ("deleted_txns", company.deleted_txns)):
+        description[key] = [_compact({**asdict(d), "time_created": d.time_created.isoformat(),
+                                      "time_deleted": d.time_deleted.isoformat()}) for d in deletions]
     description["counters"] = {"next_list_sequence": company.next_list_sequence,
                                "next_txn_sequence": company.next_txn_sequence,
                                "next_txn_number": company.next_txn_number}

@@ -8,6 +8,13 @@ EditSequence are skipped, and only BlueTrace records whose counterpart changed a
 re-matched (``pulls.apply_page``). When nothing is due the Web Connector hears "none".
 
 Terms and accounts are small and change rarely: they are pulled whole, once an hour.
+
+Beside each incremental pull of items (customers), a backend that can tell deletions
+(:attr:`~qbwc_bridge.backends.base.Backend.deletion_kinds`) is asked which items
+(customers, and our invoices) QuickBooks deleted or merged away since the same moment:
+separate operations rather than part of the pull, because a pull is a chain of iterator
+pages while a deletions query is one request, and one that fails must not hold back the
+modifications (nor they it). :mod:`.deletions` applies them.
 """
 from __future__ import annotations
 
@@ -16,8 +23,8 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import outbox
-from ..operations import ListName, OperationKind
+from .. import backends, outbox
+from ..operations import Deletable, DeletionsPull, ListName, OperationKind
 from ..store.models import Account, OperationState, OutboxOperation
 from . import pulls
 from .initial import PAGED_LIST_PRIORITY, PAGED_LISTS, WHOLE_LIST_PRIORITY, WHOLE_LISTS, initial_complete
@@ -28,6 +35,13 @@ WAITING = (*outbox.READY_STATES, OperationState.SENT.value)
 PULL_KINDS = {list_name: kind for kind, list_name in PAGED_LISTS} | {
     list_name: kind for kind, list_name, _model in WHOLE_LISTS
 }
+# What QuickBooks deleted is asked with the pull of the list it belongs to; our invoices ride with customers.
+DELETIONS = {
+    ListName.ITEMS: ((OperationKind.SYNC_ITEM_DELETIONS, Deletable.ITEMS),),
+    ListName.CUSTOMERS: ((OperationKind.SYNC_CUSTOMER_DELETIONS, Deletable.CUSTOMERS),
+                         (OperationKind.SYNC_INVOICE_DELETIONS, Deletable.INVOICES)),
+}
+DELETIONS_PRIORITY = PAGED_LIST_PRIORITY - 1  # just before the pages: a merge's survivor then lands on a clean mirror
 
 
 def queue_incremental_sync(db: Session, account: Account, now: dt.datetime, run_every_minutes: int) -> bool:
@@ -69,10 +83,7 @@ def queue_pull(db: Session, account: Account, list_name: ListName, now: dt.datet
     if not pulls.initial_done(db, account.id, list_name):
         return False
     kind = PULL_KINDS[list_name]
-    waiting = db.scalar(select(func.count()).select_from(OutboxOperation).where(
-        OutboxOperation.account_id == account.id, OutboxOperation.kind == kind.value,
-        OutboxOperation.state.in_(WAITING)))
-    if waiting:
+    if _waiting(db, account, kind):
         return False
     if kind in (OperationKind.SYNC_TERMS, OperationKind.SYNC_ACCOUNTS):
         outbox.enqueue(db, account.id, kind.value, {}, priority=WHOLE_LIST_PRIORITY)
@@ -80,4 +91,31 @@ def queue_pull(db: Session, account: Account, list_name: ListName, now: dt.datet
     else:
         pull = pulls.new_pull(db, account, list_name, pulls.INCREMENTAL, now)
         outbox.enqueue(db, account.id, kind.value, pull.to_payload(), priority=PAGED_LIST_PRIORITY)
+        offered = backends.for_account(account).deletion_kinds
+        for deletions_kind, subject in DELETIONS[list_name]:
+            if deletions_kind in offered and not _waiting(db, account, deletions_kind):
+                since = _deletions_since(db, account, deletions_kind, pull.since)
+                outbox.enqueue(db, account.id, deletions_kind.value, DeletionsPull(subject, since).to_payload(),
+                               priority=DELETIONS_PRIORITY)
     return True
+
+
+def _deletions_since(db: Session, account: Account, kind: OperationKind, since: dt.datetime | None) -> dt.datetime | None:
+    """Where the next deletions pull starts: with the list's pull, or earlier if the last one failed.
+
+    The list's mark moves on with its pull whether or not the deletions were heard, so a
+    deletions pull that failed hands its own start to the next one: nothing deleted meanwhile is missed.
+    """
+    last = db.scalar(select(OutboxOperation).where(OutboxOperation.account_id == account.id,
+                                                   OutboxOperation.kind == kind.value)
+                     .order_by(OutboxOperation.id.desc()).limit(1))
+    if last is None or last.state != OperationState.FAILED.value:
+        return since
+    failed_since = DeletionsPull.from_payload(last.payload).since
+    return None if failed_since is None or since is None else min(failed_since, since)
+
+
+def _waiting(db: Session, account: Account, kind: OperationKind) -> bool:
+    return bool(db.scalar(select(func.count()).select_from(OutboxOperation).where(
+        OutboxOperation.account_id == account.id, OutboxOperation.kind == kind.value,
+        OutboxOperation.state.in_(WAITING))))

@@ -481,7 +481,8 @@ def follow(order: PackedOrder, op: OutboxOperation) -> None:
         result = op.result or {}
         order.txn_id, order.ref_number = result.get("txn_id"), result.get("ref_number")
         _set(order, InvoiceStatus.CREATED, action=None, error=None, code=None)
-    elif state == OperationState.FAILED.value and order.status != InvoiceStatus.BLOCKED.value:
+    elif state == OperationState.FAILED.value and order.status not in (InvoiceStatus.BLOCKED.value,
+                                                                       InvoiceStatus.DELETED.value):
         _set(order, InvoiceStatus.FAILED, action=REPORT_TO_SUPPORT, error=op.error_message, code=op.error_code)
 
 
@@ -505,6 +506,11 @@ def fail(order: PackedOrder, op: OutboxOperation, *, code: str, action: str, err
     outbox.fail(op, code, error)
     order.attempts = op.attempts
     _set(order, InvoiceStatus.FAILED, action=action, error=error, code=code)
+
+
+def mark_deleted(order: PackedOrder, *, action: str, error: str, code: str) -> None:
+    """Our invoice was deleted in QuickBooks: shown as such (its old txn_id kept, to say which one)."""
+    _set(order, InvoiceStatus.DELETED, action=action, error=error, code=code)
 
 
 def _set(order: PackedOrder, status: InvoiceStatus, action: str | None, code: str | None, *, error: str | None) -> None:

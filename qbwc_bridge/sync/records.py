@@ -19,7 +19,10 @@ creates again (maybe under another name), picks a match or unmatches.
 **Automatic creation.** While the account's items (customers) sync is on, a record
 that is *not found* - nothing similar in QuickBooks that a person should look at first:
 no inactive record with its key, no other BlueTrace record with its key, not just
-unmatched by a person - is created in QuickBooks by itself.
+unmatched by a person, its match not just deleted in QuickBooks - is created in
+QuickBooks by itself. A record whose match someone deleted (``issue_detail["gone"]``, set
+by :mod:`.deletions`) waits for a person instead: re-creating what a bookkeeper has just
+deleted would undo their work behind their back.
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ FIELD_WORDS = {
     ItemMatchField.MANUFACTURER_PART_NUMBER: "manufacturer part number",
     ItemMatchField.BARCODE: "bar code",
 }
+GONE_WORDS = " It was matched to the QuickBooks {noun} \u201c{name}\u201d, which was deleted or merged away in QuickBooks."
 # What an issue means and what to do about it, per noun, in the help article's words: (message, action).
 # ``{shown}`` is the record's key as typed; ``{where}`` is the item match field ("as its bar code").
 ISSUE_WORDS: dict[str, dict[IssueType, tuple[str, str]]] = {
@@ -141,7 +145,8 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
                 webhook_events.match_issue_changing(db, account.id, side.noun, record_id, issue)
             if (automatic and active and not pending and new["issue"] == IssueType.NOT_FOUND.value
                     and not decision.inactive and not decision.shared_with
-                    and not (new["issue_detail"] or {}).get("rejected")):
+                    and not (new["issue_detail"] or {}).get("rejected")
+                    and not (new["issue_detail"] or {}).get("gone")):
                 creatable.append(record_id)
         for (is_match, already_clear), rows in batches.items():
             cleared = ({"issue": None, "issue_detail": None} if is_match else {"qb_list_id": None, "matched_by": None})
@@ -161,6 +166,10 @@ def _new_state(side, decision, raw_key, qb_list_id, matched_by, issue, detail, f
     new_detail = describe(side, decision, raw_key, field)
     if rejected:
         new_detail["rejected"] = rejected
+    gone = (detail or {}).get("gone")
+    if gone:
+        new_detail["gone"] = gone
+        new_detail["message"] += GONE_WORDS.format(noun=side.noun, name=gone["name"])
     return {"qb_list_id": None, "matched_by": None, "issue": decision.issue.value, "issue_detail": new_detail}
 
 

@@ -83,6 +83,20 @@ class World:
     def item_names(self) -> set[str]:
         raise NotImplementedError
 
+    # Deletions and merges made by a bookkeeper. A backend that cannot tell the bridge of them yet
+    # (``notices_deletions`` False) skips those scenarios: the bridge would not know.
+    notices_deletions = False
+
+    def delete_item(self, item_id: str) -> None:
+        raise NotImplementedError
+
+    def merge_customers(self, from_id: str, to_id: str) -> None:
+        """Merge one customer into another: references move to ``to_id``, ``from_id`` is gone."""
+        raise NotImplementedError
+
+    def delete_invoice(self, number: str) -> None:
+        raise NotImplementedError
+
     def customer_names(self) -> set[str]:
         raise NotImplementedError
 
@@ -138,6 +152,18 @@ class DesktopWorld(World):
 
     def item_names(self):
         return {item.name for item in self.company.items.values()}
+
+    notices_deletions = True
+
+    def delete_item(self, item_id):
+        self.company.delete_list_record(item_id)
+
+    def merge_customers(self, from_id, to_id):
+        self.company.merge(from_id, to_id)
+
+    def delete_invoice(self, number):
+        [invoice] = self.company.invoices_by_ref(number)
+        self.company.delete_invoice(invoice.stamp.id)
 
     def customer_names(self):
         return {entity.name for entity in self.company.entities.values() if entity.kind is EntityKind.CUSTOMER}

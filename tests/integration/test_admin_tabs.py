@@ -6,8 +6,9 @@ import re
 import pytest
 from markupsafe import escape
 
-from qbwc_bridge.services import catalog
+from qbwc_bridge.services import catalog, invoices
 from qbwc_bridge.store.models import Account, BtItem, PackedOrder, QbAccount, QbCustomer, QbItem, QbTerms, SyncCursor
+from qbwc_bridge.sync import deletions
 from tests.integration.admin_pages import admin_app, client, people  # noqa: F401 (fixtures)
 
 
@@ -168,3 +169,19 @@ def test_invoices_tab_shows_status_reference_and_action(client, people, acme, st
     assert all(f"<li>{escape(line)}</li>" in blocked for line in lines)
     retried = client.post(f"/admin/accounts/{acme}/invoices/retry", {"order_id": "O1"})
     assert "tried again" in client.get(retried.headers["Location"]).get_data(as_text=True)
+
+
+def test_an_invoice_deleted_in_quickbooks_is_shown_plainly_with_the_choice_to_create_it_again(client, people, acme,
+                                                                                             store):
+    with store.begin() as db:
+        invoices.record_packed_order(db, acme, "O3", {"order_number": "1003", "customer_id": "C1", "packed_at": "2030-01-02",
+                                             "lines": [{"item_id": "I1", "quantity": "1", "unit_price": "5"}]})  # fmt: skip
+        done = db.get(PackedOrder, (acme, "O3"))
+        done.status, done.txn_id, done.ref_number, done.action = "created", "TX-3", "1003", None
+        assert deletions.invoices_deleted(db, db.get(Account, acme), ["TX-3", "TX-unknown"]) == ["O3"]
+    client.login(people.acme_bookkeeper)
+    page = client.get(f"/admin/accounts/{acme}/invoices", query_string={"status": "deleted"}).get_data(as_text=True)
+    assert "Deleted in QuickBooks (1)" in page and 'data-order-id="O3"' in page and "Invoice #1003" in page
+    row = page[page.index('data-order-id="O3"'):]
+    assert "Create it again" in row[:row.index("</tr>")]
+    assert escape(deletions.DELETED_ERROR) in row

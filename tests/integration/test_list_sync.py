@@ -223,9 +223,13 @@ def test_an_edit_in_quickbooks_between_sessions_is_pulled_and_rematched(shared_d
     age_last_pulls(store, account_id)
     session = web_connector.run_session()
     assert session.ok, session.to_text()
-    assert sorted(requests(session)) == ["CustomerQueryRq:Start", "ItemQueryRq:Start"]
-    assert all("<FromModifiedDate>" in e.request and "<ActiveStatus>All</ActiveStatus>" in e.request
-               for e in session.exchanges)
+    # Beside each pull, what QuickBooks deleted since the same moment (customers' pull: our invoices too).
+    assert sorted(requests(session)) == ["CustomerQueryRq:Start", "ItemQueryRq:Start", "ListDeletedQueryRq",
+                                         "ListDeletedQueryRq", "TxnDeletedQueryRq"]
+    pulls = [e for e in session.exchanges if 'iterator="Start"' in e.request]
+    assert pulls and all("<FromModifiedDate>" in e.request and "<ActiveStatus>All</ActiveStatus>" in e.request
+                         for e in pulls)
+    assert all("<FromDeletedDate>" in e.request for e in session.exchanges if "DeletedQueryRq" in e.request)
     with store.begin() as db:
         freight = company.item_named("new-1").stamp.id
         assert state(db, BtItem, account_id, "i-new") == (freight, "auto", None, None)
@@ -363,12 +367,13 @@ def test_resync_finds_an_email_just_typed_into_quickbooks(shared_dir, settings, 
     with store.begin() as db:
         matched = company.customer_named("Filler customer 007").stamp.id
         assert state(db, BtCustomer, account_id, "c-new") == (matched, "auto", None, None)
-    company.delete(matched)  # deleted in QuickBooks: a Re-sync by ListID finds it gone
+    company.delete_list_record(matched)  # deleted in QuickBooks: the pull the Re-sync queues hears it deleted
     with store.begin() as db:
         resolutions.request_resync(db, db.get(Account, account_id), CUSTOMERS, "c-new")
-    web_connector.run_session()
+    session = web_connector.run_session()
+    assert "ListDeletedQueryRq" in requests(session)
     with store.begin() as db:
-        assert db.get(QbCustomer, (account_id, matched)).is_active is False
+        assert db.get(QbCustomer, (account_id, matched)) is None
         assert state(db, BtCustomer, account_id, "c-new")[:3] == (None, None, IssueType.NOT_FOUND.value)
 
 

@@ -85,9 +85,9 @@ def test_a_big_company_seeds_in_linear_time():
 def test_a_record_in_use_cannot_be_deleted_and_a_deleted_name_is_free():
     company = company_from_description(
         {**DESCRIPTION, "invoices": [{"customer": "Beta LLC", "lines": [{"item": "Cable", "quantity": "1"}]}]})
-    company.delete(company.customer_named("Acme Corp").stamp.id)
+    company.delete_list_record(company.customer_named("Acme Corp").stamp.id)
     assert company.customer_named("Acme Corp") is None
     assert add_entity(company, EntityKind.CUSTOMER, {"name": "acme corp"}).name == "acme corp"
     for used in (company.item_named("Cable"), company.customer_named("Beta LLC")):
         with pytest.raises(ValueError, match="in use"):
-            company.delete(used.stamp.id)
+            company.delete_list_record(used.stamp.id)

@@ -10,7 +10,7 @@ import datetime as dt
 
 from ...domain import ItemMatchField
 from ...errors import NeedsPerson
-from ...operations import Delivery, KeyKind, Limits, ListName, NewItem, NewRecord, SkuPlace
+from ...operations import Delivery, KeyKind, Limits, ListName, NewItem, NewRecord, OperationKind, SkuPlace
 from ...store.models import Account
 from ..base import Backend
 from . import record_limits
@@ -26,6 +26,9 @@ class DesktopBackend(Backend):
     # wrongly by an hour): look-ups compare its times with ours this loosely.
     clock_margin = dt.timedelta(hours=24)
     item_match_fields = (ItemMatchField.NAME, ItemMatchField.MANUFACTURER_PART_NUMBER, ItemMatchField.BARCODE)
+    # ListDeletedQuery / TxnDeletedQuery (qbXML 2.0, older than any file we talk to): see ``deletion_sync``.
+    deletion_kinds = frozenset({OperationKind.SYNC_ITEM_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS,
+                                OperationKind.SYNC_INVOICE_DELETIONS})
 
     def can_look_up(self, list_name: ListName, kind: KeyKind, value: str) -> bool:
         # Desktop's list queries filter by ListID or FullName only; an email or SKU cannot be asked for.

@@ -6,7 +6,7 @@ lists them, so the conversation can look any operation up by its kind.
 from __future__ import annotations
 
 from ...sync import mirror
-from . import list_sync, rows
+from . import deletion_sync, list_sync, rows
 from .invoice_operations import InvoiceAddOperation
 from .operations import DesktopOperation, SyncList
 
@@ -17,6 +17,7 @@ def _build() -> dict[str, DesktopOperation]:
         SyncList("sync_accounts", "AccountQuery", mirror.upsert_accounts, rows.account_row),
         InvoiceAddOperation(),
         *list_sync.handlers(),
+        *deletion_sync.handlers(),
     ]
     return {handler.kind: handler for handler in handlers}
 

@@ -42,6 +42,7 @@ INVOICE_STATUS_LABELS = {
     "unconfirmed": "Checking QuickBooks",
     "created": "Created",
     "failed": "Failed",
+    "deleted": "Deleted in QuickBooks",
 }
 CANDIDATE_REASONS = {
     "same_sku": "same SKU",

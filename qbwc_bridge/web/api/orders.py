@@ -82,7 +82,8 @@ INVOICE = component(
                 "enum": list(invoices.STATUSES),
                 "description": "waiting (the bridge is creating a missing customer or item), blocked (action says "
                 "what to fix), queued, sent (the Web Connector holds it), unconfirmed (its answer was lost: the bridge "
-                "looks it up in QuickBooks before anything is resent), created, failed (action says what to do)",
+                "looks it up in QuickBooks before anything is resent), created, failed (action says what to do), deleted "
+                "(created, then deleted in QuickBooks: never re-created by itself; retry creates it again)",
             },
             "quickbooks": {
                 "type": "object",
@@ -149,8 +150,9 @@ def register(blueprint: Blueprint) -> None:
 
     api_route(
         blueprint, "POST", "/orders/{order_id}/invoice/retry", tag="Invoices", success_status=202,
-        response_schema=INVOICE, responses={"409": "The invoice is not blocked or failed"},
-        summary="Try a blocked or failed invoice again (after fixing what its action said)",
+        response_schema=INVOICE, responses={"409": "The invoice is not blocked, failed or deleted"},
+        summary="Try a blocked or failed invoice again (after fixing what its action said), or create again one "
+        "deleted in QuickBooks",
     )(retry)
 
     def listing(db, account_id):

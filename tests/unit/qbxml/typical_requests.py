@@ -29,6 +29,17 @@ TYPICAL: dict[str, tuple[str, dict]] = {
         {"iterator": "Start", "max_returned": 100, "from_modified_date": dt.datetime(2024, 3, 1),
          "to_modified_date": dt.datetime(2024, 3, 2), "customer_list_ids": ["80000013-1416570432"]},
     ),
+    "list_deleted_query": (
+        "ListDeletedQuery",
+        {"del_types": ["ItemService", "ItemNonInventory", "ItemInventory", "ItemInventoryAssembly", "ItemOtherCharge",
+                       "ItemFixedAsset", "ItemSubtotal", "ItemDiscount", "ItemPayment", "ItemSalesTax",
+                       "ItemSalesTaxGroup", "ItemGroup"],
+         "from_deleted_date": dt.datetime(2024, 3, 1, 7, 20, tzinfo=dt.timezone.utc)},
+    ),
+    "txn_deleted_query": (
+        "TxnDeletedQuery",
+        {"del_types": ["Invoice"], "from_deleted_date": dt.datetime(2024, 3, 1, 7, 20, tzinfo=dt.timezone.utc)},
+    ),
     "item_service_add": (
         "ItemServiceAdd",
         {"name": "Gift wrapping", "sales_desc": "Wrapped with a bow…", "sales_price": Decimal("4.5"),

@@ -248,6 +248,36 @@ INVOICE_QUERY: dict[str, Field] = {
     "include_ret_elements": RET_ELEMENTS,
 }
 
+# ListDelType / TxnDelType values of the qbXML 13.0 XSD. The requests and every value here date from
+# qbXML 2.0 to 3.0 (ItemFixedAsset), all older than the oldest version we render: no version gate needed.
+LIST_DEL_TYPES = (
+    "Account", "BillingRate", "Class", "Currency", "Customer", "CustomerMsg", "CustomerType", "DateDrivenTerms",
+    "Employee", "InventorySite", "ItemDiscount", "ItemFixedAsset", "ItemGroup", "ItemInventory",
+    "ItemInventoryAssembly", "ItemNonInventory", "ItemOtherCharge", "ItemPayment", "ItemSalesTax",
+    "ItemSalesTaxGroup", "ItemService", "ItemSubtotal", "JobType", "OtherName", "PaymentMethod",
+    "PayrollItemNonWage", "PayrollItemWage", "PriceLevel", "SalesRep", "SalesTaxCode", "ShipMethod",
+    "StandardTerms", "ToDo", "UnitOfMeasureSet", "Vehicle", "Vendor", "VendorType", "WorkersCompCode",
+)  # fmt: skip
+TXN_DEL_TYPES = (
+    "ARRefundCreditCard", "Bill", "BillPaymentCheck", "BillPaymentCreditCard", "BuildAssembly", "Charge", "Check",
+    "CreditCardCharge", "CreditCardCredit", "CreditMemo", "Deposit", "Estimate", "InventoryAdjustment", "Invoice",
+    "ItemReceipt", "JournalEntry", "PurchaseOrder", "ReceivePayment", "SalesOrder", "SalesReceipt",
+    "SalesTaxPaymentCheck", "TimeTracking", "TransferInventory", "VehicleMileage", "VendorCredit",
+)  # fmt: skip
+_DELETED_DATES = {
+    "from_deleted_date": Field(Kind.DATETIME, "deleted-since date"),
+    "to_deleted_date": Field(Kind.DATETIME, "deleted-until date"),
+    "include_ret_elements": RET_ELEMENTS,
+}
+LIST_DELETED_QUERY: dict[str, Field] = {
+    "del_types": Field(Kind.CHOICE, "list type", choices=LIST_DEL_TYPES, repeated=True, required=True),
+    **_DELETED_DATES,
+}
+TXN_DELETED_QUERY: dict[str, Field] = {
+    "del_types": Field(Kind.CHOICE, "transaction type", choices=TXN_DEL_TYPES, repeated=True, required=True),
+    **_DELETED_DATES,
+}
+
 LIST_QUERY_GROUPS = (("list_ids",), ("full_names",), ("max_returned", "active_status", "from_modified_date",
                      "to_modified_date", "account_types"))  # fmt: skip
 INVOICE_QUERY_GROUPS = (("txn_ids",), ("ref_numbers",), ("max_returned", "from_modified_date", "to_modified_date",

@@ -22,6 +22,10 @@ CustomerQuery         as ItemQuery (default :data:`CUSTOMER_RET_ELEMENTS`); cust
 TermsQuery            list_ids, full_names, max_returned, active_status,
                       from_modified_date, to_modified_date, include_ret_elements
 AccountQuery          as TermsQuery, plus account_types (e.g. ["Income", "Expense"])
+ListDeletedQuery      del_types *required* (ListDelType values: "ItemService",
+                      "Customer", ...), from_deleted_date, to_deleted_date,
+                      include_ret_elements (none by default: the Ret is small)
+TxnDeletedQuery       as ListDeletedQuery, del_types being TxnDelType values ("Invoice")
 InvoiceQuery          iterator, iterator_id, txn_ids, ref_numbers, max_returned,
                       from_modified_date, to_modified_date, customer_list_ids,
                       include_line_items (bool), include_ret_elements
@@ -51,7 +55,7 @@ InvoiceAdd            customer_list_id *required*, ar_account_list_id, template_
 An address (bill_address, ship_address) is a mapping with addr1 ... addr5, city,
 state, postal_code, country, note. Types: text is ``str``; money (amount,
 total_value) and prices/quantities are ``Decimal`` (or ``int``), never ``float``;
-``*_date`` are ``datetime.date`` except the ``*_modified_date`` filters, which take a
+``*_date`` are ``datetime.date`` except the ``*_modified_date`` and ``*_deleted_date`` filters, which take a
 ``datetime.datetime`` (naive = QuickBooks' local time); external_guid is a
 ``uuid.UUID``; flags are ``bool``; max_returned is an ``int`` >= 1. A version in
 parentheses is the qbXML version the element appeared in: for an older company it is
@@ -121,6 +125,8 @@ REQUESTS: dict[str, _Request] = {
     "TermsQuery": _Request("terms_query.xml.j2", f.TERMS_QUERY, "terms query", f.LIST_QUERY_GROUPS),
     "AccountQuery": _Request("account_query.xml.j2", f.ACCOUNT_QUERY, "account query", f.LIST_QUERY_GROUPS),
     "InvoiceQuery": _Request("invoice_query.xml.j2", f.INVOICE_QUERY, "invoice query", f.INVOICE_QUERY_GROUPS),
+    "ListDeletedQuery": _Request("list_deleted_query.xml.j2", f.LIST_DELETED_QUERY, "deleted list query"),
+    "TxnDeletedQuery": _Request("txn_deleted_query.xml.j2", f.TXN_DELETED_QUERY, "deleted transaction query"),
     "ItemServiceAdd": _Request("item_service_add.xml.j2", f.ITEM_SERVICE_ADD, "item"),
     "ItemNonInventoryAdd": _Request("item_non_inventory_add.xml.j2", f.ITEM_NON_INVENTORY_ADD, "item"),
     "ItemInventoryAdd": _Request("item_inventory_add.xml.j2", f.ITEM_INVENTORY_ADD, "item"),
