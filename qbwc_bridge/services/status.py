@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from ..backends.desktop.status import explain_hresult, parse_hresult
 from .. import throttle
 from ..domain import ItemMatchField
 from ..errors import NotFound
@@ -232,9 +231,7 @@ def _error(account: Account) -> dict[str, Any] | None:
     if account.status != ConnectionStatus.ERROR.value:
         return None
     code = account.error_code or "unknown"
-    action = _ACTIONS_BY_CODE.get(code)
-    if action is None and parse_hresult(code) is not None:
-        action = explain_hresult(code, "").action
+    action = _ACTIONS_BY_CODE.get(code) or account.error_action
     message = account.status_message or "The last Web Connector run failed."
     if action and message.endswith(action):
         message = message[: -len(action)].rstrip()

@@ -148,6 +148,8 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(20), default=ConnectionStatus.NOT_CONNECTED.value)
     status_message: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(40))
+    # What to do about the error, in the words of the backend that met it (the engine's own codes have theirs).
+    error_action: Mapped[str | None] = mapped_column(Text)
     error_at: Mapped[dt.datetime | None]
     last_contact_at: Mapped[dt.datetime | None]
     company_name: Mapped[str | None] = mapped_column(String(200))

@@ -165,12 +165,15 @@ def test_status_explains_the_current_error_and_what_to_do(api, store, account_id
         account.status = "error"
         account.error_code = "0x80040408"
         account.error_at = dt.datetime(2026, 5, 1, tzinfo=dt.timezone.utc)
-        account.status_message = "QuickBooks could not open the company file."
+        # As the Desktop backend records it: what happened, then what to do (the status splits them).
+        account.error_action = "Open the company file in QuickBooks, then run the Web Connector again."
+        account.status_message = f"QuickBooks could not open the company file. {account.error_action}"
     status = api.ok("GET", "/status")
     assert status["label"] == "Error"
     error = status["error"]
     assert error["code"] == "0x80040408" and error["message"] == "QuickBooks could not open the company file."
-    assert error["action"] and error["at"].startswith("2026-05-01")
+    assert error["action"] == "Open the company file in QuickBooks, then run the Web Connector again."
+    assert error["at"].startswith("2026-05-01")
     assert_valid(openapi_document, status, response_schema(openapi_document, "get", "/status", 200))
     jsonschema.Draft202012Validator.check_schema(response_schema(openapi_document, "get", "/status", 200))
 

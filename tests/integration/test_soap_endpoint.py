@@ -171,6 +171,8 @@ def test_connection_error_is_recorded_in_plain_words(soap_url, tenant, store):
         account = db.get(Account, tenant.account.account_id)
         assert account.status == "error"
         assert "QuickBooks" in account.status_message and account.error_code == "0x80040408"
+        # The backend keeps what to do apart, so the status (a service) needs no HRESULT table of its own.
+        assert account.error_action and account.status_message.endswith(account.error_action)
 
 
 @pytest.mark.parametrize("operation", ["connectionError", "receiveResponseXML"])

@@ -184,7 +184,8 @@ class WebConnectorService:
                 info = explain_hresult(hresult, message or "")
                 conversation.return_in_flight(db, ws, code=info.code, message=info.explanation,
                                               retry_at=now if info.outcome is Outcome.RETRY else None)  # fmt: skip
-                self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult, now)
+                self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult, now,
+                                   action=info.action)
                 self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"HRESULT {hresult}: {message}")
                 return -1
             self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"{len(response or '')} bytes", response)
@@ -207,7 +208,8 @@ class WebConnectorService:
             if ws is None:
                 return "done"
             info = explain_hresult(hresult or "", message or "")
-            self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult or "", now)
+            self._record_error(account, ws, f"{info.explanation} {info.action}".strip(), hresult or "", now,
+                               action=info.action)
             self._log(db, account.id, ws.id, "connectionError", "in", f"HRESULT {hresult}: {message}")
             conversation.end_session(db, ws, SessionState.CLOSED, now, inflight_timeout=self.settings.inflight_timeout)
             return "done"
@@ -301,7 +303,7 @@ class WebConnectorService:
         except WrongCompanyFile as exc:
             ws.last_error = f"{exc} {exc.action or ''}".strip()
             ws.fatal_error = True
-            self._record_error(account, ws, ws.last_error, "wrong_company_file", self.clock())
+            self._record_error(account, ws, ws.last_error, "wrong_company_file", self.clock(), action=exc.action)
             return False
         version = negotiate_version(facts, major, minor)
         ws.qbxml_version = str(QbxmlVersion(*version))
@@ -319,10 +321,13 @@ class WebConnectorService:
         return True
 
     @staticmethod
-    def _record_error(account: Account, ws: WebConnectorSession, text: str, code: str, now: dt.datetime) -> None:
+    def _record_error(account: Account, ws: WebConnectorSession, text: str, code: str, now: dt.datetime, *,
+                      action: str | None = None) -> None:
+        """Put the error on the account as the status shows it: ``text`` says what happened, ``action`` what to do."""
         ws.last_error = text
         account.status = ConnectionStatus.ERROR.value
         account.status_message = text
+        account.error_action = action or None
         # Anything longer is no HRESULT, and PostgreSQL would refuse it with the whole answer.
         account.error_code = code if len(code) <= MAX_ERROR_CODE else UNREADABLE_HRESULT
         account.error_at = now
