@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from qbwc_bridge.config import Settings
-from qbwc_bridge.services.demo import DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_ORDERS, prepare_demo
+from qbwc_bridge.demo import DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_ORDERS, prepare_demo
 from qbwc_bridge.services.invoices import invoice_view, list_invoices
 from qbwc_bridge.store.db import Store
 from qbwc_bridge.store.models import BtCustomer, BtItem

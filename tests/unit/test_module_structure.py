@@ -28,7 +28,6 @@ ENGINE = ("qbwc_bridge.sync", "qbwc_bridge.services")
 BACKEND_PACKAGES = ("qbwc_bridge.backends.desktop",)
 ENGINE_TO_BACKEND_LEFT = {
     ("qbwc_bridge.services.accounts", "qbwc_bridge.backends.desktop.conversation"),  # ends open sessions
-    ("qbwc_bridge.services.demo", "qbwc_bridge.backends.desktop.qwc"),  # writes the demo's .qwc
     ("qbwc_bridge.services.status", "qbwc_bridge.backends.desktop.status"),  # HRESULT words
 }
 
