@@ -427,7 +427,7 @@ def demo(context: Context, host: str, port: int, no_serve: bool) -> None:
         click.echo("")
         return
     fake_intuit, demo_settings = start_fake_quickbooks_online(context.settings)
-    click.echo(f"  Fake QuickBooks Online: {fake_intuit.url}  (the worker syncs the Online account once connected)")
+    click.echo(f"  QuickBooks Online:     {fake_intuit.url}  (a fake, in this process; the worker syncs the account once connected)")
     click.echo("")
     context.use_settings(demo_settings)
     try:

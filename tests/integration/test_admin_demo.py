@@ -42,7 +42,7 @@ def test_the_demo_prints_both_accounts_and_serves_the_fake_quickbooks_online(tmp
         online_id = re.search(r"Online demo account:\s+#(\d+) Demo Online Co", printed).group(1)
         connect_url = re.search(r"Connect it:\s+(\S+)", printed).group(1)
         assert connect_url.endswith(f"/admin/accounts/{online_id}/connect/online")
-        fake_url = re.search(r"Fake QuickBooks Online:\s+(\S+)", printed).group(1)
+        fake_url = re.search(r"QuickBooks Online:\s+(\S+)  \(a fake", printed).group(1)
         # The fake's consent page knows the demo's app and its redirect URI (the bridge's /qbo/callback).
         consent = requests.get(fake_url + "/connect/oauth2", timeout=30, params={
             "client_id": "qbwc-bridge-demo", "response_type": "code", "scope": "com.intuit.quickbooks.accounting",

@@ -13,7 +13,7 @@ from qbwc_bridge.demo import (DEMO_CUSTOMERS, DEMO_ITEMS, DEMO_ONLINE_ORDERS, DE
 from qbwc_bridge.fake_qbo.sample import SAMPLE_NAME, SAMPLE_REALM
 from qbwc_bridge.services.invoices import invoice_view, list_invoices
 from qbwc_bridge.store.db import Store
-from qbwc_bridge.store.models import BtCustomer, BtItem
+from qbwc_bridge.store.models import Account, BtCustomer, BtItem
 from qbwc_bridge.web.app import create_app
 from qbwc_bridge.worker import Worker
 from tests.support.live_server import LiveServer
@@ -34,6 +34,10 @@ def test_the_demo_seeds_items_customers_and_blocked_orders_once(tmp_path):
             assert invoices.total == len(DEMO_ORDERS)
             # Invoice creation starts off: every order waits with an Action that says so.
             assert all("Invoice creation is off" in (invoice_view(row)["action"] or "") for row in invoices.rows)
+            assert sorted((row.name, row.kind) for row in db.query(Account)) == [
+                ("Demo Distribution", "desktop"), ("Demo Online Co", "online")]
+            online_id = facts["online"]["account_id"]
+            assert list_invoices(db, online_id).total == len(DEMO_ONLINE_ORDERS)
     finally:
         store.dispose()
 
