@@ -18,6 +18,7 @@ import click
 import waitress
 
 from . import logs, metrics, retention, security
+from .backends.desktop import credentials
 from .backends.desktop.qwc import QwcRefused, render_qwc
 from .backends.online.connection import rewrap_tokens
 from .backends.push import PushDriver
@@ -299,7 +300,7 @@ def account_create(context: Context, name: str, kind: str, as_json: bool) -> Non
 def account_reset_password(context: Context, account_id: int, as_json: bool) -> None:
     """A new Web Connector password, printed ONCE; the account's open Web Connector sessions end now."""
     with context.store.begin() as db:
-        password = account_service.reset_web_connector_password(db, account_id,
+        password = credentials.reset_web_connector_password(db, account_id,
                                                                 inflight_timeout=context.settings.inflight_timeout)
         username = account_service.get_account(db, account_id).credential.username
     if as_json:

@@ -36,7 +36,7 @@ from sqlalchemy import update
 
 from qbwc_bridge.backends.desktop.schema import schema_dir
 from qbwc_bridge.backends.desktop.web_connector import WebConnectorService
-from qbwc_bridge.services import accounts as account_service
+from qbwc_bridge.backends.desktop import credentials
 from qbwc_bridge.services import catalog
 from qbwc_bridge.services import invoices as invoice_service
 from qbwc_bridge.simulator import RequestProcessor
@@ -222,7 +222,7 @@ def test_every_add_lands_exactly_once(fault, store, settings, tenant, world, clo
     elif fault == "password_reset_mid_set":
         forged = driver.apply(request, company=copy.deepcopy(world.company))  # QuickBooks never saw the set
         with store.begin() as db:
-            driver.password = account_service.reset_web_connector_password(
+            driver.password = credentials.reset_web_connector_password(
                 db, tenant.account.account_id, inflight_timeout=dt.timedelta(seconds=settings.inflight_timeout_seconds)
             )
         driver.connector = driver._connector()

@@ -27,7 +27,6 @@ HIDDEN_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {}
 ENGINE = ("qbwc_bridge.sync", "qbwc_bridge.services")
 BACKEND_PACKAGES = ("qbwc_bridge.backends.desktop",)
 ENGINE_TO_BACKEND_LEFT = {
-    ("qbwc_bridge.services.accounts", "qbwc_bridge.backends.desktop.conversation"),  # ends open sessions
     ("qbwc_bridge.services.status", "qbwc_bridge.backends.desktop.status"),  # HRESULT words
 }
 

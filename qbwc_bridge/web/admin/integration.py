@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, redirect, render_template, url_for
 
+from ...backends.desktop import credentials
 from ...backends.desktop.qwc import QwcRefused, app_url, qwc_filename, render_qwc
 from ...backends.online import connection as online_connection
 from ...services import accounts as account_service
@@ -124,7 +125,7 @@ def reset_password(account_id: int):
     require_account(account_id)
     with unit_of_work() as db:
         account = account_service.get_account(db, account_id)
-        password = account_service.reset_web_connector_password(db, account_id,
+        password = credentials.reset_web_connector_password(db, account_id,
                                                                 inflight_timeout=settings().inflight_timeout)
         username = account.credential.username
         name = account.name
@@ -164,7 +165,7 @@ def disconnect(account_id: int):
         if account.kind == AccountKind.ONLINE.value:
             online_connection.disconnect(db, settings(), account)
         else:
-            account_service.disconnect_web_connector(db, account_id, inflight_timeout=settings().inflight_timeout)
+            credentials.disconnect_web_connector(db, account_id, inflight_timeout=settings().inflight_timeout)
 
     return act(url_for("admin_integration.general", account_id=account_id),
                "Disconnected from QuickBooks. Nothing more is sent until you connect again.", disconnect_account)

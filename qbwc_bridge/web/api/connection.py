@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
+from ...backends.desktop import credentials
 from ...backends.online import connection as online_connection
 from ...config import Settings
 from ...services import accounts as account_service
@@ -63,5 +64,5 @@ def register(blueprint: Blueprint) -> None:
         if account.kind == AccountKind.ONLINE.value:
             online_connection.disconnect(db, settings, account)
         else:
-            account_service.disconnect_web_connector(db, account_id, inflight_timeout=settings.inflight_timeout)
+            credentials.disconnect_web_connector(db, account_id, inflight_timeout=settings.inflight_timeout)
         return account_status(db, account_id, silent_after=settings.silent_after)
