@@ -23,9 +23,9 @@ from .backends.desktop.qwc import QwcRefused, render_qwc
 from .backends.online.connection import rewrap_tokens
 from .backends.push import PushDriver
 from .config import Settings
+from .demo import prepare_demo, start_fake_quickbooks_online
 from .errors import BridgeError, ConfigurationError
 from .services import accounts as account_service
-from .services.demo import prepare_demo
 from .services.import_files import detect_format, read_rows
 from .services.imports import import_rows
 from .services.invoices import look_up_before_resending
@@ -63,6 +63,10 @@ class Context:
         if self._store is None:
             self._store = Store.from_settings(self.settings)
         return self._store
+
+    def use_settings(self, settings: Settings) -> None:
+        """Settings this command's process uses from now on (the demo's, pointing at its fake Intuit)."""
+        self._settings = settings
 
     def close(self) -> None:
         if self._store is not None:
@@ -401,8 +405,10 @@ def user_reset_password(context: Context, email: str, password_stdin: bool) -> N
 @click.option("--no-serve", is_flag=True, help="Prepare the demo and exit.")
 @pass_context
 def demo(context: Context, host: str, port: int, no_serve: bool) -> None:
-    """Prepare a demo (SQLite under ./var, a Desktop account, an admin login) and serve."""
+    """Prepare a demo (SQLite under ./var, a Desktop and an Online account, an admin login) and serve it
+    with a fake QuickBooks Online."""
     facts = prepare_demo(context.store, context.settings)
+    online = facts["online"]
     base = context.settings.public_url
     click.echo("")
     click.echo("qbwc-bridge demo is ready")
@@ -415,9 +421,20 @@ def demo(context: Context, host: str, port: int, no_serve: bool) -> None:
     click.echo(f"  Web Connector login:   {facts['wc_username']} / {facts['wc_password']}")
     click.echo(f"  .qwc file:             {facts['qwc_path']}")
     click.echo(f"  Simulate a session:    .venv/bin/qbwc-bridge simulate --qwc {facts['qwc_path']} --password {facts['wc_password']}")
+    click.echo(f"  Online demo account:   #{online['account_id']} {online['account_name']}  (API token {online['api_token']})")
+    click.echo(f"  Connect it:            {base}/admin/accounts/{online['account_id']}/connect/online"
+               "  (Connect to QuickBooks, then Connect on the fake Intuit page)")
+    if no_serve:
+        click.echo("")
+        return
+    fake_intuit, demo_settings = start_fake_quickbooks_online(context.settings)
+    click.echo(f"  QuickBooks Online:     {fake_intuit.url}  (a fake, in this process; the worker syncs the account once connected)")
     click.echo("")
-    if not no_serve:
+    context.use_settings(demo_settings)
+    try:
         click.get_current_context().invoke(serve, host=host, port=port)
+    finally:
+        fake_intuit.stop()
 
 
 @main.group("import")
