@@ -311,3 +311,16 @@ def test_a_deletion_is_heard_when_the_lists_last_changed_longer_ago_than_cdc_ans
     assert (gone.qb_list_id, gone.issue) == (None, IssueType.NOT_FOUND.value)
     pulls = deletions_pulls(world)
     assert pulls and {state for _kind, state in pulls} == {OperationState.DONE.value}
+
+
+def test_a_deletion_cut_off_a_full_cdc_answer_is_found_by_asking_for_the_ids_we_hold(world):
+    ids = connected(world)
+    with world.store.begin() as db:
+        catalog.upsert_item(db, world.account_id, "i-5", {"sku": "W-5", "name": "Widget five"})
+    for number in range(1000):  # a bulk import: CDC's answer is full before it reaches the deletion
+        world.company.add_item(f"Bulk {number}", income_account="Sales")
+    world.company.delete("Item", ids["W-5"])
+    world.later(minutes=5)
+    world.run()
+    gone = item(world, "i-5")
+    assert (gone.qb_list_id, gone.issue) == (None, IssueType.NOT_FOUND.value)

@@ -14,6 +14,9 @@ mapping of :mod:`.entities`. Every answer comes back as the engine's neutral res
   first and only then resends with the same requestid (see ``backends.push``);
 * authorization gone (``QboUnauthorized``, ``ReconnectNeeded``) → ``NeedsReconnect``.
 
+Deletions and merges come from Change Data Capture (``OnlineLink.deleted_since``): the
+records it answers ``"status": "Deleted"`` are reported to the engine as ``Gone``.
+
 A read QuickBooks refuses (a fault on a query) is answered ``RetryLater`` with the plain
 explanation: reads are ours alone (our query text), so a refusal is our bug or a passing
 state of the company, and the outbox's growing backoff keeps it from hammering QuickBooks
@@ -31,11 +34,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ... import errors
 from ...config import Settings
-from ...domain import ItemMatchField
+from ...domain import InvoiceStatus, ItemMatchField
 from ...operations import (
     Created,
     Deletable,
@@ -61,7 +65,7 @@ from ...operations import (
     WriteOutcome,
 )
 from ...store.db import Store
-from ...store.models import Account, ExchangeLogEntry, QboConnection, utcnow
+from ...store.models import Account, ExchangeLogEntry, PackedOrder, QboConnection, QbCustomer, QbItem, utcnow
 from ...token_keys import TokenKeyError
 from ..base import PushBackend, PushLink
 from . import connection, entities
@@ -102,6 +106,7 @@ CDC_KEPT = dt.timedelta(days=30)  # how far back CDC answers (PROTOCOL §5.1, In
 # A day inside the window: Intuit's clock may be ahead of ours, and a changedSince past the edge is refused.
 CDC_ASK_WITHIN = CDC_KEPT - dt.timedelta(days=1)
 CDC_MAX_OBJECTS = 1000  # per answer; past it QuickBooks cuts the rest off
+HELD_CHUNK = 100  # ids per "Id IN (...)" when CDC was cut off: a query text well inside what QuickBooks takes
 REFUSAL_REASONS = {
     FaultReason.DUPLICATE_NAME: RefusalReason.DUPLICATE_NAME,
     FaultReason.INVALID_REFERENCE: RefusalReason.INVALID_REFERENCE,
@@ -304,13 +309,35 @@ class OnlineLink(PushLink):
         earliest = self.clock() - CDC_ASK_WITHIN
         since = earliest if pull.since is None else max(_aware(pull.since), earliest)
         changed = self.client.cdc([entity], since)[entity]
-        if len(changed) >= CDC_MAX_OBJECTS:
-            # Cut off at 1000: a deletion past the cut is not in this answer. It is still in the next ones
-            # while it lies inside the window, but a busy company may keep over 1000 changes in it.
-            log.warning("account %s: Change Data Capture answered %s %s objects since %s (its most); "
-                        "deletions past them were not heard", self.account_id, len(changed), entity, since)
         ids = [str(record["Id"]) for record in changed if record.get("status") == DELETED and record.get("Id")]
+        if len(changed) >= CDC_MAX_OBJECTS:
+            # Cut off at 1000 (a bulk import since the last pull): a deletion past the cut is in no answer,
+            # and CDC has no paging. What we hold is asked for by id instead; what QuickBooks lacks is gone.
+            log.info("account %s: Change Data Capture cut off at %s %s objects since %s; checking the ids we hold",
+                     self.account_id, len(changed), entity, since)
+            ids += self._not_held(pull.subject)
         return Gone(pull.subject, tuple(dict.fromkeys(ids)))
+
+    def _not_held(self, subject: Deletable) -> list[str]:
+        """Of the ids we hold for ``subject`` (mirrored records, our created invoices), those QuickBooks lacks."""
+        with self.store.begin() as db:
+            if subject is Deletable.INVOICES:
+                ours = db.scalars(select(PackedOrder.txn_id).where(
+                    PackedOrder.account_id == self.account_id, PackedOrder.txn_id.is_not(None),
+                    PackedOrder.status == InvoiceStatus.CREATED.value))
+            else:
+                model = QbItem if subject is Deletable.ITEMS else QbCustomer
+                ours = db.scalars(select(model.list_id).where(model.account_id == self.account_id))
+            held_here = sorted(set(ours))
+        entity = CDC_ENTITIES[subject]
+        every_state = "" if subject is Deletable.INVOICES else f" AND {EVERY_STATE}"
+        missing: list[str] = []
+        for start in range(0, len(held_here), HELD_CHUNK):
+            chunk = held_here[start:start + HELD_CHUNK]
+            where = f"Id IN ({', '.join(quote_literal(i) for i in chunk)}){every_state}"
+            there = {str(record["Id"]) for record in self.client.query_page(entity, where, 1, PAGE_SIZE)}
+            missing += [i for i in chunk if i not in there]
+        return missing
 
     def find_created(self, list_name: ListName, spec: NewRecord):
         return _answered(lambda: [
