@@ -28,8 +28,10 @@ from ..config import Settings
 from ..domain import ItemMatchField
 from ..errors import DataError
 from ..operations import (
+    DeletionsPull,
     Delivery,
     FoundInvoice,
+    Gone,
     KeyKind,
     ListName,
     ListPage,
@@ -59,7 +61,7 @@ class Backend:
     # The QuickBooks fields that can carry BlueTrace's SKU, the default first (the Items tab's choice).
     item_match_fields: ClassVar[tuple[ItemMatchField, ...]]
     # The deletions pulls (SYNC_*_DELETIONS) this QuickBooks can answer; the engine queues no other.
-    # None by default: the push driver handles none yet (QuickBooks Online's Change Data Capture will).
+    # None by default; a push backend offering some answers them with ``PushLink.deleted_since``.
     deletion_kinds: ClassVar[frozenset[OperationKind]] = frozenset()
 
     def can_look_up(self, list_name: ListName, kind: KeyKind, value: str) -> bool:
@@ -109,6 +111,13 @@ class PushLink:
         raise NotImplementedError
 
     def look_up(self, list_name: ListName, lookup: RecordLookup) -> ListPage | RetryLater | NeedsReconnect:
+        raise NotImplementedError
+
+    def deleted_since(self, pull: DeletionsPull) -> Gone | RetryLater | NeedsReconnect:
+        """The records of ``pull.subject`` QuickBooks deleted or merged away since ``pull.since``.
+
+        Only asked for the kinds in the backend's ``deletion_kinds``.
+        """
         raise NotImplementedError
 
     def create(self, list_name: ListName, spec: NewRecord, request_id: str) -> WriteOutcome:

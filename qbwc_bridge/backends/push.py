@@ -37,8 +37,10 @@ from ..leases import Lease
 from ..operations import (
     NOT_IDEMPOTENT,
     Created,
+    DeletionsPull,
     Delivery,
     FoundInvoice,
+    Gone,
     ListName,
     ListPage,
     ListPull,
@@ -56,7 +58,7 @@ from ..operations import (
 from ..services.status import RECONNECT_NEEDED
 from ..store.db import Store
 from ..store.models import Account, ConnectionStatus, OperationState, OutboxOperation, PackedOrder, utcnow
-from ..sync import invoices, mirror, pull_results, resolutions, schedule
+from ..sync import deletions, invoices, mirror, pull_results, resolutions, schedule
 from ..sync.incremental import next_pull_at
 from ..sync.initial import refresh_connection_status
 from .base import PushBackend, PushLink
@@ -71,10 +73,10 @@ WHOLE_LISTS = {OperationKind.SYNC_TERMS: ListName.TERMS, OperationKind.SYNC_ACCO
 PAGED_LISTS = {OperationKind.SYNC_ITEMS: ListName.ITEMS, OperationKind.SYNC_CUSTOMERS: ListName.CUSTOMERS}
 LOOKUPS = {OperationKind.RESYNC_ITEM: ListName.ITEMS, OperationKind.RESYNC_CUSTOMER: ListName.CUSTOMERS}
 CREATIONS = {OperationKind.CREATE_ITEM: ListName.ITEMS, OperationKind.CREATE_CUSTOMER: ListName.CUSTOMERS}
-# Deletions pulls are not offered to push backends (``Backend.deletion_kinds`` is empty for them, so the
-# engine never queues one): QuickBooks Online's deletions will come from Change Data Capture instead.
-NOT_OFFERED = frozenset({OperationKind.SYNC_ITEM_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS,
-                         OperationKind.SYNC_INVOICE_DELETIONS})
+# Deletions pulls: asked only of a backend that offers them (``Backend.deletion_kinds``; the engine queues no
+# other), and answered with ``PushLink.deleted_since`` (QuickBooks Online: Change Data Capture).
+DELETIONS = frozenset({OperationKind.SYNC_ITEM_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS,
+                       OperationKind.SYNC_INVOICE_DELETIONS})
 _AFTER_FIX = " Then click Retry on the Invoices tab."
 
 
@@ -193,9 +195,10 @@ class PushDriver:
         kind = OperationKind(op.kind)
         now = self.clock()
         spec = None
-        if kind in NOT_OFFERED:  # only a bug (or a backend switched under a queued pull) puts one here
-            log.error("account %s: %s #%s is not offered by push backends; dropped", account.id, kind.value, op.id)
-            outbox.fail(op, "not_offered", "Push backends do not pull deletions this way.")
+        if kind in DELETIONS and kind not in backends.for_account(account).deletion_kinds:
+            # Only a bug (or a backend switched under a queued pull) puts one here.
+            log.error("account %s: %s #%s is not offered by this backend; dropped", account.id, kind.value, op.id)
+            outbox.fail(op, "not_offered", "This QuickBooks does not tell the bridge of deletions this way.")
             return None
         if kind is OperationKind.INVOICE_ADD:
             order = invoices.order_for(db, op)
@@ -232,6 +235,8 @@ class PushDriver:
             return link.pull_page(ListPull.from_payload(payload), payload.get("cursor"))
         if kind in LOOKUPS:
             return link.look_up(LOOKUPS[kind], RecordLookup.from_payload(payload))
+        if kind in DELETIONS:
+            return link.deleted_since(DeletionsPull.from_payload(payload))
         if kind in CREATIONS:
             if request.verifying:
                 return link.find_created(CREATIONS[kind], request.spec)
@@ -262,6 +267,10 @@ class PushDriver:
             resolutions.lookup_answered(db, account, LOOKUPS[kind], RecordLookup.from_payload(request.payload),
                                         answer.rows)
             outbox.succeed(op, {"records": len(answer.rows)})
+        elif kind in DELETIONS:
+            gone: Gone = answer
+            concerned = deletions.apply(db, account, gone) if gone.ids else []
+            outbox.succeed(op, {"gone": len(gone.ids), "ours": len(concerned)})
         elif kind in CREATIONS:
             self._creation(db, backend, account, op, request, answer)
         else:

@@ -96,6 +96,10 @@ def invoices_deleted(db: Session, account: Account, txn_ids: tuple[str, ...] | l
             if op is not None and op.state == OperationState.DONE.value:
                 # Failed rather than done, so that Retry (a person's choice) can queue it again.
                 outbox.fail(op, DELETED_CODE, DELETED_ERROR)
+            if op is not None:
+                # Creating it again is a new write: under the old request id QuickBooks Online would answer
+                # with the deleted invoice instead of creating one.
+                op.request_id = None
             invoices.mark_deleted(order, action=DELETED_ACTION, error=DELETED_ERROR, code=DELETED_CODE)
             marked.append(order.order_id)
     if marked:

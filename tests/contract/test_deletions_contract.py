@@ -1,7 +1,7 @@
 """Records deleted or merged in QuickBooks, as the engine promises for any backend that can tell it.
 
-QuickBooks Desktop tells (ListDeletedQuery / TxnDeletedQuery); QuickBooks Online will, from Change
-Data Capture: until its backend does, these scenarios are skipped for push worlds.
+QuickBooks Desktop tells (ListDeletedQuery / TxnDeletedQuery), QuickBooks Online from Change Data
+Capture; the in-package memory backend cannot tell, and its world skips these scenarios.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from qbwc_bridge import outbox
-from qbwc_bridge.backends.push import NOT_OFFERED
+from qbwc_bridge.backends.push import DELETIONS
 from qbwc_bridge.domain import InvoiceStatus, IssueType, MatchedBy
 from qbwc_bridge.operations import Deletable, DeletionsPull, OperationKind
 from qbwc_bridge.services import catalog, invoices
@@ -79,7 +79,7 @@ def test_our_invoice_deleted_in_quickbooks_is_shown_deleted_and_only_a_person_cr
     assert order_status(world, "o-1").status == InvoiceStatus.CREATED.value
 
 
-def test_a_push_backend_is_never_asked_for_deletions(store, settings):
+def test_a_push_backend_that_cannot_tell_deletions_is_never_asked_for_them(store, settings):
     world = MemoryWorld(store, settings)
     connected(world)
     with world.store.begin() as db:
@@ -93,4 +93,4 @@ def test_a_push_backend_is_never_asked_for_deletions(store, settings):
         planted = db.get(OutboxOperation, planted_id)
         assert (planted.state, planted.error_code) == (OperationState.FAILED.value, "not_offered")
     assert OperationKind.SYNC_ITEMS.value in kinds
-    assert {kind.value for kind in NOT_OFFERED} & kinds == {OperationKind.SYNC_ITEM_DELETIONS.value}  # the planted
+    assert {kind.value for kind in DELETIONS} & kinds == {OperationKind.SYNC_ITEM_DELETIONS.value}  # the planted

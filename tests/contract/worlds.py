@@ -296,8 +296,9 @@ class OnlineWorld(World):
         self.server = serve(self.intuit)
         self.settings = online_settings(settings, self.server.url)
         self.intuit.register_app(CLIENT_ID, CLIENT_SECRET, [self.settings.qbo_redirect_uri])
-        # Backoff without waiting: the fake's throttling is not what these scenarios are about.
-        backends.register("online", OnlineBackend(sleep=lambda seconds: None))
+        # Backoff without waiting: the fake's throttling is not what these scenarios are about. CDC's
+        # 30 days are reckoned on the world's clock, as the fake's are.
+        backends.register("online", OnlineBackend(clock=self.clock, sleep=lambda seconds: None))
         with store.begin() as db:
             self.account_id = create_account(db, "Contract Co", "online").account_id
             # The scenarios name QuickBooks items like BlueTrace's SKUs; the SKU field is tested on its own.
@@ -327,6 +328,18 @@ class OnlineWorld(World):
 
     def item_names(self):
         return {record["Name"] for record in self.company.table("Item").rows}
+
+    notices_deletions = True  # from Change Data Capture
+
+    def delete_item(self, item_id):
+        self.company.delete("Item", item_id)
+
+    def merge_customers(self, from_id, to_id):
+        self.company.merge("Customer", from_id, to_id)
+
+    def delete_invoice(self, number):
+        [invoice] = [i for i in self.intuit.invoices(REALM) if i.get("DocNumber") == number]
+        self.company.delete("Invoice", invoice["Id"])
 
     def customer_names(self):
         return {record["DisplayName"] for record in self.company.table("Customer").rows}

@@ -270,3 +270,57 @@ def test_an_invoice_dated_in_a_closed_period_fails_with_the_closing_date_to_chan
     closed = order_status(world, "o-1")
     assert closed.status == InvoiceStatus.FAILED.value and "closing date" in closed.action
     assert world.intuit.invoices(REALM) == []
+
+
+def deletions_pulls(world: OnlineWorld) -> list[tuple[str, str]]:
+    with world.store.begin() as db:
+        return [(op.kind, op.state) for op in db.scalars(select(OutboxOperation).where(
+            OutboxOperation.account_id == world.account_id, OutboxOperation.kind.like("sync_%_deletions")))]
+
+
+def test_an_item_merged_in_quickbooks_is_rematched_to_the_survivor_carrying_its_sku(world):
+    with world.store.begin() as db:
+        db.get(Account, world.account_id).item_match_field = "sku"
+    connected(world)
+    survivor = world.company.add_item("Blue widget", sku="BW-1", income_account="Sales")
+    merged = world.company.add_item("Blue widget (old)", sku="BW-1", income_account="Sales")
+    world.later(minutes=5)
+    world.run()
+    with world.store.begin() as db:
+        catalog.upsert_item(db, world.account_id, "i-b", {"sku": "BW-1", "name": "Blue widget"})
+    assert item(world, "i-b").issue == IssueType.DUPLICATE_MATCH.value
+    with world.store.begin() as db:
+        catalog.match_item(db, world.account_id, "i-b", merged["Id"])
+    world.company.merge("Item", merged["Id"], survivor["Id"])
+    world.later(minutes=5)
+    world.run()
+    rematched = item(world, "i-b")
+    assert (rematched.qb_list_id, rematched.matched_by, rematched.issue) == (survivor["Id"], MatchedBy.AUTO.value, None)
+
+
+def test_a_deletion_is_heard_when_the_lists_last_changed_longer_ago_than_cdc_answers(world):
+    ids = connected(world)
+    with world.store.begin() as db:
+        catalog.upsert_item(db, world.account_id, "i-5", {"sku": "W-5", "name": "Widget five"})
+    world.later(days=40)  # the lists' high-water mark is now older than CDC's 30 days
+    world.run()
+    world.company.delete("Item", ids["W-5"])
+    world.later(minutes=5)
+    world.run()
+    gone = item(world, "i-5")
+    assert (gone.qb_list_id, gone.issue) == (None, IssueType.NOT_FOUND.value)
+    pulls = deletions_pulls(world)
+    assert pulls and {state for _kind, state in pulls} == {OperationState.DONE.value}
+
+
+def test_a_deletion_cut_off_a_full_cdc_answer_is_found_by_asking_for_the_ids_we_hold(world):
+    ids = connected(world)
+    with world.store.begin() as db:
+        catalog.upsert_item(db, world.account_id, "i-5", {"sku": "W-5", "name": "Widget five"})
+    for number in range(1000):  # a bulk import: CDC's answer is full before it reaches the deletion
+        world.company.add_item(f"Bulk {number}", income_account="Sales")
+    world.company.delete("Item", ids["W-5"])
+    world.later(minutes=5)
+    world.run()
+    gone = item(world, "i-5")
+    assert (gone.qb_list_id, gone.issue) == (None, IssueType.NOT_FOUND.value)

@@ -14,6 +14,9 @@ mapping of :mod:`.entities`. Every answer comes back as the engine's neutral res
   first and only then resends with the same requestid (see ``backends.push``);
 * authorization gone (``QboUnauthorized``, ``ReconnectNeeded``) → ``NeedsReconnect``.
 
+Deletions and merges come from Change Data Capture (``OnlineLink.deleted_since``): the
+records it answers ``"status": "Deleted"`` are reported to the engine as ``Gone``.
+
 A read QuickBooks refuses (a fault on a query) is answered ``RetryLater`` with the plain
 explanation: reads are ours alone (our query text), so a refusal is our bug or a passing
 state of the company, and the outbox's growing backoff keeps it from hammering QuickBooks
@@ -31,14 +34,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ... import errors
 from ...config import Settings
-from ...domain import ItemMatchField
+from ...domain import InvoiceStatus, ItemMatchField
 from ...operations import (
     Created,
+    Deletable,
+    DeletionsPull,
     FoundInvoice,
+    Gone,
     KeyKind,
     Limits,
     ListName,
@@ -49,6 +56,7 @@ from ...operations import (
     NewInvoice,
     NewItem,
     NewRecord,
+    OperationKind,
     RecordLookup,
     RefusalReason,
     Refused,
@@ -57,7 +65,7 @@ from ...operations import (
     WriteOutcome,
 )
 from ...store.db import Store
-from ...store.models import Account, ExchangeLogEntry, QboConnection, utcnow
+from ...store.models import Account, ExchangeLogEntry, PackedOrder, QboConnection, QbCustomer, QbItem, utcnow
 from ...token_keys import TokenKeyError
 from ..base import PushBackend, PushLink
 from . import connection, entities
@@ -90,6 +98,15 @@ KEY_FIELDS = {
     ListName.CUSTOMERS: {KeyKind.EMAIL: "PrimaryEmailAddr", KeyKind.NAME: "DisplayName"},
 }
 NAME_FIELDS = {ListName.ITEMS: "Name", ListName.CUSTOMERS: "DisplayName"}
+# Change Data Capture's entity per deletions subject: a deleted (or merged-away) record comes back with
+# ``"status": "Deleted"`` and its Id; everything else it answers is a modification the pulls already bring.
+CDC_ENTITIES = {Deletable.ITEMS: "Item", Deletable.CUSTOMERS: "Customer", Deletable.INVOICES: "Invoice"}
+DELETED = "Deleted"
+CDC_KEPT = dt.timedelta(days=30)  # how far back CDC answers (PROTOCOL §5.1, Intuit's CDC page)
+# A day inside the window: Intuit's clock may be ahead of ours, and a changedSince past the edge is refused.
+CDC_ASK_WITHIN = CDC_KEPT - dt.timedelta(days=1)
+CDC_MAX_OBJECTS = 1000  # per answer; past it QuickBooks cuts the rest off
+HELD_CHUNK = 100  # ids per "Id IN (...)" when CDC was cut off: a query text well inside what QuickBooks takes
 REFUSAL_REASONS = {
     FaultReason.DUPLICATE_NAME: RefusalReason.DUPLICATE_NAME,
     FaultReason.INVALID_REFERENCE: RefusalReason.INVALID_REFERENCE,
@@ -132,9 +149,14 @@ class OnlineBackend(PushBackend):
     # QBO stamps CreateTime with Intuit's clock; a record stamped this much before our send may still be ours.
     clock_margin = dt.timedelta(minutes=5)
     item_match_fields = (ItemMatchField.SKU, ItemMatchField.NAME)
+    # From Change Data Capture, one entity a request (see ``OnlineLink.deleted_since``).
+    deletion_kinds = frozenset({OperationKind.SYNC_ITEM_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS,
+                                OperationKind.SYNC_INVOICE_DELETIONS})
 
-    def __init__(self, **client_options: Any):
+    def __init__(self, clock: Callable[[], dt.datetime] = utcnow, **client_options: Any):
+        # ``clock``: our time, where CDC's window is reckoned from (tests: the driver's settable clock).
         # Options of every QboClient this backend opens (tests: ``sleep`` to back off without waiting).
+        self.clock = clock
         self.client_options = client_options
 
     def link(self, store: Store, settings: Settings, account_id: int) -> PushLink:
@@ -145,7 +167,7 @@ class OnlineBackend(PushBackend):
         client = QboClient(http, settings.qbo_api_base, realm_id, tokens, limiter_for(realm_id),
                            on_exchange=_ExchangeLog(store, account_id), resend_lost_writes=False,
                            **self.client_options)
-        return OnlineLink(store, account_id, client, http)
+        return OnlineLink(store, account_id, client, http, self.clock)
 
     def ready_to_drive(self, db: Session, account: Account) -> bool:
         return not connection.needs_reconnect(db, account.id)
@@ -184,8 +206,10 @@ class _ExchangeLog:
 
 
 class OnlineLink(PushLink):
-    def __init__(self, store: Store, account_id: int, client: QboClient, http: httpx.Client):
+    def __init__(self, store: Store, account_id: int, client: QboClient, http: httpx.Client,
+                 clock: Callable[[], dt.datetime] = utcnow):
         self.store = store
+        self.clock = clock
         self.account_id = account_id
         self.client = client
         self.http = http
@@ -265,6 +289,56 @@ class OnlineLink(PushLink):
                 found[str(record["Id"])] = ROWS[list_name](record)
         return list(found.values())
 
+    def deleted_since(self, pull: DeletionsPull):
+        return _answered(lambda: self._deleted_since(pull))
+
+    def _deleted_since(self, pull: DeletionsPull) -> Gone:
+        """The Ids CDC reports ``Deleted`` for the subject's entity since ``pull.since``.
+
+        CDC answers 30 days back only. A start further back (``None``, or the high-water mark of a
+        list that has not changed for weeks: the pull beside this one asks from it every few minutes)
+        is brought forward to what it can answer, as Desktop's ``deletion_sync`` does with its 90 days:
+        pulls run every few minutes, so every deletion falls inside some pull's window. Only one made
+        while the bridge asked nothing for longer than the window (a worker stopped for a month) is
+        never heard: CDC no longer holds it, and nothing else in the API tells deletions.
+        A merge is the merged-away record gone and the survivor changed (Intuit's merge webhook names
+        the deleted id; the fake answers CDC with the merged-away record ``Deleted``); the survivor
+        arrives with the list's ordinary pull, which runs after this one.
+        """
+        entity = CDC_ENTITIES[pull.subject]
+        earliest = self.clock() - CDC_ASK_WITHIN
+        since = earliest if pull.since is None else max(_aware(pull.since), earliest)
+        changed = self.client.cdc([entity], since)[entity]
+        ids = [str(record["Id"]) for record in changed if record.get("status") == DELETED and record.get("Id")]
+        if len(changed) >= CDC_MAX_OBJECTS:
+            # Cut off at 1000 (a bulk import since the last pull): a deletion past the cut is in no answer,
+            # and CDC has no paging. What we hold is asked for by id instead; what QuickBooks lacks is gone.
+            log.info("account %s: Change Data Capture cut off at %s %s objects since %s; checking the ids we hold",
+                     self.account_id, len(changed), entity, since)
+            ids += self._not_held(pull.subject)
+        return Gone(pull.subject, tuple(dict.fromkeys(ids)))
+
+    def _not_held(self, subject: Deletable) -> list[str]:
+        """Of the ids we hold for ``subject`` (mirrored records, our created invoices), those QuickBooks lacks."""
+        with self.store.begin() as db:
+            if subject is Deletable.INVOICES:
+                ours = db.scalars(select(PackedOrder.txn_id).where(
+                    PackedOrder.account_id == self.account_id, PackedOrder.txn_id.is_not(None),
+                    PackedOrder.status == InvoiceStatus.CREATED.value))
+            else:
+                model = QbItem if subject is Deletable.ITEMS else QbCustomer
+                ours = db.scalars(select(model.list_id).where(model.account_id == self.account_id))
+            held_here = sorted(set(ours))
+        entity = CDC_ENTITIES[subject]
+        every_state = "" if subject is Deletable.INVOICES else f" AND {EVERY_STATE}"
+        missing: list[str] = []
+        for start in range(0, len(held_here), HELD_CHUNK):
+            chunk = held_here[start:start + HELD_CHUNK]
+            where = f"Id IN ({', '.join(quote_literal(i) for i in chunk)}){every_state}"
+            there = {str(record["Id"]) for record in self.client.query_page(entity, where, 1, PAGE_SIZE)}
+            missing += [i for i in chunk if i not in there]
+        return missing
+
     def find_created(self, list_name: ListName, spec: NewRecord):
         return _answered(lambda: [
             {**ROWS[list_name](record), "created_at": entities.created_at(record)}
@@ -330,9 +404,14 @@ class OnlineLink(PushLink):
         return None
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """Our moments are UTC; one stored without its zone is taken as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
 def _query_time(moment: dt.datetime) -> str:
     """A moment as QuickBooks' query language takes it: ISO 8601 with its offset, whole seconds (rounded down)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    aware = _aware(moment)
     return aware.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
