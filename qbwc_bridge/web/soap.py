@@ -143,6 +143,13 @@ def _call_failed(ctx) -> None:
     _observe(ctx, ctx.method_request_string.rpartition("}")[2] if ctx.method_request_string else "unknown", "fault")
 
 
+def _call_closed(ctx) -> None:
+    # A MethodContext and its transport refer to each other, so only the cyclic collector frees
+    # them, and with them the whole request: body, envelope tree and qbXML answer, megabytes for
+    # each page of a sync. The answer has been written by now: let go of all that at once.
+    ctx.in_string = ctx.in_document = ctx.in_header_doc = ctx.in_body_doc = ctx.in_object = None
+
+
 def _observe(ctx, operation: str, outcome: str) -> None:
     metrics.SOAP_CALLS.labels(operation=operation, outcome=outcome).inc()
     if isinstance(ctx.udc, float):
@@ -172,6 +179,7 @@ class SoapEndpoint:
         application.event_manager.add_listener("method_call", _call_started)
         application.event_manager.add_listener("method_return_object", _call_answered)
         application.event_manager.add_listener("method_exception_object", _call_failed)
+        application.event_manager.add_listener("method_context_closed", _call_closed)
         # spyne refuses bodies over its own 2 MiB default with a 500; the limit is ours, checked above.
         self.spyne = WsgiApplication(application, max_content_length=max_body_bytes)
         self.max_body_bytes = max_body_bytes
