@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import json
 import logging
 import signal
@@ -147,6 +148,9 @@ def serve(context: Context, host: str, port: int, threads: int, no_worker: bool,
     if deliverer is not None:
         deliverer.start()
     log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
+    # Everything imported and built so far lives as long as the process: out of the cyclic
+    # collector's sight, a full collection during an initial sync walks only what the sync made.
+    gc.freeze()
     try:
         # waitress drops X-Forwarded-For unless told otherwise; web/source_address.py believes it only from
         # QBWC_BRIDGE_TRUSTED_PROXIES, so keep it when there are some.

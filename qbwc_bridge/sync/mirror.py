@@ -71,7 +71,7 @@ def _upsert(db: Session, model, account_id: int, rows: list[dict]) -> Upserted:
     fresh = [row for list_id, row in latest.items() if list_id not in known]
     moved = [row for list_id, row in latest.items() if list_id in known and known[list_id] != row["edit_sequence"]]
     if fresh:
-        db.execute(insert(model.__table__), fresh)
+        execute_many(db, insert(model.__table__), fresh)
     if moved:
         update_rows(db, model, moved)
     result.changed = [row["list_id"] for row in fresh + moved]
@@ -84,8 +84,9 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
     Every row carries the primary key and the same varying columns; ``constants`` are
     the same for all rows and written into the statement itself (None as SQL NULL).
     Core rather than the ORM's bulk update, and constants rather than per-row values
-    (JSON nulls, ``updated_at``): at 100k rows that is five times cheaper. Objects of
-    these rows already loaded in the session are expired, so nobody reads a stale copy.
+    (JSON nulls, ``updated_at``): at 100k rows that is five times cheaper, and
+    :func:`execute_many` five times cheaper again. Objects of these rows already loaded
+    in the session are expired, so nobody reads a stale copy.
     """
     if not rows:
         return
@@ -94,17 +95,69 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
     fixed = {name: null() if value is None else value for name, value in (constants or {}).items()}
     if "updated_at" in table.c and "updated_at" not in rows[0]:
         fixed.setdefault("updated_at", utcnow())
+    varying = [name for name in rows[0] if name not in keys]
     statement = (
         table.update()
         .where(*(table.c[key] == bindparam(f"pk_{key}") for key in keys))
-        .values({**{name: bindparam(name) for name in rows[0] if name not in keys}, **fixed})
+        .values({**{name: bindparam(name) for name in varying}, **fixed})
     )
-    db.execute(statement, [{**row, **{f"pk_{key}": row[key] for key in keys}} for row in rows])
+    # Parameters named after the key columns would put them in the SET clause too: rewriting
+    # a primary key (even with itself) re-checks its foreign key and rewrites the key's index.
+    execute_many(db, statement, [{**{name: row[name] for name in varying}, **{f"pk_{key}": row[key] for key in keys}}
+                                 for row in rows])
     mapper = sa_inspect(model)
     for row in rows:
         loaded = db.identity_map.get(mapper.identity_key_from_primary_key(tuple(row[key] for key in keys)))
         if loaded is not None:
             db.expire(loaded)
+
+
+def execute_many(db: Session, statement, rows: list[dict]) -> None:
+    """Run a Core INSERT or UPDATE once per row, as ``db.execute(statement, rows)`` would, in a fraction of its time.
+
+    SQLAlchemy rebuilds every row's parameters through its compiler (~17 µs a row on
+    SQLite, more than the database's own work); here the statement is compiled once and
+    each row becomes the driver's tuple (or dict) through the same type processors.
+    Statements whose columns need Python-side defaults go the ordinary way.
+    """
+    if not rows:
+        return
+    connection = db.connection()
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        db.execute(statement, rows)
+        return
+    names = compiled.positiontup if compiled.positional else list(compiled.binds)
+    given = rows[0].keys()
+    fixed = {name: compiled.binds[name].effective_value for name in names if name not in given}
+    processors = {name: processor for name in names
+                  if (processor := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))}
+    for name, processor in processors.items():
+        if name in fixed:
+            fixed[name] = processor(fixed[name])
+    varying = [(name, processors.get(name)) for name in names if name not in fixed]
+
+    def values(row: dict) -> list:
+        return [row[name] if processor is None else processor(row[name]) for name, processor in varying]
+
+    if compiled.positional:
+        position = {name: index for index, name in enumerate(names)}
+        template = [fixed.get(name) for name in names]
+        slots = [position[name] for name, _ in varying]
+
+        def as_driver(row: dict):
+            filled = template.copy()
+            for slot, value in zip(slots, values(row)):
+                filled[slot] = value
+            return tuple(filled)
+    else:
+        keys = [name for name, _ in varying]
+
+        def as_driver(row: dict):
+            return {**fixed, **dict(zip(keys, values(row)))}
+
+    connection.exec_driver_sql(compiled.string, [as_driver(row) for row in rows])
 
 
 def upsert_items(db: Session, account_id: int, rows: list[dict]) -> Upserted:

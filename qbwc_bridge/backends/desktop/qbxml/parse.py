@@ -36,6 +36,9 @@ from ..status import StatusInfo, explain_status
 logger = logging.getLogger(__name__)
 
 MESSAGES_ELEMENT = "QBXMLMsgsRs"
+# No entity expansion, no network, no DTD, no giant text nodes; comments and PIs dropped.
+HARDENED = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False,
+            "remove_comments": True, "remove_pis": True}
 _POSITION_SUFFIX = re.compile(r",? line \d+, column \d+$")
 
 REPEATED_ELEMENTS = frozenset({
@@ -206,10 +209,7 @@ def iter_response_records(source: bytes | str | BinaryIO) -> Iterator[tuple[Qbxm
         TypeError: ``source`` is not bytes, str or a binary file.
     """
     stream, encoding = _as_stream(source)
-    events = etree.iterparse(
-        stream, events=("end",), encoding=encoding, resolve_entities=False, no_network=True, load_dtd=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
-    )  # fmt: skip
+    events = etree.iterparse(stream, events=("end",), encoding=encoding, **HARDENED)
     checked = False
     current_rs: etree._Element | None = None
     header: QbxmlResponse | None = None
@@ -251,12 +251,44 @@ def iter_response_records(source: bytes | str | BinaryIO) -> Iterator[tuple[Qbxm
 def parse_response(source: bytes | str | BinaryIO) -> list[QbxmlResponse]:
     """Every ``*Rs`` of a response, in document order, with its records.
 
-    For query responses too big for memory, use :func:`iter_response_records`.
+    The answer is read as one tree: lxml builds it in C, where streaming pays a Python
+    step for every element, and the records list holds the whole answer anyway (a SOAP
+    body is bounded by the endpoint's size limit). What is not well-formed is read again
+    by :func:`iter_response_records`, so every fault is reported exactly as streaming
+    reports it. For query responses too big for memory, use :func:`iter_response_records`.
 
     Raises:
         QbxmlParseError: the document is not well-formed, not qbXML, or declares a DOCTYPE.
         TypeError: ``source`` is not bytes, str or a binary file.
     """
+    if isinstance(source, str):
+        # Already decoded: whatever encoding the XML declaration names no longer applies.
+        data, encoding = source.encode("utf-8"), "utf-8"
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data, encoding = bytes(source), None
+    elif hasattr(source, "read"):
+        data, encoding = source.read(), None
+    else:
+        raise TypeError(f"a qbXML response is bytes, str or a binary file, not {type(source).__name__}")
+    try:
+        root = etree.fromstring(data, etree.XMLParser(encoding=encoding, **HARDENED))
+    except etree.XMLSyntaxError:
+        return _parse_streaming(source if encoding else data)
+    _check_document(root)
+    responses: list[QbxmlResponse] = []
+    for messages in root.iter(MESSAGES_ELEMENT):
+        for rs in messages:
+            if not isinstance(rs.tag, str):
+                continue
+            if not rs.tag.endswith("Rs"):
+                logger.debug("Ignoring <%s> in a qbXML response", rs.tag)
+                continue
+            records = [QbxmlRecord(child.tag, _fields(child)) for child in rs if isinstance(child.tag, str)]
+            responses.append(dataclasses.replace(_header(rs), records=records))
+    return responses
+
+
+def _parse_streaming(source: bytes | str) -> list[QbxmlResponse]:
     responses: list[QbxmlResponse] = []
     current: QbxmlResponse | None = None
     for header, record in iter_response_records(source):
