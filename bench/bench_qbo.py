@@ -7,9 +7,9 @@ Each figure is printed beside a baseline measured in the same run, with the rati
 
 * ``sync``: N items + N customers, on SQLite and PostgreSQL. API calls, wall time, the
   worker thread's CPU per 1000 records (``time.thread_time``: the fake answers from its
-  own waitress threads, so its CPU is not counted), peak RSS of the process (the fake's
-  records included, so the growth over the start is shown too) and the projected time at
-  Intuit's real limit (500 calls a minute per company). Baseline: the same GET queries
+  own waitress threads, so its CPU is not counted), the process's peak RSS during the
+  sync (the fake's generated records included) and its growth over the start, and the
+  projected time at Intuit's real limit (500 calls a minute per company). Baseline: the same GET queries
   replayed by a bare httpx loop (transport + JSON parse, no bridge).
 * ``faults``: packed orders with 10% of invoice answers lost after the write was applied,
   5% 503 and 5% 429 on any call (seeded). Duplicates (must be 0), missing (0), calls
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import multiprocessing
-import resource
 import sys
 import tempfile
 import time
@@ -114,8 +113,17 @@ def settle(worker: Worker, clock: Clock) -> int:
     raise RuntimeError(f"the bridge did not settle in {MAX_DRIVES} drives")
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (the peak since :func:`reset_peak_rss`) of this process, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    # Linux resets VmHWM to the current RSS on "5", so each run's peak is its own (not an earlier run's).
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def ratio(figure: float, baseline: float) -> str:
@@ -132,16 +140,17 @@ def sync(database_url: str, data_dir: Path, records: int) -> dict:
     # The real limit is projected from the calls instead: a frozen clock would otherwise hold every 501st call.
     intuit.set_limits(requests_per_minute=None, batches_per_minute=None)
     backends.register("online", OnlineBackend(sleep=lambda seconds: None))
-    rss_before = peak_rss_mb()
     with serve(intuit) as fake:
         bridge = connect_bridge(database_url, data_dir, intuit, fake.url, [realm(0)])
         driver = PushDriver(bridge.settings, clock=clock)
         worker = Worker(bridge.store, due=driver.due_accounts, drive=driver.drive_account, clock=clock)
         calls_before = len(intuit.requests(realm(0)))
+        reset_peak_rss()
+        rss_before = rss_mb("VmRSS")
         wall, cpu = time.perf_counter(), time.thread_time()
         settle(worker, clock)
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        rss_after = peak_rss_mb()
+        rss_after = rss_mb("VmHWM")
         queries = [r.path for r in intuit.requests(realm(0))[calls_before:] if r.method == "GET"]
         calls = len(intuit.requests(realm(0))) - calls_before
         token = connection.access_token(bridge.store, bridge.settings, bridge.accounts[realm(0)])
