@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -47,6 +48,7 @@ from qbwc_bridge.services import catalog, invoices, settings as account_settings
 from qbwc_bridge.services.accounts import create_account  # noqa: E402
 from qbwc_bridge.store.db import Store  # noqa: E402
 from qbwc_bridge.store.migrate import upgrade  # noqa: E402
+from qbwc_bridge.store.models import PackedOrder  # noqa: E402
 from qbwc_bridge.worker import Worker  # noqa: E402
 from tests.contract.worlds import CLIENT_ID, CLIENT_SECRET, connect_online  # noqa: E402
 from tests.integration.invoice_world import Clock  # noqa: E402
@@ -238,20 +240,25 @@ def faults(database_url: str, data_dir: Path, orders: int, faulty: bool) -> dict
         calls = len(intuit.requests(realm(0))) - calls_before
         fired = {kind: intuit.faults.fired(kind) for kind in ("lose_answer", "unavailable", "throttle")}
         duplicates, missing = outcome(intuit, [realm(0)], numbers)
+        with bridge.store.begin() as db:
+            misadopted = db.scalar(select(func.count()).select_from(PackedOrder).where(
+                PackedOrder.ref_number != PackedOrder.order_number))
         bridge.store.dispose()
-    return {"calls": calls, "wall": wall, "duplicates": duplicates, "missing": missing, "fired": fired}
+    return {"calls": calls, "wall": wall, "duplicates": duplicates, "missing": missing, "misadopted": misadopted,
+            "fired": fired}
 
 
 def print_faults(orders: int, results: list[tuple[str, dict, dict]]) -> None:
     print(f"\n{orders} packed orders (3 lines each), 10% lost answers + 5% 503 + 5% 429 (seeded; backoff not slept) "
           f"against the same orders without faults")
-    print(f"  {'database':10} {'dupl.':>5} {'missing':>7} {'calls/inv':>9} {'base':>6} {'ratio':>6} "
+    print("  (others: orders the bridge marks created with another order's invoice, adopted after a look-up)")
+    print(f"  {'database':10} {'dupl.':>5} {'missing':>7} {'others':>7} {'calls/inv':>9} {'base':>6} {'ratio':>6} "
           f"{'wall s':>7} {'base s':>7} {'ratio':>6}  faults fired")
     for database, f, b in results:
-        print(f"  {database:10} {f['duplicates']:5} {f['missing']:7} {f['calls'] / orders:9.2f} "
+        print(f"  {database:10} {f['duplicates']:5} {f['missing']:7} {f['misadopted']:7} {f['calls'] / orders:9.2f} "
               f"{b['calls'] / orders:6.2f} {ratio(f['calls'], b['calls']):>6} {f['wall']:7.2f} {b['wall']:7.2f} "
               f"{ratio(f['wall'], b['wall']):>6}  {f['fired']}  (baseline dupl. {b['duplicates']}, "
-              f"missing {b['missing']})")
+              f"missing {b['missing']}, others {b['misadopted']})")
 
 
 # -- worker processes, expiring tokens ------------------------------------------------------------
