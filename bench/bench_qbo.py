@@ -322,7 +322,7 @@ def workers(database_url: str, data_dir: Path, processes: int, accounts: int, or
 def print_workers(processes: int, accounts: int, orders: int, expire_every: float, f: dict, b: dict) -> None:
     print(f"\n{processes} worker processes on PostgreSQL, {accounts} accounts x {orders} orders, every access "
           f"token ended each {expire_every:g} s, against the same run with no expiry (the machine is shared: "
-          f"wall times are indicative)")
+          f"wall times are indicative; refreshes needed: at most expiries x accounts, 0 reuses, 0 duplicates)")
     print(f"  {'run':10} {'expiries':>8} {'refreshes':>9} {'reuses':>6} {'dupl.':>5} {'missing':>7} {'wall s':>7} "
           f"{'ratio':>6}")
     for name, figures in (("expiring", f), ("baseline", b)):
