@@ -11,6 +11,8 @@ Each figure is printed beside a baseline measured in the same run, with the rati
   sync (the fake's generated records included) and its growth over the start, and the
   projected time at Intuit's real limit (500 calls a minute per company). Baseline: the same GET queries
   replayed by a bare httpx loop (transport + JSON parse, no bridge).
+* Above 500 calls a minute to one company the bridge paces itself in real time, as it must
+  (``--orders 1000`` makes about 1400 calls: its wall time is then mostly that pacing).
 * ``faults``: packed orders with 10% of invoice answers lost after the write was applied,
   5% 503 and 5% 429 on any call (seeded). Duplicates (must be 0), missing (0), calls
   per invoice, wall time. Baseline: the same orders with no faults. Backoff is not
@@ -25,6 +27,7 @@ Run: .venv/bin/python bench/bench_qbo.py [--records 20000] [--orders 200] [--pro
 from __future__ import annotations
 
 import argparse
+import itertools
 import datetime as dt
 import multiprocessing
 import sys
@@ -70,13 +73,19 @@ def environ(database_url: str, data_dir: Path, intuit_url: str) -> dict[str, str
     }  # fmt: skip
 
 
-def realm(n: int) -> str:
-    return str(REALM_BASE + n)
+# Each run's companies get realms of their own: the bridge keeps Intuit's 500 calls a minute per realm
+# in this process (backends/online/rate_limit.py), so a realm reused by the next run would be paced
+# by the calls of the one before.
+RUNS = itertools.count()
 
 
-def new_company(intuit: FakeIntuit, n: int, items: int, customers: int):
+def realm(n: int, run: int) -> str:
+    return str(REALM_BASE + 1000 * run + n)
+
+
+def new_company(intuit: FakeIntuit, name: str, items: int, customers: int):
     # Duplicate DocNumbers allowed (QuickBooks' default): no 6140 refusal hides a second copy of an invoice.
-    company = intuit.add_company(realm(n), f"Bench Company {n}", forbid_duplicate_doc_numbers=False)
+    company = intuit.add_company(name, f"Bench Company {name}", forbid_duplicate_doc_numbers=False)
     company.generate(items, customers)
     return company
 
@@ -138,24 +147,25 @@ def ratio(figure: float, baseline: float) -> str:
 def sync(database_url: str, data_dir: Path, records: int) -> dict:
     clock = Clock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
     intuit = FakeIntuit(clock=clock)
-    new_company(intuit, 0, records, records)
+    name = realm(0, next(RUNS))
+    new_company(intuit, name, records, records)
     # The real limit is projected from the calls instead: a frozen clock would otherwise hold every 501st call.
     intuit.set_limits(requests_per_minute=None, batches_per_minute=None)
     backends.register("online", OnlineBackend(sleep=lambda seconds: None))
     with serve(intuit) as fake:
-        bridge = connect_bridge(database_url, data_dir, intuit, fake.url, [realm(0)])
+        bridge = connect_bridge(database_url, data_dir, intuit, fake.url, [name])
         driver = PushDriver(bridge.settings, clock=clock)
         worker = Worker(bridge.store, due=driver.due_accounts, drive=driver.drive_account, clock=clock)
-        calls_before = len(intuit.requests(realm(0)))
+        calls_before = len(intuit.requests(name))
         reset_peak_rss()
         rss_before = rss_mb("VmRSS")
         wall, cpu = time.perf_counter(), time.thread_time()
         settle(worker, clock)
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
         rss_after = rss_mb("VmHWM")
-        queries = [r.path for r in intuit.requests(realm(0))[calls_before:] if r.method == "GET"]
-        calls = len(intuit.requests(realm(0))) - calls_before
-        token = connection.access_token(bridge.store, bridge.settings, bridge.accounts[realm(0)])
+        queries = [r.path for r in intuit.requests(name)[calls_before:] if r.method == "GET"]
+        calls = len(intuit.requests(name)) - calls_before
+        token = connection.access_token(bridge.store, bridge.settings, bridge.accounts[name])
         bare_wall, bare_cpu = time.perf_counter(), time.thread_time()
         with httpx.Client(base_url=fake.url, headers={"Authorization": f"Bearer {token}",
                                                       "Accept": "application/json"}, timeout=60) as client:
@@ -221,25 +231,26 @@ def outcome(intuit: FakeIntuit, realms: list[str], numbers: list[str]) -> tuple[
 def faults(database_url: str, data_dir: Path, orders: int, faulty: bool) -> dict:
     clock = Clock(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
     intuit = FakeIntuit(clock=clock, seed=13)
-    company = new_company(intuit, 0, ORDER_ITEMS, ORDER_CUSTOMERS)
+    name = realm(0, next(RUNS))
+    company = new_company(intuit, name, ORDER_ITEMS, ORDER_CUSTOMERS)
     backends.register("online", OnlineBackend(sleep=lambda seconds: None))
     with serve(intuit) as fake:
-        bridge = connect_bridge(database_url, data_dir, intuit, fake.url, [realm(0)])
+        bridge = connect_bridge(database_url, data_dir, intuit, fake.url, [name])
         driver = PushDriver(bridge.settings, clock=clock)
         worker = Worker(bridge.store, due=driver.due_accounts, drive=driver.drive_account, clock=clock)
         settle(worker, clock)  # the lists first: matching needs them
         numbers = prepare_orders(bridge, company, orders)
         if faulty:
-            intuit.inject("lose_answer", rate=0.10, on="write", realm=realm(0))
-            intuit.inject("unavailable", rate=0.05, on="any", realm=realm(0))
-            intuit.inject("throttle", rate=0.05, on="any", realm=realm(0))
-        calls_before = len(intuit.requests(realm(0)))
+            intuit.inject("lose_answer", rate=0.10, on="write", realm=name)
+            intuit.inject("unavailable", rate=0.05, on="any", realm=name)
+            intuit.inject("throttle", rate=0.05, on="any", realm=name)
+        calls_before = len(intuit.requests(name))
         wall = time.perf_counter()
         settle(worker, clock)
         wall = time.perf_counter() - wall
-        calls = len(intuit.requests(realm(0))) - calls_before
+        calls = len(intuit.requests(name)) - calls_before
         fired = {kind: intuit.faults.fired(kind) for kind in ("lose_answer", "unavailable", "throttle")}
-        duplicates, missing = outcome(intuit, [realm(0)], numbers)
+        duplicates, missing = outcome(intuit, [name], numbers)
         with bridge.store.begin() as db:
             misadopted = db.scalar(select(func.count()).select_from(PackedOrder).where(
                 PackedOrder.ref_number != PackedOrder.order_number))
@@ -280,8 +291,9 @@ def worker_process(env: dict[str, str], ready, go, stop) -> None:
 def workers(database_url: str, data_dir: Path, processes: int, accounts: int, orders: int,
             expire_every: float | None) -> dict:
     intuit = FakeIntuit(seed=13)
-    realms = [realm(n) for n in range(accounts)]
-    companies = [new_company(intuit, n, ORDER_ITEMS, ORDER_CUSTOMERS) for n in range(accounts)]
+    run = next(RUNS)
+    realms = [realm(n, run) for n in range(accounts)]
+    companies = [new_company(intuit, name, ORDER_ITEMS, ORDER_CUSTOMERS) for name in realms]
     backends.register("online", OnlineBackend())
     with serve(intuit, threads=32) as fake:
         bridge = connect_bridge(database_url, data_dir, intuit, fake.url, realms)
