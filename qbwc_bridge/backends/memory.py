@@ -72,7 +72,6 @@ class Invoice:
     number: str
     customer_id: str
     note: str
-    guid: str
     txn_date: dt.date
     lines: tuple[tuple[str, Decimal, Decimal], ...]
     total: Decimal
@@ -244,9 +243,11 @@ class MemoryLink(PushLink):
             if refused:
                 return refused
             number = invoice_number(spec.number, MemoryBackend.limits.invoice_number)
-            return [FoundInvoice(i.id, i.number, i.note, i.guid, i.txn_date, i.lines, i.total, i.created_at)
+            # No external id, as in QuickBooks Online: only the marker in the note proves an invoice ours.
+            return [FoundInvoice(i.id, i.number, i.note, None, i.txn_date, i.lines, i.total, i.created_at)
                     for i in self.company.invoices.values()
-                    if i.customer_id == spec.customer_id and (i.number == number or i.created_at >= since)]
+                    if i.customer_id == spec.customer_id
+                    and (i.number == number or i.created_at >= since - MemoryBackend.clock_margin)]
 
     # -- writing -------------------------------------------------------------------------------
     def create(self, list_name: ListName, spec: NewRecord, request_id: str):
@@ -293,7 +294,7 @@ class MemoryLink(PushLink):
                         reference=(noun, record_id)))
             invoice = Invoice(
                 id=f"T{next(self.company._ids)}", number=invoice_number(spec.number, MemoryBackend.limits.invoice_number),
-                customer_id=spec.customer_id, note=spec.note, guid=spec.guid, txn_date=spec.txn_date,
+                customer_id=spec.customer_id, note=spec.note, txn_date=spec.txn_date,
                 lines=tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines),
                 total=spec.total.quantize(Decimal("0.01")), created_at=self.company.clock(), terms_id=spec.terms_id)
             self.company.invoices[invoice.id] = invoice

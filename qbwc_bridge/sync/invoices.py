@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -543,12 +544,27 @@ def verdict(found: FoundInvoice, account: Account, order: PackedOrder, spec: New
         return Verdict.OURS if found.guid.strip("{}").lower() == spec.guid.lower() else Verdict.NOT_OURS
     if f"#{account_token(account, order.order_id)}" in (found.note or ""):
         return Verdict.OURS
+    if marked_for_another_order(found.note):
+        return Verdict.NOT_OURS
     lines = tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines)
     same_lines = len(found.lines) == len(lines) and all(
         (item, Decimal(quantity), Decimal(price)) == wanted for (item, quantity, price), wanted in zip(found.lines, lines))
     if found.txn_date == spec.txn_date and same_lines and found.total == spec.total.quantize(_CENT, ROUND_HALF_UP):
         return Verdict.SAME_CONTENT
     return Verdict.NOT_OURS
+
+
+# What memo_marker writes: the proof that an invoice belongs to one order of one account.
+_MARKER = re.compile(r"BlueTrace order .* \(order id .+\) #[0-9a-f]{10}")
+
+
+def marked_for_another_order(note: str | None) -> bool:
+    """Whether a note carries a BlueTrace marker (called when it is not ours: so another order's, or another account's).
+
+    Such an invoice is never adopted for its content: a repeat order (same customer, date, lines and total
+    as an earlier one) would otherwise take the earlier order's invoice and be left without its own.
+    """
+    return bool(note and _MARKER.search(note))
 
 
 def reconcile(found: Sequence[FoundInvoice], account: Account, order: PackedOrder, spec: NewInvoice) -> tuple[

@@ -14,7 +14,7 @@ import pytest
 
 from qbwc_bridge.backends.memory import MemoryBackend, MemoryLink
 from qbwc_bridge.domain import InvoiceStatus, MatchedBy
-from qbwc_bridge.operations import ListName
+from qbwc_bridge.operations import ListName, Unconfirmed
 from qbwc_bridge.services import catalog
 from qbwc_bridge.store.models import Account, OperationState, OutboxOperation
 from qbwc_bridge.worker import LEASE_TTL
@@ -37,6 +37,8 @@ class FaultyLink(MemoryLink):
             company.busy_next(1)
         elif fault == "reconnect_needed":
             company.revoke(True)
+        elif fault == "no_answer_and_not_applied":  # a gateway timeout before QuickBooks saw it
+            return Unconfirmed("The gateway timed out.")
         elif fault in ("answer_lost", "answer_lost_and_request_id_forgotten"):
             company.lose_next_answers(1)
             company.remembers_request_ids = fault == "answer_lost"
@@ -149,3 +151,24 @@ def test_a_write_whose_answer_is_lost_waits_before_it_is_looked_up(store, settin
     world.clock.now = next_due
     world.worker.run_once()
     assert world.company.calls > calls and order_status(world, "o-1").status == InvoiceStatus.CREATED.value
+
+
+@pytest.mark.parametrize("fault", ["no_answer_and_not_applied", "answer_lost_and_request_id_forgotten"])
+def test_a_repeat_order_never_adopts_the_invoice_of_an_earlier_order_with_the_same_content(store, settings, fault):
+    """Same customer, date and lines as an earlier order (a standing weekly order): its marker tells them apart.
+
+    Found by bench/bench_qbo.py: after an unanswered write the look-up took the earlier order's invoice as
+    "same content", and the repeat order was marked created with no invoice of its own.
+    """
+    world = MemoryWorld(store, settings, FaultyBackend)
+    connected(world, invoice_creation=True)
+    with store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    send_order(world, "o-1", "SO-3001", "c-1", "i-1")
+    world.run()
+    send_order(world, "o-2", "SO-3002", "c-1", "i-1")
+    _settle(world, fault)
+    assert sorted(i.number for i in world.invoices()) == ["SO-3001", "SO-3002"]
+    assert (order_status(world, "o-2").status, order_status(world, "o-2").ref_number) == (
+        InvoiceStatus.CREATED.value, "SO-3002")

@@ -224,6 +224,8 @@ def _verdict(record: QbxmlRecord, account: Account, order: PackedOrder, sent: di
         return Verdict.OURS if guid == str(invoices.external_guid(account, order.order_id)) else Verdict.NOT_OURS
     if f"#{invoices.account_token(account, order.order_id)}" in (record.get("Memo") or ""):
         return Verdict.OURS
+    if invoices.marked_for_another_order(record.get("Memo")):
+        return Verdict.NOT_OURS
     if sent is not None and _same_content(record, sent):
         return Verdict.SAME_CONTENT
     return Verdict.NOT_OURS

@@ -17,8 +17,9 @@ from qbwc_bridge.backends.desktop.record_limits import invoice_data
 from qbwc_bridge.errors import DataError
 from qbwc_bridge.services.invoices import read_packed_order
 from qbwc_bridge.store.models import Account, BtCustomer, BtItem, PackedOrder, QbCustomer, QbItem, QbTerms
+from qbwc_bridge.operations import FoundInvoice
 from qbwc_bridge.sync.invoices import (
-    Catalog, InvoiceBlocked, action_text, blockers, build_invoice, external_guid, memo_marker,
+    Catalog, InvoiceBlocked, Verdict, action_text, blockers, build_invoice, external_guid, memo_marker, verdict,
 )  # fmt: skip
 
 
@@ -234,3 +235,17 @@ def test_the_memo_marker_names_number_and_id_and_a_token_of_account_and_order():
     other_account = account(file_id="{11111111-2222-3333-4444-555555555555}")
     assert memo_marker(other_account, order("8f3a")) != marker  # order ids restart in a new account
     assert memo_marker(account(), order("8f3b")) != marker
+
+
+def test_an_invoice_marked_for_another_order_is_never_ours_even_with_the_same_content():
+    """A repeat order (same customer, date and lines) must not adopt the invoice of the order before it."""
+    spec = build_invoice(account(), order("o-2"), catalog())
+    earlier = build_invoice(account(), order("o-1"), catalog())
+    found = FoundInvoice("T1", "2024-000123", earlier.note, None, spec.txn_date,
+                         tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines),
+                         spec.total.quantize(Decimal("0.01")), None)
+    assert verdict(found, account(), order("o-2"), spec) is Verdict.NOT_OURS
+    unmarked = FoundInvoice("T1", "2024-000123", "typed over by a bookkeeper", None, found.txn_date, found.lines,
+                            found.total, None)
+    assert verdict(unmarked, account(), order("o-2"), spec) is Verdict.SAME_CONTENT
+    assert verdict(found, account(), order("o-1"), earlier) is Verdict.OURS
