@@ -210,6 +210,7 @@ def _cancel_creation(db: Session, account: Account, side: Side, record_id: str) 
         if op.state != OperationState.PENDING.value:
             raise Conflict(
                 f"The bridge is creating this {side.noun} in QuickBooks right now.",
-                action="Wait for the next Web Connector run to finish, then pick the match if it is still needed.",
+                action="Wait until QuickBooks has answered (the next Web Connector run for QuickBooks Desktop, a few "
+                       "seconds for QuickBooks Online), then pick the match if it is still needed.",
             )
         outbox.fail(op, "cancelled", "A person picked an existing QuickBooks record instead.")
