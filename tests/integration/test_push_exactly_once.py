@@ -94,6 +94,16 @@ def _settle(world: MemoryWorld, fault: str) -> None:
         world.run()
 
 
+def invoicing_world(store, settings) -> MemoryWorld:
+    """Connected, invoice creation on, and a BlueTrace customer and item matched to QuickBooks' (c-1, i-1)."""
+    world = MemoryWorld(store, settings, FaultyBackend)
+    connected(world, invoice_creation=True)
+    with store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    return world
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_create_item_lands_once(store, settings, fault):
     world = MemoryWorld(store, settings, FaultyBackend)
@@ -121,11 +131,7 @@ def test_create_customer_lands_once(store, settings, fault):
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_invoice_lands_once(store, settings, fault):
-    world = MemoryWorld(store, settings, FaultyBackend)
-    connected(world, invoice_creation=True)
-    with store.begin() as db:
-        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
-        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    world = invoicing_world(store, settings)
     send_order(world, "o-1", "SO-2001", "c-1", "i-1")
     _settle(world, fault)
     assert [i.number for i in world.invoices() if "(order id o-1)" in i.note] == ["SO-2001"]
@@ -134,11 +140,7 @@ def test_invoice_lands_once(store, settings, fault):
 
 
 def test_a_write_whose_answer_is_lost_waits_before_it_is_looked_up(store, settings):
-    world = MemoryWorld(store, settings, FaultyBackend)
-    connected(world, invoice_creation=True)
-    with store.begin() as db:
-        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
-        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    world = invoicing_world(store, settings)
     send_order(world, "o-1", "SO-2001", "c-1", "i-1")
     world.backend.fault = "answer_lost"
     next_due = world.worker.run_once()
@@ -160,11 +162,7 @@ def test_a_repeat_order_never_adopts_the_invoice_of_an_earlier_order_with_the_sa
     Found by bench/bench_qbo.py: after an unanswered write the look-up took the earlier order's invoice as
     "same content", and the repeat order was marked created with no invoice of its own.
     """
-    world = MemoryWorld(store, settings, FaultyBackend)
-    connected(world, invoice_creation=True)
-    with store.begin() as db:
-        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
-        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    world = invoicing_world(store, settings)
     send_order(world, "o-1", "SO-3001", "c-1", "i-1")
     world.run()
     send_order(world, "o-2", "SO-3002", "c-1", "i-1")
