@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import outbox
-from .store.models import OperationState, OutboxOperation, WorkerLease
+from .store.models import DesktopSend, OperationState, OutboxOperation, WorkerLease
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +88,16 @@ def unconfirm_in_flight(db: Session, account_id: int, dead_holder: str) -> None:
     """Every operation a dead worker left in flight for ``account_id`` is looked up before it is sent again.
 
     Generic on purpose: a look-up is always safe, even for a query, so every ``sent`` operation goes
-    the unconfirmed way. Operations inside a Web Connector's message set (``session_id`` set) are
-    Desktop's and recovered with their session (outbox.held_by_session); a push account has none.
+    the unconfirmed way. Operations inside a Web Connector's message set (a ``desktop_sends`` row
+    naming its session) are Desktop's and recovered with that session; a push account has none.
     """
+    in_a_desktop_session = (select(DesktopSend.outbox_id)
+                            .where(DesktopSend.outbox_id == OutboxOperation.id, DesktopSend.session_id.is_not(None))
+                            .exists())
     in_flight = db.scalars(
         select(OutboxOperation)
         .where(OutboxOperation.account_id == account_id, OutboxOperation.state == OperationState.SENT.value,
-               OutboxOperation.session_id.is_(None))
+               ~in_a_desktop_session)
         .with_for_update()
     ).all()  # fmt: skip
     for op in in_flight:

@@ -48,7 +48,6 @@ def enqueue(
         depends_on_id=depends_on_id,
         state=OperationState.PENDING.value,
         attempts=0,
-        send_alone=False,
         verify_first=False,
         created_at=utcnow(),
         updated_at=utcnow(),
@@ -104,15 +103,6 @@ def count_ready(session: Session, account_id: int, now: dt.datetime) -> int:
     return session.scalar(select(func.count()).select_from(OutboxOperation).where(_ready_clause(account_id, now)))
 
 
-def held_by_session(session: Session, session_id: int) -> list[OutboxOperation]:
-    """The operations inside the message set a session handed out and never got an answer for (row-locked)."""
-    return list(session.scalars(
-        select(OutboxOperation)
-        .where(OutboxOperation.session_id == session_id, OutboxOperation.state == OperationState.SENT.value)
-        .with_for_update()
-    ).all())
-
-
 def mark_unconfirmed(op: OutboxOperation, *, not_before: dt.datetime | None = None) -> None:
     """QuickBooks may hold what ``op`` asked for, or not: look it up before anything is sent again.
 
@@ -154,7 +144,6 @@ def requeue(op: OutboxOperation) -> None:
         raise OurBug(f"operation #{op.id} is {op.state}: only a failed operation can be queued again")
     op.state = OperationState.PENDING.value
     op.not_before = None
-    op.send_alone = False
     op.error_code = op.error_message = None
 
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import delete, func, or_, select
 
 from .store.db import Store
-from .store.models import (ExchangeLogEntry, LoginThrottle, OperationState, OutboxOperation, SessionState,
+from .store.models import (DesktopSend, ExchangeLogEntry, LoginThrottle, OperationState, OutboxOperation, SessionState,
                            WebConnectorSession, utcnow)
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,9 @@ def _old_entries(cutoff: dt.datetime):
 def _needed_by_an_operation():
     return (
         select(OutboxOperation.id)
+        .join(DesktopSend, DesktopSend.outbox_id == OutboxOperation.id)
         .where(
-            OutboxOperation.session_id == WebConnectorSession.id,
+            DesktopSend.session_id == WebConnectorSession.id,
             or_(OutboxOperation.state.in_(_UNSETTLED_STATES), OutboxOperation.verify_first.is_(True)),
         )
         .exists()

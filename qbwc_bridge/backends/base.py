@@ -20,7 +20,7 @@ reports to the same engine functions.
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,37 @@ class Backend:
     # The deletions pulls (SYNC_*_DELETIONS) this QuickBooks can answer; the engine queues no other.
     # None by default; a push backend offering some answers them with ``PushLink.deleted_since``.
     deletion_kinds: ClassVar[frozenset[OperationKind]] = frozenset()
+    # The status in the help article's words before the first contact and during the first pulls.
+    waiting_message: ClassVar[str] = "Waiting for the first contact with QuickBooks."
+    connecting_message: ClassVar[str] = (
+        "Connecting: BlueTrace is reading your QuickBooks terms, accounts, items and customers. "
+        "This can take a while for a large company.")
+    # An error stored without its own message (an older bridge's) reads like this.
+    failed_message: ClassVar[str] = "The last exchange with QuickBooks failed."
+    # What to do when QuickBooks refuses to send a list for good; its own message comes first.
+    list_refused_action: ClassVar[str] = (
+        "Do what QuickBooks' message asks, then wait: the list is asked for again at every contact with "
+        "QuickBooks. If it keeps failing, contact BlueTrace support.")
+
+    # How long a person waits for QuickBooks' answer to something already sent (a creation in flight).
+    answer_wait: ClassVar[str] = "a few seconds"
+
+    def silence(self, db: Session, account: Account, now: dt.datetime,
+                silent_after: dt.timedelta | None) -> dict[str, Any] | None:
+        """The error of an account whose QuickBooks has gone quiet for longer than ``silent_after``, or None.
+
+        Only a pull backend can fall silent (its QuickBooks comes to us); a push backend goes out
+        itself and reports what it meets as the account's error.
+        """
+        return None
+
+    def status_fields(self, account: Account) -> dict[str, Any]:
+        """The backend's own fields of the status (``GET /api/v1/status``), each present for every account."""
+        return {"qbxml_version": None}
+
+    def create_login(self, db: Session, account: Account) -> tuple[str, str] | None:
+        """The login this QuickBooks uses to reach us, created with the account: (username, password) once, or None."""
+        return None
 
     def can_look_up(self, list_name: ListName, kind: KeyKind, value: str) -> bool:
         """Whether this QuickBooks can be asked for records by ``value``: one it could not store cannot be there."""

@@ -219,7 +219,6 @@ class PushDriver:
             op.request_id = op.request_id or str(uuid.uuid4())
             op.payload = {**op.payload, "sent_at": now.isoformat()}
         op.state = OperationState.SENT.value
-        op.session_id = None
         op.attempts += 1
         self._follow(db, op)
         sent_at = op.payload.get("sent_at")

@@ -1,10 +1,10 @@
-"""Accounts, their API tokens, and the Web Connector login a Desktop account is created with.
+"""Accounts and their API tokens; the login a backend's QuickBooks uses to reach us comes from the backend.
 
-Resetting or disconnecting that login ends Web Connector sessions: ``backends/desktop/credentials.py``.
+A Desktop account is created with one (``Backend.create_login``); resetting or disconnecting it
+is the Desktop backend's too (``backends/desktop/credentials.py``).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .. import backends, security
 from ..errors import NotFound
-from ..store.models import Account, AccountKind, Installation, WebConnectorCredential
+from ..store.models import Account, AccountKind, Installation
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class NewAccount:
     kind: str
     api_token: str
     file_id: str
-    wc_username: str | None
+    wc_username: str | None  # the backend's login (``Backend.create_login``), None when it has none
     wc_password: str | None
 
 
@@ -39,7 +39,7 @@ def installation(session: Session) -> Installation:
 
 
 def create_account(session: Session, name: str, kind: str) -> NewAccount:
-    """Create an account with a fresh API token (and Web Connector login for Desktop).
+    """Create an account with a fresh API token (and its backend's login, when the backend has one).
 
     Raises:
         ValueError: unknown kind or empty name.
@@ -54,24 +54,8 @@ def create_account(session: Session, name: str, kind: str) -> NewAccount:
                       item_match_field=backends.for_kind(kind).item_match_fields[0].value)
     session.add(account)
     session.flush()
-    username = password = None
-    if kind == AccountKind.DESKTOP.value:
-        username = _unique_username(session, name, account.id)
-        password = security.new_password()
-        session.add(
-            WebConnectorCredential(
-                account_id=account.id, username=username, password_hash=security.hash_generated_secret(password)
-            )
-        )
+    username, password = backends.for_kind(kind).create_login(session, account) or (None, None)
     return NewAccount(account.id, account.name, kind, api_token, account.file_id, username, password)
-
-
-def _unique_username(session: Session, name: str, account_id: int) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "account"
-    candidate = f"bt-{slug}"
-    if session.scalar(select(WebConnectorCredential).where(WebConnectorCredential.username == candidate)):
-        candidate = f"bt-{slug}-{account_id}"
-    return candidate
 
 
 def get_account(session: Session, account_id: int) -> Account:

@@ -1,7 +1,7 @@
-"""What support staff read to diagnose a customer's trouble: health, sessions, exchange logs.
+"""What support staff read to diagnose a customer's trouble: health and exchange logs.
 
 Read-only views over the store, shared by the admin's support pages (and any future
-API). Exchange-log bodies are redacted again on the way out, whatever was stored:
+API); a backend with sessions of its own lists them itself (Desktop: ``session_history``). Exchange-log bodies are redacted again on the way out, whatever was stored:
 passwords, tickets and tokens never reach a support person's screen.
 """
 from __future__ import annotations
@@ -15,12 +15,11 @@ from sqlalchemy.orm import Session
 
 from .. import outbox
 from ..errors import NotFound
-from ..store.models import Account, ExchangeLogEntry, WebConnectorSession, utcnow
-from .pagination import Page, clamp
+from ..store.models import Account, ExchangeLogEntry, utcnow
 from .status import LABELS, silence
 
 REDACTED = "[redacted]"
-# Elements whose text is a secret, in qbXML or in a SOAP envelope (strPassword, ticket, ...).
+# Elements whose text is a secret, in any XML body we log (a SOAP envelope, a QuickBooks request): strPassword, ticket, ...
 _SECRET_ELEMENT = re.compile(
     r"<(?P<tag>(?:[\w.-]+:)?[\w.-]*(?:password|ticket|token|secret|creditcardnumber|cardsecuritycode)[\w.-]*)"
     r"(?P<attrs>\s[^>]*)?>(?P<text>[^<]*)</(?P=tag)\s*>",
@@ -59,7 +58,7 @@ def account_health(
 ) -> list[AccountHealth]:
     """Every account (or those whose name contains ``search``), with what support checks first.
 
-    With ``silent_after``, an account whose Web Connector stopped calling shows that as its error.
+    With ``silent_after``, an account whose QuickBooks stopped reaching us shows that as its error.
     """
     now = now or utcnow()
     query = select(Account).order_by(Account.name, Account.id)
@@ -88,33 +87,6 @@ def account_health(
 
 
 @dataclass(frozen=True)
-class SessionSummary:
-    session: WebConnectorSession
-    entries: int
-
-
-def list_sessions(db: Session, account_id: int, *, page: int = 1, page_size: int = 25) -> Page:
-    """The account's Web Connector sessions, newest first, each with its number of log entries."""
-    page, page_size = clamp(page, page_size)
-    total = db.scalar(select(func.count()).where(WebConnectorSession.account_id == account_id)) or 0
-    counts = (
-        select(ExchangeLogEntry.session_id, func.count().label("entries"))
-        .where(ExchangeLogEntry.account_id == account_id)
-        .group_by(ExchangeLogEntry.session_id)
-        .subquery()
-    )
-    result = db.execute(
-        select(WebConnectorSession, func.coalesce(counts.c.entries, 0))
-        .outerjoin(counts, counts.c.session_id == WebConnectorSession.id)
-        .where(WebConnectorSession.account_id == account_id)
-        .order_by(WebConnectorSession.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return Page([SessionSummary(ws, entries) for ws, entries in result], total, page, page_size)
-
-
-@dataclass(frozen=True)
 class LogEntry:
     at: dt.datetime
     operation: str
@@ -123,25 +95,8 @@ class LogEntry:
     body: str | None
 
 
-def _entries(rows) -> list[LogEntry]:
+def log_entries(rows) -> list[LogEntry]:
     return [LogEntry(row.at, row.operation, row.direction, redact(row.summary), redact(row.body)) for row in rows]
-
-
-def session_log(db: Session, account_id: int, session_id: int) -> tuple[WebConnectorSession, list[LogEntry]]:
-    """One session of the account and everything exchanged in it, in order, secrets redacted.
-
-    Raises:
-        NotFound: no such session for this account.
-    """
-    ws = db.get(WebConnectorSession, session_id)
-    if ws is None or ws.account_id != account_id:
-        raise NotFound(f"account {account_id} has no Web Connector session {session_id}")
-    rows = db.scalars(
-        select(ExchangeLogEntry)
-        .where(ExchangeLogEntry.account_id == account_id, ExchangeLogEntry.session_id == session_id)
-        .order_by(ExchangeLogEntry.id)
-    )
-    return ws, _entries(rows)
 
 
 def logins_log(db: Session, account_id: int, *, limit: int = 50) -> list[LogEntry]:
@@ -152,4 +107,4 @@ def logins_log(db: Session, account_id: int, *, limit: int = 50) -> list[LogEntr
         .order_by(ExchangeLogEntry.id.desc())
         .limit(limit)
     )
-    return _entries(rows)
+    return log_entries(rows)

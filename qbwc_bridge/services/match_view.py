@@ -89,7 +89,7 @@ def preload_counterparts(db: Session, account_id: int, qb: type, rows: Iterable[
 
 
 def _qb_cache(db: Session) -> dict[tuple, Any]:
-    """QuickBooks records (or None: not in the mirror) by (model, account, ListID), for this unit of work."""
+    """QuickBooks records (or None: not in the mirror) by (model, account, QuickBooks id), for this unit of work."""
     return db.info.setdefault("qbwc_bridge.qb_records", {})
 
 
@@ -110,16 +110,16 @@ def _item_match_field(db: Session, account_id: int) -> str:
 
 
 def _candidate_ids(detail: Mapping[str, Any] | None, key: str = "candidates") -> list[str]:
-    """ListIDs of the QuickBooks records the engine listed under ``key`` of ``issue_detail``.
+    """Ids of the QuickBooks records the engine listed under ``key`` of ``issue_detail``.
 
     ``candidates`` are suggested matches; ``inactive`` are inactive records carrying the
-    exact key. Entries are objects with ``quickbooks_id`` (or bare ListIDs).
+    exact key. Entries are objects with ``quickbooks_id`` (or bare ids).
     """
     return list(_reasons(detail, key))
 
 
 def _reasons(detail: Mapping[str, Any] | None, key: str) -> dict[str, str | None]:
-    """ListID -> why it is offered, in the engine's order."""
+    """QuickBooks id -> why it is offered, in the engine's order."""
     found: dict[str, str | None] = {}
     for entry in (detail or {}).get(key) or ():
         if isinstance(entry, str):

@@ -1,7 +1,7 @@
 """The General, Items and Customers tab settings of an account.
 
-Terms and accounts are stored as QuickBooks ListIDs but may be given by name (what a
-person sees) or ListID (what a script keeps); either is checked against our mirror of
+Terms and accounts are stored as QuickBooks ids but may be given by name (what a
+person sees) or id (what a script keeps); either is checked against our mirror of
 the QuickBooks lists, so a setting can never point at something QuickBooks lacks.
 Answers always carry both the id and the name.
 
@@ -42,7 +42,7 @@ def get_settings(db: Session, account_id: int) -> dict[str, Any]:
     """The settings as the API and the General tab show them.
 
     ``default_terms`` / ``ar_account`` / ``ap_account`` are ``{"id", "name", ...}`` or null;
-    ``missing`` is true when the ListID is no longer in the mirror (deleted in QuickBooks).
+    ``missing`` is true when the id is no longer in the mirror (deleted in QuickBooks).
 
     Raises:
         NotFound: no such account.
@@ -132,7 +132,7 @@ def _act_on(db: Session, account: Account, changed: set[str]) -> None:
 
 
 def _resolve_reference(db: Session, account_id: int, name: str, model: type, value: Any) -> str | None:
-    """The ListID that ``value`` (a ListID or a QuickBooks name, any case) designates; None clears.
+    """The QuickBooks id that ``value`` (an id or a QuickBooks name, any case) designates; None clears.
 
     Raises:
         validation.InvalidInput: not a string, not in the mirror, or inactive in QuickBooks.
@@ -154,7 +154,7 @@ def _resolve_reference(db: Session, account_id: int, name: str, model: type, val
         raise v.InvalidInput(
             name,
             f"QuickBooks has no {what} named {text!r} (as of the last sync). Use the name shown in QuickBooks, "
-            f"or its ListID; GET /api/v1/settings/choices lists them.",
+            f"or its QuickBooks id; GET /api/v1/settings/choices lists them.",
         )
     if not record.is_active:
         raise v.InvalidInput(name, f"The QuickBooks {what} {record.full_name!r} is inactive; make it active in QuickBooks or pick another.")

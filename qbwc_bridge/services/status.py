@@ -1,8 +1,9 @@
 """How an account's connection stands, in the words the help article uses.
 
 "Connecting" (with progress and counts) until the initial sync is done, then
-"Connected"; the last time the Web Connector called; and, when the last session
-failed, what happened and what to do. The progress itself comes from the sync engine
+"Connected"; the last contact with QuickBooks; and, when the last exchange
+failed, what happened and what to do. What only one backend can say (how it waits, how
+it falls silent, its own fields) comes from the account's backend. The progress itself comes from the sync engine
 (:func:`qbwc_bridge.sync.progress.connection_progress`).
 """
 from __future__ import annotations
@@ -13,11 +14,10 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from .. import throttle
+from .. import backends, durations
 from ..domain import ItemMatchField
 from ..errors import NotFound
-from ..store.models import Account, AccountKind, BtItem, ConnectionStatus, LoginKind, QbItem, QboConnection, utcnow
-from ..sync.initial import LIST_REFUSED, LIST_REFUSED_ACTION
+from ..store.models import Account, AccountKind, BtItem, ConnectionStatus, QbItem, QboConnection, utcnow
 from ..sync.progress import connection_progress
 from .catalog import match_summary
 
@@ -34,24 +34,11 @@ RECONNECT_ACTION = (
 )
 # Intuit's refresh tokens expire after 100 days without use: warn this long before.
 AUTHORIZATION_WARNING = dt.timedelta(days=14)
+# Errors whose action does not depend on the backend; every other error carries its own (``error_action``).
 _ACTIONS_BY_CODE = {
     RECONNECT_NEEDED: RECONNECT_ACTION,
-    "wrong_company_file": "Open the company file this account was connected to, then run the Web Connector again.",
     "unreadable_response": "This is a fault in the bridge, not in your data. Report it to support.",
-    LIST_REFUSED: LIST_REFUSED_ACTION,
 }
-SILENT = "web_connector_silent"
-SILENT_ACTION = (
-    "Check the computer where QuickBooks runs: is it on and awake, is QuickBooks open with this company file, "
-    "and is the Web Connector running with Auto-Run ticked for BlueTrace? The error clears at the Web Connector's next run."
-)
-
-PASSWORD_REFUSED = "web_connector_password_refused"
-PASSWORD_REFUSED_ACTION = (
-    "The Web Connector is still calling, with a password that is no longer this account's (was it reset?). "
-    "In Settings > Integration, reset the Web Connector password; in the Web Connector, type the new one into "
-    "BlueTrace's Password column and press Enter. The error clears at its next run."
-)
 
 
 def account_status(
@@ -64,7 +51,8 @@ def account_status(
 ) -> dict[str, Any]:
     """Status, label and plain-words message, progress, counts, last contact and the current error.
 
-    With ``silent_after``, a Web Connector quiet for longer than that is the error shown (see :func:`silence`).
+    With ``silent_after``, a QuickBooks that has not reached us for longer than that is the error shown
+    (see :func:`silence`).
     With ``panel`` (the admin's status panel, on every page), only what the panel shows for
     the status is worked out: progress and the mirror's counts while Connecting, the match
     summaries once Connected, neither otherwise (``progress`` is then empty and ``counts``
@@ -82,6 +70,7 @@ def account_status(
         status, message = ConnectionStatus.ERROR.value, f"{silent['message']} {silent['action']}"
     else:
         error, status, message = _error(account), account.status, _message(account)
+    backend = backends.for_account(account)
     progress: dict[str, Any] = {}
     if not panel or status == ConnectionStatus.CONNECTING.value:
         progress = connection_progress(db, account)
@@ -98,7 +87,7 @@ def account_status(
         "last_contact_at": account.last_contact_at.isoformat() if account.last_contact_at else None,
         "company_name": account.company_name,
         "company_file_name": account.company_file_name,
-        "qbxml_version": account.qbxml_version,
+        **backend.status_fields(account),
         "error": error,
         "quickbooks": quickbooks(db, account),
         "warning": authorization_warning(db, account, now or utcnow()) or sku_warning(db, account),
@@ -134,7 +123,7 @@ def authorization_warning(db: Session, account: Account, now: dt.datetime) -> st
     if connection is None or connection.refresh_expires_at - now > AUTHORIZATION_WARNING:
         return None
     left = connection.refresh_expires_at - now
-    when = f"in {_duration(left)}" if left > dt.timedelta(minutes=1) else "now"
+    when = f"in {durations.in_words(left)}" if left > dt.timedelta(minutes=1) else "now"
     return (
         f"QuickBooks Online's authorization for BlueTrace runs out {when} "
         f"({connection.refresh_expires_at:%Y-%m-%d %H:%M} UTC). Click Reconnect on the integration page and sign in "
@@ -163,67 +152,20 @@ def sku_warning(db: Session, account: Account) -> str | None:
 
 
 def silence(db: Session, account: Account, now: dt.datetime, silent_after: dt.timedelta | None) -> dict[str, Any] | None:
-    """The error of a Desktop account whose Web Connector stopped calling, or None.
-
-    Computed, never stored: the next call (which sets ``last_contact_at``) clears it, on any
-    process, with nothing to reset. Only an account that was connected once (it has a last
-    contact) can fall silent; before that, the status already says to run the Web Connector.
-    Silence outranks a stored error: that error cannot be fixed or cleared until the Web
-    Connector calls again. A Web Connector that does call, but is refused its password (typically
-    after a reset), is told apart: checking the PC would not help that bookkeeper.
-    """
-    if (silent_after is None or account.kind != AccountKind.DESKTOP.value or account.last_contact_at is None
-            or account.status == ConnectionStatus.NOT_CONNECTED.value):  # disconnected: not expected to call
-        return None
-    quiet = now - account.last_contact_at
-    if quiet <= silent_after:
-        return None
-    refused_at = throttle.last_failure(db, LoginKind.WEB_CONNECTOR, account.credential.username) if account.credential else None
-    if refused_at is not None and refused_at > account.last_contact_at:
-        return {
-            "code": PASSWORD_REFUSED,
-            "message": f"The Web Connector called {_duration(now - refused_at)} ago, but its password was refused, "
-                       "so nothing reaches QuickBooks.",
-            "action": PASSWORD_REFUSED_ACTION,
-            "at": refused_at.isoformat(),
-        }  # fmt: skip
-    return {
-        "code": SILENT,
-        "message": f"The Web Connector has not called for {_duration(quiet)}, so nothing reaches QuickBooks.",
-        "action": SILENT_ACTION,
-        "at": (account.last_contact_at + silent_after).isoformat(),
-    }
-
-
-def _duration(span: dt.timedelta) -> str:
-    """``span`` in the largest whole unit a person reads at a glance: 25 minutes, 3 hours, 2 days."""
-    minutes = int(span.total_seconds() // 60)
-    for size, unit in ((24 * 60, "day"), (60, "hour"), (1, "minute")):
-        if minutes >= size:
-            count = minutes // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return "a minute"
+    """The error of an account whose QuickBooks stopped reaching us, or None (the backend decides)."""
+    return backends.for_account(account).silence(db, account, now, silent_after)
 
 
 def _message(account: Account) -> str:
-    if account.kind == AccountKind.ONLINE.value and account.status == ConnectionStatus.NOT_CONNECTED.value:
-        return "Click Connect, choose Quickbooks and sign in to Intuit as a QuickBooks administrator."
-    if account.kind == AccountKind.ONLINE.value and account.status == ConnectionStatus.CONNECTING.value:
-        return (
-            "Connecting: BlueTrace is reading your QuickBooks Online terms, accounts, items and customers. "
-            "This can take a while for a large company."
-        )
+    backend = backends.for_account(account)
     if account.status == ConnectionStatus.NOT_CONNECTED.value:
-        return "Waiting for the first Web Connector run: add the .qwc file to the Web Connector and run it."
+        return backend.waiting_message
     if account.status == ConnectionStatus.CONNECTING.value:
-        return (
-            "Connecting: the Web Connector is reading your QuickBooks terms, accounts, items and customers. "
-            "This can take up to an hour for a large company file."
-        )
+        return backend.connecting_message
     if account.status == ConnectionStatus.CONNECTED.value:
         company = f" ({account.company_name})" if account.company_name else ""
         return f"Connected to QuickBooks{company}."
-    return account.status_message or "The last Web Connector run failed."
+    return account.status_message or backend.failed_message
 
 
 def _error(account: Account) -> dict[str, Any] | None:
@@ -232,7 +174,7 @@ def _error(account: Account) -> dict[str, Any] | None:
         return None
     code = account.error_code or "unknown"
     action = _ACTIONS_BY_CODE.get(code) or account.error_action
-    message = account.status_message or "The last Web Connector run failed."
+    message = account.status_message or backends.for_account(account).failed_message
     if action and message.endswith(action):
         message = message[: -len(action)].rstrip()
     return {

@@ -233,9 +233,6 @@ class OutboxOperation(Base):
         Index("ix_outbox_kind", "account_id", "kind", "id"),
         # What waits, by kind and age, across every account (the metrics scrape).
         Index("ix_outbox_waiting", "state", "kind", "created_at"),
-        # A session's operations: held_by_session, and retention's "still referenced" check
-        # (also what PostgreSQL's ON DELETE SET NULL looks up when a session is pruned).
-        Index("ix_outbox_session", "session_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -247,9 +244,7 @@ class OutboxOperation(Base):
     depends_on_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     request_id: Mapped[str | None] = mapped_column(String(50))
-    session_id: Mapped[int | None] = mapped_column(ForeignKey("wc_sessions.id", ondelete="SET NULL"))
     not_before: Mapped[dt.datetime | None]
-    send_alone: Mapped[bool] = mapped_column(Boolean, default=False)
     # Sticky "QuickBooks may already hold this": set whenever a non-idempotent operation's outcome is
     # unknown, cleared only when a look-up has answered. Every detour (an HRESULT, a lock, a backoff, a
     # lost look-up) keeps it, so the operation is never resent blind.
@@ -610,3 +605,22 @@ class OAuthState(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+
+
+class DesktopSend(Base):
+    """QuickBooks Desktop's own facts about an outbox operation it has handed out.
+
+    The outbox is every backend's; these columns only mean something to the Web Connector:
+    the session whose message set carried the operation (how a crashed or late session finds
+    what it held) and whether the operation must go alone (QuickBooks could not parse a set it
+    was in). Only ``backends/desktop`` and retention read or write it.
+    """
+
+    __tablename__ = "desktop_sends"
+    outbox_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Indexed: a session's operations, retention's "still referenced" check, and what PostgreSQL's
+    # ON DELETE SET NULL looks up when a session is pruned.
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("wc_sessions.id", ondelete="SET NULL"), index=True)
+    send_alone: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,11 +1,12 @@
 """Every later session: pull what changed in QuickBooks since the last pull, re-match only that.
 
-When the Web Connector authenticates and a list's last pull is older than its schedule,
-an incremental pull is queued: ItemQuery / CustomerQuery with FromModifiedDate = the
-high-water mark minus :data:`~.pulls.OVERLAP`, ActiveStatus All (a record made inactive
-must reach the mirror too). Records already mirrored with the same ListID and
-EditSequence are skipped, and only BlueTrace records whose counterpart changed are
-re-matched (``pulls.apply_page``). When nothing is due the Web Connector hears "none".
+When the schedule is asked (a pull backend's QuickBooks comes in, a push backend's worker
+drives) and a list's last pull is older than its schedule, an incremental pull is queued:
+the records modified since the high-water mark minus :data:`~.pulls.OVERLAP`, inactive
+ones included (a record made inactive must reach the mirror too). Records already mirrored
+with the same QuickBooks id and version are skipped, and only BlueTrace records whose
+counterpart changed are re-matched (``pulls.apply_page``). When nothing is due, nothing
+is queued.
 
 Terms and accounts are small and change rarely: they are pulled whole, once an hour.
 
@@ -29,7 +30,7 @@ from ..store.models import Account, OperationState, OutboxOperation
 from . import pulls
 from .initial import PAGED_LIST_PRIORITY, PAGED_LISTS, WHOLE_LIST_PRIORITY, WHOLE_LISTS, initial_complete
 
-SCHEDULE_SLACK = dt.timedelta(seconds=15)  # the Web Connector's timer is not exact
+SCHEDULE_SLACK = dt.timedelta(seconds=15)  # a pull backend's timer (and a worker's wake-up) is not exact
 WHOLE_LIST_EVERY = dt.timedelta(hours=1)
 WAITING = (*outbox.READY_STATES, OperationState.SENT.value)
 PULL_KINDS = {list_name: kind for kind, list_name in PAGED_LISTS} | {
@@ -64,7 +65,7 @@ def next_pull_at(db: Session, account: Account, run_every_minutes: int) -> dt.da
 
 
 def _due_times(db: Session, account: Account, run_every_minutes: int) -> dict[ListName, dt.datetime | None]:
-    """Each list's next pull: items and customers at the Web Connector's pace, terms and accounts hourly."""
+    """Each list's next pull: items and customers at the schedule's pace, terms and accounts hourly."""
     every = dt.timedelta(minutes=run_every_minutes) - SCHEDULE_SLACK
     due: dict[ListName, dt.datetime | None] = {}
     for lists, interval in (([name for _kind, name in PAGED_LISTS], every),

@@ -2,7 +2,7 @@
 
 Terms and the chart of accounts come whole (they are small; the General tab needs
 them); items (every kind) and customers come in iterator pages, all four in parallel so
-each Web Connector round trip carries as much as it can. The account reads
+each round trip with QuickBooks carries as much as it can. The account reads
 "Connecting" until all four lists are in, then "Connected".
 
 A session that dies half-way leaves the unfinished pulls in the outbox; the next
@@ -11,7 +11,7 @@ the session) and never asks again for a list already finished.
 
 A pull QuickBooks refuses for good (personal data not allowed, permission denied, ...)
 would otherwise leave the account "Connecting" forever with the reason only in the
-outbox: the account shows the refusal as its error, every Web Connector run asks for
+outbox: the account shows the refusal as its error, every contact with QuickBooks asks for
 that list again (the person may have fixed the permission meanwhile), and the error
 clears once every list has come through.
 """
@@ -22,7 +22,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import outbox
+from .. import backends, outbox
 from ..operations import ListName, OperationKind
 from ..store.models import Account, ConnectionStatus, OperationState, OutboxOperation, QbAccount, QbTerms, utcnow
 from . import pulls
@@ -37,11 +37,6 @@ PULL_KINDS = {kind.value: list_name for kind, list_name, _model in WHOLE_LISTS} 
     kind.value: list_name for kind, list_name in PAGED_LISTS
 }
 LIST_REFUSED = "list_refused"  # Account.error_code while a list pull stands refused
-LIST_REFUSED_ACTION = (
-    "Do what QuickBooks' message asks (for example, allow BlueTrace to read personal data in QuickBooks: "
-    "Edit > Preferences > Integrated Applications), then run the Web Connector again: the list is asked for "
-    "on every run. If it keeps failing, contact BlueTrace support."
-)
 
 
 def start_initial_sync(db: Session, account: Account) -> None:
@@ -80,7 +75,7 @@ def _latest_pulls(db: Session, account_id: int) -> list[OutboxOperation]:
 
 
 def retry_refused_pulls(db: Session, account: Account) -> None:
-    """At the start of a Web Connector run: ask again for every list QuickBooks refused last time."""
+    """At the start of a contact with QuickBooks: ask again for every list it refused last time."""
     for op in _latest_pulls(db, account.id):
         if op.state == OperationState.FAILED.value:
             outbox.requeue(op)
@@ -101,16 +96,17 @@ def _show_refusals(db: Session, account: Account, now: dt.datetime) -> bool:
             account.error_at = now  # since when it has been refused, not when we last looked
         account.status = ConnectionStatus.ERROR.value
         account.error_code = LIST_REFUSED
+        account.error_action = backends.for_account(account).list_refused_action
         account.status_message = (
             f"QuickBooks refused to send its {list_name} list: {op.error_message or 'no reason given'} "
-            f"{LIST_REFUSED_ACTION}"
+            f"{account.error_action}"
         )
         return True
     if account.error_code != LIST_REFUSED:
         return False
     if any(op.state != OperationState.DONE.value for op in latest):
         return True  # asked again, no answer yet: keep saying why
-    account.error_code = account.status_message = None
+    account.error_code = account.status_message = account.error_action = None
     account.status = ConnectionStatus.CONNECTING.value
     return False
 

@@ -305,7 +305,7 @@ def _no_gc_pauses():
 
 
 def _in_order(group: Iterable[_Qb]) -> list[_Qb]:
-    """Candidates by name, then ListID: the same whatever order the records were read in."""
+    """Candidates by name, then QuickBooks id: the same whatever order the records were read in."""
     return sorted(group, key=lambda q: (q.label.casefold(), q.list_id))
 
 

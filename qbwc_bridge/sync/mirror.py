@@ -52,7 +52,7 @@ class Upserted:
 def _upsert(db: Session, model, account_id: int, rows: list[dict]) -> Upserted:
     """Insert new records, update those whose EditSequence moved, leave the rest alone.
 
-    One SELECT for the page's ListIDs and two bulk statements, so a 500-record page
+    One SELECT for the page's QuickBooks ids and two bulk statements, so a 500-record page
     costs three round trips to the database, not a thousand.
     """
     result = Upserted(seen=len(rows))

@@ -1,8 +1,8 @@
 """What a list pull brings back: mirror each page, move the high-water mark, re-match.
 
-A backend pulls pages (Desktop: iterator pages inside Web Connector sessions) and hands
+A backend pulls pages (however its QuickBooks pages a list) and hands
 each to :func:`apply_page`, then calls :func:`finish_pull` when QuickBooks has nothing
-left. Upserts are idempotent (same ListID + EditSequence = untouched), so a page seen
+left. Upserts are idempotent (same QuickBooks id and version = untouched), so a page seen
 twice - a restarted pull, an overlapping incremental window - costs nothing. Where the
 mark is put, and why, is told in :mod:`.pulls`.
 """

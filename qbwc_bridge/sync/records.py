@@ -76,7 +76,7 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
             changed_qb: Iterable[str] | None = None) -> None:
     """Re-decide the given BlueTrace records (None and no ``changed_qb``: all of them).
 
-    ``changed_qb``: QuickBooks ListIDs that changed; the records matched to them or
+    ``changed_qb``: ids of the QuickBooks records that changed; the records matched to them or
     carrying one of their keys are re-decided too. Does nothing before the list's initial
     pull is done (there is nothing complete to match against yet). Ends with the invoice
     engine's re-evaluation, so blocked invoices go out once their matches exist.

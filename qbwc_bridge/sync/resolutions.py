@@ -2,7 +2,7 @@
 
 Pick a match (or accept a suggestion), unmatch, Re-sync (Create in QuickBooks is
 :func:`.creation.request_create`, which re-matching calls too); then,
-when a Web Connector session brings the answer, :func:`lookup_answered`,
+when the backend brings QuickBooks' answer, :func:`lookup_answered`,
 :func:`created` and :func:`create_refused` put the record where it now stands.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ def unmatch(db: Session, account: Account, side: Side, record_id: str) -> None:
 def request_resync(db: Session, account: Account, side: Side, record_id: str) -> None:
     """Ask QuickBooks again for this record's counterpart (and for everything changed lately).
 
-    Queues a look-up of the matched record (by ListID) or of the names it could have, plus
+    Queues a look-up of the matched record (by its QuickBooks id) or of the names it could have, plus
     an incremental pull of the list, which finds a SKU or email just typed into any
     QuickBooks record; the record is re-matched when the answers arrive.
 
@@ -110,7 +110,7 @@ def _lookup_keys(side: Side, account: Account, row) -> tuple[tuple[KeyKind, str]
 def lookup_answered(db: Session, account: Account, list_name: ListName, lookup: RecordLookup, rows: list[dict]) -> None:
     """QuickBooks answered a Re-sync: mirror what came back and re-match the record.
 
-    A ListID asked for and not returned was deleted in QuickBooks (status 500): its
+    A QuickBooks id asked for and not returned was deleted in QuickBooks: its
     mirror copy becomes inactive, so nothing stays matched to a record that is gone.
     """
     side = SIDES[list_name]
@@ -210,7 +210,7 @@ def _cancel_creation(db: Session, account: Account, side: Side, record_id: str) 
         if op.state != OperationState.PENDING.value:
             raise Conflict(
                 f"The bridge is creating this {side.noun} in QuickBooks right now.",
-                action="Wait until QuickBooks has answered (the next Web Connector run for QuickBooks Desktop, a few "
-                       "seconds for QuickBooks Online), then pick the match if it is still needed.",
+                action=f"Wait until QuickBooks has answered ({backends.for_account(account).answer_wait}), "
+                       "then pick the match if it is still needed.",
             )
         outbox.fail(op, "cancelled", "A person picked an existing QuickBooks record instead.")

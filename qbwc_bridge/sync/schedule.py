@@ -1,6 +1,6 @@
 """What an account needs from QuickBooks now, decided by the engine for every backend.
 
-A pull backend asks when its Web Connector comes in (``authenticate``); a push backend's
+A pull backend asks when its QuickBooks comes in (Desktop: ``authenticate``); a push backend's
 worker asks before each drive. Either way the answer is work in the outbox: the initial
 sync on first contact, lists QuickBooks refused last time asked for again, and the
 incremental pulls that are due. Invoices and creations are queued where they arise

@@ -6,6 +6,8 @@ import re
 
 from lxml import etree
 
+from qbwc_bridge.backends.desktop.company_file import CompanyFacts, WrongCompanyFile, verify_company_file
+from qbwc_bridge.backends.desktop.qbxml import QbxmlVersion
 from qbwc_bridge.backends.desktop.status import explain_hresult
 from qbwc_bridge.backends.desktop.web_connector import WebConnectorService
 from qbwc_bridge.store.models import Account, WebConnectorCredential, utcnow
@@ -103,7 +105,7 @@ def test_connection_errors_are_shown_in_plain_words_with_the_last_contact(client
         ("0x80040418", "QuickBooks has not yet allowed the bridge"),  # never authorised
         ("0x80040408", "could not start QuickBooks"),  # QuickBooks not running
         ("0x8004041A", "access to this company file was turned off"),  # reconnect needed
-        ("wrong_company_file", "Open the company file this account was connected to"),
+        ("wrong_company_file", "Open the company file connected to this account in QuickBooks"),
     ]
     for code, words in cases:
         with store.begin() as db:
@@ -113,7 +115,10 @@ def test_connection_errors_are_shown_in_plain_words_with_the_last_contact(client
                 info = explain_hresult(code, "")
                 message, account.error_action = f"{info.explanation} {info.action}", info.action
             else:
-                message = "The company file open in QuickBooks is not the one this account was connected to."
+                try:
+                    verify_company_file(CompanyFacts("Acme", None, (QbxmlVersion(13, 0),), {"OWNER": "{other}"}), "owner", "{F}")
+                except WrongCompanyFile as exc:
+                    message, account.error_action = str(exc), exc.action
             account.status, account.status_message, account.error_code = "error", message, code
             # Recent: a Web Connector quiet for longer shows as silent, which outranks a stored error.
             account.error_at = account.last_contact_at = utcnow() - dt.timedelta(minutes=5)

@@ -17,7 +17,7 @@ from qbwc_bridge.backends.desktop.web_connector import WebConnectorService
 from qbwc_bridge.services import invoices as service
 from qbwc_bridge.simulator import Faults, RequestProcessor
 from qbwc_bridge.simulator.records import Address, Invoice
-from qbwc_bridge.store.models import Account, BtItem, OutboxOperation, PackedOrder
+from qbwc_bridge.store.models import Account, BtItem, DesktopSend, OutboxOperation, PackedOrder
 from qbwc_bridge.sync.invoices import on_matches_changed
 
 from tests.integration.invoice_world import (
@@ -356,9 +356,11 @@ def test_a_send_racing_a_superseding_authenticate_never_strands_work(store, sett
             with store.begin() as db:
                 open_ids = set(db.scalars(select(WebConnectorSession.id).where(
                     WebConnectorSession.state == SessionState.OPEN.value)))  # fmt: skip
-                stranded = db.scalars(select(OutboxOperation).where(
-                    OutboxOperation.state == "sent", OutboxOperation.session_id.not_in(open_ids or {-1}))).all()  # fmt: skip
-                assert stranded == [], [(op.id, op.kind, op.session_id) for op in stranded]
+                stranded = db.execute(select(OutboxOperation.id, OutboxOperation.kind, DesktopSend.session_id)
+                                      .join(DesktopSend, DesktopSend.outbox_id == OutboxOperation.id)
+                                      .where(OutboxOperation.state == "sent",
+                                             DesktopSend.session_id.not_in(open_ids or {-1}))).all()  # fmt: skip
+                assert stranded == [], stranded
     after_held_sets_expire(clock, settings)
     assert connector.session() == "done"
     for attempt in range(8):

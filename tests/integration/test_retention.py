@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from qbwc_bridge.cli import main
 from qbwc_bridge.retention import Pruner, prune
-from qbwc_bridge.store.models import ExchangeLogEntry, LoginThrottle, OutboxOperation, WebConnectorSession, utcnow
+from qbwc_bridge.store.models import DesktopSend, ExchangeLogEntry, LoginThrottle, OutboxOperation, WebConnectorSession, utcnow
 
 RETENTION = dt.timedelta(days=30)
 
@@ -29,8 +29,11 @@ def _session(db, account_id: int, *, days_ago: float, state: str = "closed", ent
 
 
 def _operation(db, account_id: int, session_id: int, key: str, state: str, verify_first: bool = False) -> None:
-    db.add(OutboxOperation(account_id=account_id, kind="invoice_add", dedupe_key=key, payload={}, state=state,
-                           session_id=session_id, request_id="3", verify_first=verify_first))  # fmt: skip
+    op = OutboxOperation(account_id=account_id, kind="invoice_add", dedupe_key=key, payload={}, state=state,
+                         request_id="3", verify_first=verify_first)
+    db.add(op)
+    db.flush()
+    db.add(DesktopSend(outbox_id=op.id, session_id=session_id))
 
 
 def _world(store, account_id: int) -> dict[str, int]:
@@ -75,10 +78,12 @@ def test_prune_deletes_old_entries_and_finished_sessions_in_batches_and_keeps_wh
         left = set(db.scalars(select(WebConnectorSession.id)))
         assert left == {ids[name] for name in ("old_unconfirmed", "old_verify_first", "old_sent", "old_open", "recent")}
         assert db.scalar(select(func.count()).select_from(ExchangeLogEntry)) == 3  # the recent session's two and one login
-        done = db.scalar(select(OutboxOperation).where(OutboxOperation.dedupe_key == "d"))
-        assert done.session_id is None and done.state == "done"  # the operation stays; only its link to the session went
-        kept = db.scalar(select(OutboxOperation).where(OutboxOperation.dedupe_key == "u"))
-        assert kept.session_id == ids["old_unconfirmed"] and kept.request_id == "3"
+        links = select(OutboxOperation.state, OutboxOperation.request_id, DesktopSend.session_id).join(
+            DesktopSend, DesktopSend.outbox_id == OutboxOperation.id)
+        done = db.execute(links.where(OutboxOperation.dedupe_key == "d")).one()
+        assert done == ("done", "3", None)  # the operation stays; only its link to the session went
+        kept = db.execute(links.where(OutboxOperation.dedupe_key == "u")).one()
+        assert kept == ("unconfirmed", "3", ids["old_unconfirmed"])
 
     assert prune(store, RETENTION).log_entries == 0  # nothing left to do
 

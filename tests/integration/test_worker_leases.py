@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from qbwc_bridge import leases, outbox
 from qbwc_bridge.services.accounts import create_account
-from qbwc_bridge.store.models import OperationState, OutboxOperation, WorkerLease, WebConnectorSession
+from qbwc_bridge.store.models import DesktopSend, OperationState, OutboxOperation, WorkerLease, WebConnectorSession
 
 T0 = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
 TTL = dt.timedelta(minutes=2)
@@ -84,7 +84,9 @@ def test_renewal_keeps_the_lease_past_its_first_expiry_and_release_frees_it_at_o
 
 def _operation(db, account_id, state: OperationState, key: str, session_id: int | None = None) -> int:
     op = outbox.enqueue(db, account_id, "create_invoice", {"order": key}, dedupe_key=key)
-    op.state, op.session_id = state.value, session_id
+    op.state = state.value
+    if session_id is not None:
+        db.add(DesktopSend(outbox_id=op.id, session_id=session_id))
     return op.id
 
 

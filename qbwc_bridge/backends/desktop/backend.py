@@ -7,14 +7,30 @@ handlers of ``registry``), which report to the same engine functions a push driv
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from sqlalchemy.orm import Session
+
+from ... import durations, throttle
 from ...domain import ItemMatchField
 from ...errors import NeedsPerson
 from ...operations import Delivery, KeyKind, Limits, ListName, NewItem, NewRecord, OperationKind, SkuPlace
-from ...store.models import Account
+from ...store.models import Account, ConnectionStatus, LoginKind
 from ..base import Backend
-from . import record_limits
+from . import credentials, record_limits
 from .qbxml import QbxmlVersion
+
+SILENT = "web_connector_silent"
+SILENT_ACTION = (
+    "Check the computer where QuickBooks runs: is it on and awake, is QuickBooks open with this company file, "
+    "and is the Web Connector running with Auto-Run ticked for BlueTrace? The error clears at the Web Connector's next run."
+)
+PASSWORD_REFUSED = "web_connector_password_refused"
+PASSWORD_REFUSED_ACTION = (
+    "The Web Connector is still calling, with a password that is no longer this account's (was it reset?). "
+    "In Settings > Integration, reset the Web Connector password; in the Web Connector, type the new one into "
+    "BlueTrace's Password column and press Enter. The error clears at its next run."
+)
 
 
 class DesktopBackend(Backend):
@@ -29,6 +45,56 @@ class DesktopBackend(Backend):
     # ListDeletedQuery / TxnDeletedQuery (qbXML 2.0, older than any file we talk to): see ``deletion_sync``.
     deletion_kinds = frozenset({OperationKind.SYNC_ITEM_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS,
                                 OperationKind.SYNC_INVOICE_DELETIONS})
+    waiting_message = "Waiting for the first Web Connector run: add the .qwc file to the Web Connector and run it."
+    connecting_message = (
+        "Connecting: the Web Connector is reading your QuickBooks terms, accounts, items and customers. "
+        "This can take up to an hour for a large company file.")
+    failed_message = "The last Web Connector run failed."
+    answer_wait = "at the next Web Connector run"
+    list_refused_action = (
+        "Do what QuickBooks' message asks (for example, allow BlueTrace to read personal data in QuickBooks: "
+        "Edit > Preferences > Integrated Applications), then run the Web Connector again: the list is asked for "
+        "on every run. If it keeps failing, contact BlueTrace support.")
+
+    def silence(self, db: Session, account: Account, now: dt.datetime,
+                silent_after: dt.timedelta | None) -> dict[str, Any] | None:
+        """The error of an account whose Web Connector stopped calling, or None.
+
+        Computed, never stored: the next call (which sets ``last_contact_at``) clears it, on any
+        process, with nothing to reset. Only an account that was connected once (it has a last
+        contact) can fall silent; before that, the status already says to run the Web Connector.
+        Silence outranks a stored error: that error cannot be fixed or cleared until the Web
+        Connector calls again. A Web Connector that does call, but is refused its password (typically
+        after a reset), is told apart: checking the PC would not help that bookkeeper.
+        """
+        if (silent_after is None or account.last_contact_at is None
+                or account.status == ConnectionStatus.NOT_CONNECTED.value):  # disconnected: not expected to call
+            return None
+        quiet = now - account.last_contact_at
+        if quiet <= silent_after:
+            return None
+        refused_at = (throttle.last_failure(db, LoginKind.WEB_CONNECTOR, account.credential.username)
+                      if account.credential else None)
+        if refused_at is not None and refused_at > account.last_contact_at:
+            return {
+                "code": PASSWORD_REFUSED,
+                "message": f"The Web Connector called {durations.in_words(now - refused_at)} ago, but its password "
+                           "was refused, so nothing reaches QuickBooks.",
+                "action": PASSWORD_REFUSED_ACTION,
+                "at": refused_at.isoformat(),
+            }  # fmt: skip
+        return {
+            "code": SILENT,
+            "message": f"The Web Connector has not called for {durations.in_words(quiet)}, so nothing reaches QuickBooks.",
+            "action": SILENT_ACTION,
+            "at": (account.last_contact_at + silent_after).isoformat(),
+        }
+
+    def status_fields(self, account: Account) -> dict[str, Any]:
+        return {"qbxml_version": account.qbxml_version}
+
+    def create_login(self, db: Session, account: Account) -> tuple[str, str]:
+        return credentials.create_login(db, account)
 
     def can_look_up(self, list_name: ListName, kind: KeyKind, value: str) -> bool:
         # Desktop's list queries filter by ListID or FullName only; an email or SKU cannot be asked for.

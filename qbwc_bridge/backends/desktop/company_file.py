@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ...errors import WrongCompanyFile
-
-# The highest qbXML version whose schema we validate against and render for.
-OUR_MAX_VERSION = (13, 0)
+from .qbxml import DEFAULT_VERSION, QbxmlVersion
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
@@ -21,7 +19,7 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 class CompanyFacts:
     company_name: str | None
     product_name: str | None
-    supported_versions: tuple[tuple[int, int], ...]
+    supported_versions: tuple[QbxmlVersion, ...]
     file_ids: dict[str, str] = field(default_factory=dict)  # OwnerID (upper) -> FileID value
 
     def file_id_for(self, owner_id: str) -> str | None:
@@ -45,9 +43,10 @@ def parse_hcp_response(text: str) -> CompanyFacts:
         raise UnreadableHcpResponse("The HCP response carried a DOCTYPE; it was refused and nothing was sent")
     versions = []
     for node in root.iter("SupportedQBXMLVersion"):
-        version = _parse_version(node.text or "")
-        if version:
-            versions.append(version)
+        try:
+            versions.append(QbxmlVersion.parse(node.text or ""))
+        except ValueError:
+            continue  # a version we cannot read is one we cannot speak
     file_ids = {}
     for ext in root.iter("DataExtRet"):
         if (ext.findtext("DataExtName") or "").strip() == "FileID":
@@ -78,11 +77,14 @@ def verify_company_file(facts: CompanyFacts, owner_id: str, file_id: str) -> Non
         )
 
 
-def negotiate_version(facts: CompanyFacts | None, major: int | None, minor: int | None) -> tuple[int, int]:
-    """The highest qbXML version both sides support (never above what QuickBooks reports)."""
-    ceiling = OUR_MAX_VERSION
+def negotiate_version(facts: CompanyFacts | None, major: int | None, minor: int | None) -> QbxmlVersion:
+    """The highest qbXML version both sides support (never above what QuickBooks reports).
+
+    Ours is the newest our templates are written against (``DEFAULT_VERSION``).
+    """
+    ceiling = DEFAULT_VERSION
     if major:
-        ceiling = min(ceiling, (major, minor or 0))
+        ceiling = min(ceiling, QbxmlVersion(major, minor or 0))
     if facts and facts.supported_versions:
         usable = [v for v in facts.supported_versions if v <= ceiling]
         if usable:
@@ -90,10 +92,3 @@ def negotiate_version(facts: CompanyFacts | None, major: int | None, minor: int 
         return min(facts.supported_versions)
     return ceiling
 
-
-def _parse_version(text: str) -> tuple[int, int] | None:
-    try:
-        major, _, minor = text.strip().partition(".")
-        return int(major), int(minor or 0)
-    except ValueError:
-        return None

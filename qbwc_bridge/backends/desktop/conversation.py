@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ... import metrics, outbox
 from ...errors import DataError
-from ...store.models import Account, OperationState, OutboxOperation, SessionState, WebConnectorSession
+from ...store.models import Account, DesktopSend, OperationState, OutboxOperation, SessionState, WebConnectorSession
 from . import list_sync
 from .operations import WorkContext
 from .registry import REGISTRY
@@ -41,8 +41,11 @@ def build_message_set(db: Session, ws: WebConnectorSession, account: Account, ct
     fragments: list[str] = []
     request_ids: dict[str, int] = {}
     size = lookups = 0
-    for op in outbox.ready(db, account.id, ctx.now, limit=MAX_REQUESTS_PER_SET):
-        if op.send_alone and fragments:
+    ready = outbox.ready(db, account.id, ctx.now, limit=MAX_REQUESTS_PER_SET)
+    sends = desktop_sends(db, ready)
+    for op in ready:
+        alone = op.id in sends and sends[op.id].send_alone
+        if alone and fragments:
             break
         if op.verify_first:
             if lookups == MAX_LOOKUPS_PER_SET:
@@ -63,19 +66,40 @@ def build_message_set(db: Session, ws: WebConnectorSession, account: Account, ct
             break
         op.attempts += 1
         op.state = OperationState.SENT.value
-        op.session_id = ws.id
+        if op.id not in sends:
+            sends[op.id] = DesktopSend(outbox_id=op.id, send_alone=False)
+            db.add(sends[op.id])
+        sends[op.id].session_id = ws.id
         op.request_id = request_id
         handler.follow(db, op)
         fragments.append(fragment)
         request_ids[request_id] = op.id
         size += len(fragment)
-        if op.send_alone:
+        if alone:
             break
     if not fragments:
         return None
     # When it was handed out: until the in-flight timeout has passed, QuickBooks may still be applying it.
     ws.in_flight = {"request_ids": request_ids, "sent_at": ctx.now.isoformat()}
     return render_message_set(fragments, ctx.version, on_error="continueOnError")
+
+
+def desktop_sends(db: Session, ops: list[OutboxOperation]) -> dict[int, DesktopSend]:
+    """Desktop's facts (session, send alone) of those of ``ops`` that have any, by operation id: one SELECT."""
+    if not ops:
+        return {}
+    rows = db.scalars(select(DesktopSend).where(DesktopSend.outbox_id.in_([op.id for op in ops])))
+    return {row.outbox_id: row for row in rows}
+
+
+def held_by_session(db: Session, session_id: int) -> list[OutboxOperation]:
+    """The operations inside the message set a session handed out and never got an answer for (row-locked)."""
+    return list(db.scalars(
+        select(OutboxOperation)
+        .join(DesktopSend, DesktopSend.outbox_id == OutboxOperation.id)
+        .where(DesktopSend.session_id == session_id, OutboxOperation.state == OperationState.SENT.value)
+        .with_for_update(of=OutboxOperation)
+    ).all())
 
 
 def in_flight_operations(db: Session, ws: WebConnectorSession) -> dict[str, OutboxOperation]:
@@ -134,8 +158,9 @@ def apply_late_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, 
         op.request_id: op
         for op in db.scalars(
             select(OutboxOperation)
-            .where(OutboxOperation.session_id == ws.id, OutboxOperation.state == OperationState.UNCONFIRMED.value)
-            .with_for_update()
+            .join(DesktopSend, DesktopSend.outbox_id == OutboxOperation.id)
+            .where(DesktopSend.session_id == ws.id, OutboxOperation.state == OperationState.UNCONFIRMED.value)
+            .with_for_update(of=OutboxOperation)
         )
     }
     settled = 0
@@ -166,6 +191,7 @@ def return_in_flight(
     """
     waiting = in_flight_operations(db, ws)
     ws.in_flight = None
+    sends = desktop_sends(db, list(waiting.values()))
     nothing_ran = proves_nothing_ran(code)
     parse_error = code == PARSE_ERROR
     code_text = f"0x{code:08X}" if code is not None else "unknown"
@@ -175,14 +201,14 @@ def return_in_flight(
             op.error_code, op.error_message = code_text, message
             if retry_at is not None:
                 outbox.retry_later(op, retry_at, code_text, message)
-        elif parse_error and (len(waiting) == 1 or op.send_alone):
+        elif parse_error and (len(waiting) == 1 or sends[op.id].send_alone):
             log.error("QuickBooks could not parse our %s #%s (request %s of session %s; its message set is in the "
                       "exchange log)", op.kind, op.id, op.request_id, ws.id)  # fmt: skip
             outbox.fail(op, code_text, message)
             ws.operations_failed += 1
         elif parse_error:
             outbox.back_to_ready(op)
-            op.send_alone = True
+            sends[op.id].send_alone = True  # and stays so: going alone costs a round trip, never a duplicate
         elif retry_at is not None:
             outbox.retry_later(op, retry_at, code_text, message)
         else:
@@ -225,7 +251,7 @@ def abandon(db: Session, ws: WebConnectorSession, *, hold_until: dt.datetime) ->
     and a look-up made meanwhile could miss what it is about to save. A look-up that was in
     the set does not wait: whatever it was checking for was sent earlier and is past its own wait.
     """
-    for op in outbox.held_by_session(db, ws.id):
+    for op in held_by_session(db, ws.id):
         handler = REGISTRY.get(op.kind)
         if handler is None or handler.idempotent:
             outbox.back_to_ready(op)

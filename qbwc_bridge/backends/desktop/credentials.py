@@ -1,20 +1,39 @@
-"""The Web Connector's login to one Desktop account: reset its password, or disconnect it.
+"""The Web Connector's login to one Desktop account: create it with the account, reset its password, or disconnect it.
 
-Both end what a Web Connector holding the old password is doing: its open sessions are
+Resetting and disconnecting end what a Web Connector holding the old password is doing: its open sessions are
 revoked (every later call with their tickets is refused, a late answer is not believed) and
 what they held becomes unconfirmed, to be looked up once the in-flight timeout has passed.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ... import security, throttle
 from ...errors import Conflict
 from ...services.accounts import get_account
-from ...store.models import ConnectionStatus, LoginKind, SessionState, utcnow
+from ...store.models import Account, ConnectionStatus, LoginKind, SessionState, WebConnectorCredential, utcnow
 from . import conversation
+
+
+def create_login(session: Session, account: Account) -> tuple[str, str]:
+    """The new account's Web Connector login: a username from its name, a generated password (shown once)."""
+    username = _unique_username(session, account.name, account.id)
+    password = security.new_password()
+    session.add(WebConnectorCredential(account_id=account.id, username=username,
+                                       password_hash=security.hash_generated_secret(password)))
+    return username, password
+
+
+def _unique_username(session: Session, name: str, account_id: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "account"
+    candidate = f"bt-{slug}"
+    if session.scalar(select(WebConnectorCredential).where(WebConnectorCredential.username == candidate)):
+        candidate = f"bt-{slug}-{account_id}"
+    return candidate
 
 
 def reset_web_connector_password(session: Session, account_id: int, *, inflight_timeout: dt.timedelta) -> str:

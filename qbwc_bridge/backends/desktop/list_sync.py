@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ... import outbox
-from ...store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession
+from ...store.models import OperationState, OutboxOperation
 from ...sync import pull_results, resolutions
 from ...operations import (
     Created,
@@ -110,15 +110,6 @@ def _list_of(operation: OperationKind) -> ListName:
     return ListName.CUSTOMERS if operation in customers else ListName.ITEMS
 
 
-def _current_session_id(ctx: WorkContext) -> int | None:
-    return ctx.db.scalar(
-        select(WebConnectorSession.id)
-        .where(WebConnectorSession.account_id == ctx.account.id, WebConnectorSession.state == SessionState.OPEN.value)
-        .order_by(WebConnectorSession.id.desc())
-        .limit(1)
-    )
-
-
 # ----------------------------------------------------------------------------- handlers
 class ListPullOperation(DesktopOperation):
     """One page of an item or customer pull; the answer queues the next page."""
@@ -130,7 +121,7 @@ class ListPullOperation(DesktopOperation):
     def build(self, op, ctx):
         request_type, data = BACKEND.build(self.operation, op.payload)
         iterator_id = op.payload.get("iterator_id")
-        if iterator_id and op.payload.get("iterator_session") == _current_session_id(ctx):
+        if iterator_id and op.payload.get("iterator_session") == ctx.session_id:
             return request_type, {**data, "iterator": "Continue", "iterator_id": iterator_id}
         if iterator_id:
             log.info("%s #%s: the iterator died with its QuickBooks session; starting the list again", op.kind, op.id)
@@ -154,7 +145,7 @@ class ListPullOperation(DesktopOperation):
         newest = max(filter(None, [earlier, result.newest]), default=None)
         outbox.succeed(op, {"records": result.seen, "changed": len(result.changed), "remaining": page.remaining})
         if page.remaining and response.iterator_id:
-            following = {**payload, "iterator_id": response.iterator_id, "iterator_session": op.session_id,
+            following = {**payload, "iterator_id": response.iterator_id, "iterator_session": ctx.session_id,
                          "remaining": page.remaining, "page": payload.get("page", 1) + 1,
                          "newest": newest.isoformat() if newest else None}
             outbox.enqueue(ctx.db, ctx.account.id, op.kind, following, priority=op.priority)

@@ -34,6 +34,7 @@ class WorkContext:
     account: Account
     version: QbxmlVersion
     now: dt.datetime
+    session_id: int  # the Web Connector session the call came in (or, for a late answer, came too late for)
 
 
 class DesktopOperation:

@@ -34,7 +34,7 @@ from ... import outbox
 from . import conversation
 from .company_file import negotiate_version, parse_hcp_response, verify_company_file
 from .operations import WorkContext
-from .qbxml import QbxmlParseError, QbxmlVersion
+from .qbxml import QbxmlParseError
 from .status import Outcome, explain_hresult
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class WebConnectorService:
             if not ws.company_verified:
                 if not self._verify_company(db, ws, account, hcp_response, company_file_name, major, minor):
                     return ""
-            ctx = WorkContext(db, account, conversation.version_of(ws), now)
+            ctx = WorkContext(db, account, conversation.version_of(ws), now, ws.id)
             message_set = conversation.build_message_set(db, ws, account, ctx)
             if message_set is None:
                 ws.last_error = None
@@ -179,7 +179,7 @@ class WebConnectorService:
                 if response and not hresult:
                     self._late_response(db, ticket, response, now)
                 return -1
-            ctx = WorkContext(db, account, conversation.version_of(ws), now)
+            ctx = WorkContext(db, account, conversation.version_of(ws), now, ws.id)
             if hresult:
                 info = explain_hresult(hresult, message or "")
                 conversation.return_in_flight(db, ws, code=info.code, message=info.explanation,
@@ -198,7 +198,7 @@ class WebConnectorService:
             percent = conversation.progress(db, ws, ctx)
             if percent == 100 and account.status == ConnectionStatus.ERROR.value and account.error_code != LIST_REFUSED:
                 account.status = ConnectionStatus.CONNECTED.value
-                account.status_message = account.error_code = None
+                account.status_message = account.error_code = account.error_action = None
             return percent
 
     def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
@@ -288,7 +288,7 @@ class WebConnectorService:
         if ws is None or ws.state not in LATE_EVIDENCE_STATES:
             return
         self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"late answer ({ws.state} session)", response)
-        ctx = WorkContext(db, account, conversation.version_of(ws), now)
+        ctx = WorkContext(db, account, conversation.version_of(ws), now, ws.id)
         conversation.apply_late_response(db, ws, ctx, response)
 
     def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
@@ -306,7 +306,7 @@ class WebConnectorService:
             self._record_error(account, ws, ws.last_error, "wrong_company_file", self.clock(), action=exc.action)
             return False
         version = negotiate_version(facts, major, minor)
-        ws.qbxml_version = str(QbxmlVersion(*version))
+        ws.qbxml_version = str(version)
         ws.company_verified = True
         ws.company_file_name = company_file_name
         account.qbxml_version = ws.qbxml_version
@@ -316,7 +316,7 @@ class WebConnectorService:
             # The right file is open again: back to Connecting until the work confirms it.
             # (A refused list is not cured by the right file: it clears when the list comes.)
             account.status = ConnectionStatus.CONNECTING.value
-            account.status_message = account.error_code = None
+            account.status_message = account.error_code = account.error_action = None
             refresh_connection_status(db, account)
         return True
 

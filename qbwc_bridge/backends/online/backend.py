@@ -149,6 +149,10 @@ class OnlineBackend(PushBackend):
     # QBO stamps CreateTime with Intuit's clock; a record stamped this much before our send may still be ours.
     clock_margin = dt.timedelta(minutes=5)
     item_match_fields = (ItemMatchField.SKU, ItemMatchField.NAME)
+    waiting_message = "Click Connect, choose Quickbooks and sign in to Intuit as a QuickBooks administrator."
+    connecting_message = (
+        "Connecting: BlueTrace is reading your QuickBooks Online terms, accounts, items and customers. "
+        "This can take a while for a large company.")
     # From Change Data Capture, one entity a request (see ``OnlineLink.deleted_since``).
     deletion_kinds = frozenset({OperationKind.SYNC_ITEM_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS,
                                 OperationKind.SYNC_INVOICE_DELETIONS})

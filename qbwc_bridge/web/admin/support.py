@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from ...backends.desktop import session_history
 from ...services import diagnostics
 from ...services.accounts import get_account
 from ...webhooks.endpoints import failing_endpoints
@@ -38,7 +39,7 @@ def account(account_id: int):
     page = page_number()
     with unit_of_work() as db:
         target = get_account(db, account_id)
-        sessions = diagnostics.list_sessions(db, account_id, page=page)
+        sessions = session_history.list_sessions(db, account_id, page=page)
         logins = diagnostics.logins_log(db, account_id, limit=20)
         return render_template("admin/support/account.html", account=target, sessions=sessions, logins=logins)
 
@@ -48,5 +49,5 @@ def account(account_id: int):
 def session_log(account_id: int, session_id: int):
     with unit_of_work() as db:
         target = get_account(db, account_id)
-        ws, entries = diagnostics.session_log(db, account_id, session_id)
+        ws, entries = session_history.session_log(db, account_id, session_id)
         return render_template("admin/support/session.html", account=target, ws=ws, entries=entries)
