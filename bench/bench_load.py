@@ -322,6 +322,7 @@ class Generator:
         heapq.heapify(heap)
         lock = threading.Lock()
         cpu_before = time.process_time()
+        busy = [0, 0]  # threads in a session now, the most at once
 
         def work():
             while True:
@@ -344,10 +345,15 @@ class Generator:
                     time.sleep(delay)
                 lag = max(0.0, -delay)
                 account = self.accounts[index]
+                with lock:
+                    busy[0] += 1
+                    busy[1] = max(busy)
                 try:
                     one_session(account, stats)
                 except Exception:  # noqa: BLE001 - recorded as an error, the run goes on
                     stats.error(f"account {account.account_id}: {traceback.format_exc(limit=3)}")
+                with lock:
+                    busy[0] -= 1
                 if stats.in_window(due):
                     stats.lag.append(lag)
                 with lock:
@@ -360,6 +366,7 @@ class Generator:
             worker.join()
         result = stats.export()
         result["cpu"] = time.process_time() - cpu_before
+        result["peak_busy"] = busy[1]
         return result
 
     def _timed_api(self, stats: Stats, label: str, expected: tuple[int, ...], account: SimAccount, method: str,
@@ -546,11 +553,11 @@ class CpuMeter:
 def merge(results: list[dict]) -> dict:
     merged = {"latency": defaultdict(list), "sessions": 0, "soap_calls": 0, "api_calls": 0, "outcomes": defaultdict(int),
               "requests": defaultdict(int),
-              "errors": [], "error_count": 0, "lag": [], "cpu": 0.0}
+              "errors": [], "error_count": 0, "lag": [], "cpu": 0.0, "peak_busy": 0}
     for result in results:
         for key, values in result["latency"].items():
             merged["latency"][key] += values
-        for key in ("sessions", "soap_calls", "api_calls", "cpu", "error_count"):
+        for key in ("sessions", "soap_calls", "api_calls", "cpu", "error_count", "peak_busy"):
             merged[key] += result[key]
         for key in ("outcomes", "requests"):
             for name, count in result[key].items():
@@ -711,7 +718,9 @@ def report(r: dict, args) -> bool:
     cores = os.cpu_count() or 1
     print(f"{args.accounts} accounts, each polling every {args.poll_seconds:g} s (x0.5-1.5, jittered), "
           f"{args.servers} qbwc-bridge serve processes ({args.server_threads} waitress threads each) on one PostgreSQL; "
-          f"{args.generators} generator processes x {args.threads} threads")
+          f"{args.generators} generator processes x {args.threads} threads; offered at most "
+          f"{args.accounts / args.poll_seconds:.1f} polls/s (sessions/s follows the schedule while the server keeps up, "
+          f"so capacity is read per CPU-second)")
     print(f"measured {seconds:g} s (baseline {base_seconds:g} s, same clients and schedule); set-up {r['setup']:.0f} s "
           f"(initial syncs, not measured); machine: {cores} cores, load average now {os.getloadavg()[0]:.1f}")
     print()
@@ -742,6 +751,8 @@ def report(r: dict, args) -> bool:
     row("schedule lag p50, ms (late starts: saturation)", 1000 * percentile(load["lag"], 0.5),
         1000 * percentile(base["lag"], 0.5))
     row("schedule lag p99 (ms)", 1000 * percentile(load["lag"], 0.99), 1000 * percentile(base["lag"], 0.99))
+    row(f"accounts in a session at once, peak (of {args.generators * args.threads} threads)", load["peak_busy"],
+        base["peak_busy"], fmt="{:.0f}")
     print()
     print(f"  {'latency, ms (p50 / p99)':58} {'qbwc-bridge':>14} {'baseline':>14} {'p50 ratio':>10}  calls")
     for operation in SOAP_OPERATIONS:
@@ -791,10 +802,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=180, help="the measured load phase")
     parser.add_argument("--servers", type=int, default=2, help="qbwc-bridge serve processes")
     parser.add_argument("--poll-seconds", type=float, default=None,
-                        help="each Web Connector's mean poll interval (default: accounts / 25, at least 2 s)")
+                        help="each Web Connector's mean poll interval (default: accounts / 10, at least 2 s: "
+                             "about 10 polls/s offered, below what two shared cores serve)")
     parser.add_argument("--baseline-seconds", type=float, default=None, help="default: a quarter of --seconds, 10-45 s")
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
-    parser.add_argument("--threads", type=int, default=12, help="threads per generator process")
+    parser.add_argument("--threads", type=int, default=32,
+                        help="threads per generator process: accounts in a session at once, at most")
     parser.add_argument("--server-threads", type=int, default=8, help="waitress threads per server")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 accounts for 5 s")
@@ -802,9 +815,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.accounts, args.seconds, args.generators, args.threads = 3, 5, 1, 3
         args.poll_seconds = args.poll_seconds or 1.0
-        args.baseline_seconds = args.baseline_seconds or 3
+        args.baseline_seconds = args.baseline_seconds or 2
     if args.poll_seconds is None:
-        args.poll_seconds = max(2.0, args.accounts / 25)
+        args.poll_seconds = max(2.0, args.accounts / 10)
     if args.baseline_seconds is None:
         args.baseline_seconds = min(45.0, max(10.0, args.seconds / 4))
     shared = Path(os.environ.get("QBWC_BRIDGE_SHARED_DIR") or _find_shared_dir() or "")
