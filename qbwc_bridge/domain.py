@@ -46,6 +46,15 @@ class InvoiceStatus(str, enum.Enum):
     DELETED = "deleted"
 
 
+class InvoiceNumbering(str, enum.Enum):
+    """Who numbers the invoices (General tab). Values are stored: only ever add."""
+
+    # The BlueTrace order number (each backend keeps the last characters its QuickBooks holds).
+    ORDER_NUMBER = "order_number"
+    # QuickBooks' own next number, for a company whose invoice numbers must run in its own sequence.
+    QUICKBOOKS = "quickbooks"
+
+
 class ItemMatchField(str, enum.Enum):
     """Which QuickBooks field carries BlueTrace's SKU (each backend offers the fields its QuickBooks has)."""
 

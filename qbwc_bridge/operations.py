@@ -260,14 +260,16 @@ class NewInvoice:
     """The invoice of one packed order, in BlueTrace's terms.
 
     ``number`` is the order number as BlueTrace has it; each backend shortens it to what its
-    QuickBooks holds. ``marker`` is the text that proves an invoice ours (the account's token
-    and the order id); ``guid`` a stable id of the order for QuickBooks that can store one.
+    QuickBooks holds. None: QuickBooks numbers the invoice itself (General tab), so the backend
+    sends no number, reports the one QuickBooks gave, and never looks an invoice up by a number.
+    ``marker`` is the text that proves an invoice ours (the account's token and the order id);
+    ``guid`` a stable id of the order for QuickBooks that can store one.
     """
 
     order_id: str
     customer_id: str  # our id of the mirrored QuickBooks customer
     txn_date: dt.date
-    number: str
+    number: str | None
     marker: str
     note: str  # the marker first, then the order's own memo
     guid: str

@@ -117,6 +117,11 @@ class MemoryCompany:
             record.version += 1
             record.modified_at = self.clock()
 
+    def next_invoice_number(self) -> str:
+        """The company's own numbering, for an invoice sent without a number: one past its highest numeric one."""
+        numbers = [int(i.number) for i in self.invoices.values() if i.number.isdigit()]
+        return str(max(numbers, default=1000) + 1)
+
     def find(self, list_name: ListName, name: str) -> Record | None:
         return next((r for r in self.lists[list_name].values() if r.name.casefold() == name.casefold()), None)
 
@@ -242,12 +247,14 @@ class MemoryLink(PushLink):
             refused = self._gate()
             if refused:
                 return refused
-            number = invoice_number(spec.number, MemoryBackend.limits.invoice_number)
+            # Asked by our number only when we sent one: QuickBooks' own numbers may equal another order's.
+            number = None if spec.number is None else invoice_number(spec.number, MemoryBackend.limits.invoice_number)
             # No external id, as in QuickBooks Online: only the marker in the note proves an invoice ours.
             return [FoundInvoice(i.id, i.number, i.note, None, i.txn_date, i.lines, i.total, i.created_at)
                     for i in self.company.invoices.values()
                     if i.customer_id == spec.customer_id
-                    and (i.number == number or i.created_at >= since - MemoryBackend.clock_margin)]
+                    and ((number is not None and i.number == number)
+                         or i.created_at >= since - MemoryBackend.clock_margin)]
 
     # -- writing -------------------------------------------------------------------------------
     def create(self, list_name: ListName, spec: NewRecord, request_id: str):
@@ -292,8 +299,10 @@ class MemoryLink(PushLink):
                         f"Make the {noun} active in QuickBooks or pick another match in the bridge.",
                         f"Invalid reference to {noun} {record_id}", RefusalReason.INVALID_REFERENCE,
                         reference=(noun, record_id)))
+            number = (self.company.next_invoice_number() if spec.number is None
+                      else invoice_number(spec.number, MemoryBackend.limits.invoice_number))
             invoice = Invoice(
-                id=f"T{next(self.company._ids)}", number=invoice_number(spec.number, MemoryBackend.limits.invoice_number),
+                id=f"T{next(self.company._ids)}", number=number,
                 customer_id=spec.customer_id, note=spec.note, txn_date=spec.txn_date,
                 lines=tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines),
                 total=spec.total.quantize(Decimal("0.01")), created_at=self.company.clock(), terms_id=spec.terms_id)

@@ -7,7 +7,9 @@ Answers always carry both the id and the name.
 
 Some changes have consequences the engine must act on at once: turning a sync on or
 changing the field SKUs match re-matches every record; turning invoice creation on (or
-setting the default terms) lets blocked invoices go.
+setting the default terms) lets blocked invoices go. Who numbers invoices needs no action:
+an invoice's request is built when it is sent, so every invoice not yet sent follows the
+new choice, and those QuickBooks holds keep their numbers.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import backends
+from ..domain import InvoiceNumbering
 from ..errors import NotFound
 from ..store.models import Account, QbAccount, QbTerms
 from ..sync import invoices, records
@@ -30,7 +33,8 @@ REFERENCE_SETTINGS = {
     "ap_account": ("ap_account_id", QbAccount),
 }
 SWITCHES = ("invoice_creation", "items_sync", "customers_sync")
-SETTING_NAMES = (*REFERENCE_SETTINGS, *SWITCHES, "item_match_field")
+SETTING_NAMES = (*REFERENCE_SETTINGS, *SWITCHES, "item_match_field", "invoice_numbering")
+INVOICE_NUMBERINGS = [numbering.value for numbering in InvoiceNumbering]
 _WHAT = {"default_terms": "terms", "ar_account": "account", "ap_account": "account"}
 
 
@@ -54,6 +58,7 @@ def get_settings(db: Session, account_id: int) -> dict[str, Any]:
     for name in SWITCHES:
         view[name] = bool(getattr(account, name))
     view["item_match_field"] = account.item_match_field
+    view["invoice_numbering"] = account.invoice_numbering
     return view
 
 
@@ -114,6 +119,8 @@ def _read_changes(db: Session, account_id: int, changes: Mapping[str, Any]) -> d
     if "item_match_field" in changes:
         offered = backends.for_account(_account(db, account_id)).item_match_fields
         new["item_match_field"] = v.choice(changes["item_match_field"], "item_match_field", [f.value for f in offered])
+    if "invoice_numbering" in changes:
+        new["invoice_numbering"] = v.choice(changes["invoice_numbering"], "invoice_numbering", INVOICE_NUMBERINGS)
     return new
 
 

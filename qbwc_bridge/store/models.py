@@ -164,6 +164,8 @@ class Account(Base):
     items_sync: Mapped[bool] = mapped_column(Boolean, default=False)
     customers_sync: Mapped[bool] = mapped_column(Boolean, default=False)
     item_match_field: Mapped[str] = mapped_column(String(40), default="name")
+    # An InvoiceNumbering value; the server default lets rows from before migration 0014 read "order_number".
+    invoice_numbering: Mapped[str] = mapped_column(String(20), default="order_number", server_default="order_number")
 
     credential: Mapped["WebConnectorCredential | None"] = relationship(back_populates="account", uselist=False)
 

@@ -16,7 +16,9 @@ backend writes in its QuickBooks' terms):
 * the customer = the matched customer; the date = the calendar date of ``packed_at`` as
   BlueTrace wrote it (the packer's local date when it carries an offset);
 * the number = the order number, shortened by each backend with :func:`invoice_number` to
-  what its QuickBooks keeps; the full order number always stays in the note;
+  what its QuickBooks keeps, or none when the General tab lets QuickBooks number invoices
+  (its number comes back and is kept on the order); the full order number always stays in
+  the note;
 * the PO number, the billing address (the BlueTrace customer's when the order has none),
   the shipping address (the order's);
 * terms: none when the QuickBooks customer has its own terms — QuickBooks then applies
@@ -49,7 +51,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
-from ..domain import InvoiceStatus, IssueType, PendingAction
+from ..domain import InvoiceNumbering, InvoiceStatus, IssueType, PendingAction
 from ..errors import DataError
 from ..operations import FoundInvoice, InvoiceLine, NewInvoice, OperationKind, address
 from ..store.models import (
@@ -355,7 +357,8 @@ def build_invoice(account: Account, order: PackedOrder, catalog: Catalog) -> New
         order_id=order.order_id,
         customer_id=customer.qb_list_id,
         txn_date=packed_date(payload["packed_at"]),
-        number=order.order_number,
+        # Only the explicit choice drops our number: an account not yet flushed (no default applied) keeps it.
+        number=None if account.invoice_numbering == InvoiceNumbering.QUICKBOOKS.value else order.order_number,
         marker=memo_marker(account, order),
         note=memo_for(account, order),
         guid=str(external_guid(account, order.order_id)),

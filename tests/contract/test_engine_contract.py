@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from qbwc_bridge.domain import InvoiceStatus, IssueType, MatchedBy
-from qbwc_bridge.services import catalog
+from qbwc_bridge.services import catalog, settings as account_settings
 from qbwc_bridge.store.models import QbCustomer, QbItem
 
 from tests.contract.stories import ITEMS, account, connected, customer, item, order_status, send_order
@@ -128,3 +128,26 @@ def test_an_invoice_whose_answer_is_lost_is_created_exactly_once(world):
     assert [(i.number, i.customer) for i in found] == [("SO-1007", "Lake Traders")]
     done = order_status(world, "o-7")
     assert (done.status, done.ref_number) == (InvoiceStatus.CREATED.value, "SO-1007")
+
+
+def test_when_quickbooks_numbers_invoices_the_invoice_carries_its_number_and_a_lost_answer_gives_one_invoice(world):
+    connected(world, invoice_creation=True)
+    with world.store.begin() as db:
+        account_settings.update_settings(db, world.account_id, {"invoice_numbering": "quickbooks"})
+        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    # A repeat order: the same customer, date, lines and total as the one before it, moments apart.
+    send_order(world, "o-7", "SO-1007", "c-1", "i-1")
+    world.run()
+    send_order(world, "o-8", "SO-1008", "c-1", "i-1")
+    world.lose_next_answer()
+    world.run()
+    for order_id, order_number in (("o-7", "SO-1007"), ("o-8", "SO-1008")):
+        found = [i for i in world.invoices() if f"(order id {order_id})" in i.note]
+        assert [i.customer for i in found] == ["Lake Traders"], order_id  # exactly one invoice each
+        done = order_status(world, order_id)
+        assert done.status == InvoiceStatus.CREATED.value
+        # QuickBooks' own number, not ours: it comes back and is what the bridge shows.
+        assert found[0].number and order_number not in found[0].number
+        assert done.ref_number == found[0].number
+    assert len({i.number for i in world.invoices()}) == 2

@@ -64,6 +64,30 @@ def test_general_tab_offers_the_synced_lists_and_saves_them(client, people, acme
         assert account.invoice_creation is True
 
 
+def test_general_tab_says_who_numbers_invoices_and_saves_it(client, people, acme, store):
+    client.login(people.acme_bookkeeper)
+    page = client.get(f"/admin/accounts/{acme}/general").get_data(as_text=True)
+    assert '<label for="invoice_numbering">Invoice numbers</label>' in page
+    assert '<option value="order_number" selected>The BlueTrace order number</option>' in page
+    assert '<option value="quickbooks" >Let QuickBooks number them</option>' in page
+    response = client.post(f"/admin/accounts/{acme}/general", {"invoice_numbering": "quickbooks"})
+    assert "General settings saved." in client.get(response.headers["Location"]).get_data(as_text=True)
+    with store.begin() as db:
+        assert db.get(Account, acme).invoice_numbering == "quickbooks"
+    page = client.get(f"/admin/accounts/{acme}/general").get_data(as_text=True)
+    assert '<option value="quickbooks" selected>Let QuickBooks number them</option>' in page
+    # Without the page's CSRF token nothing changes.
+    refused = client.post(f"/admin/accounts/{acme}/general", {"invoice_numbering": "order_number"}, with_token=False)
+    assert refused.status_code == 400
+    with store.begin() as db:
+        assert db.get(Account, acme).invoice_numbering == "quickbooks"
+    response = client.post(f"/admin/accounts/{acme}/general", {"invoice_numbering": "someone"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="message error"' in page and "must be one of order_number, quickbooks" in page
+    with store.begin() as db:
+        assert db.get(Account, acme).invoice_numbering == "quickbooks"
+
+
 def test_a_setting_quickbooks_lacks_is_refused_in_plain_words(client, people, acme, store):
     client.login(people.acme_bookkeeper)
     response = client.post(f"/admin/accounts/{acme}/general", {"ar_account": "NOPE", "invoice_creation": "on"})

@@ -43,7 +43,7 @@ def test_new_accounts_have_everything_off(api, openapi_document):
     settings = api.ok("GET", "/settings")
     assert settings == {
         "default_terms": None, "ar_account": None, "ap_account": None, "invoice_creation": False,
-        "items_sync": False, "customers_sync": False, "item_match_field": "name",
+        "items_sync": False, "customers_sync": False, "item_match_field": "name", "invoice_numbering": "order_number",
     }
     assert_valid(openapi_document, settings, response_schema(openapi_document, "get", "/settings", 200))
 
@@ -72,6 +72,8 @@ def test_terms_and_accounts_by_name_or_listid_answer_with_both(api, mirror, stor
         ({"ap_account": 7}, "ap_account", "string"),
         ({"invoice_creation": "on"}, "invoice_creation", "true or false"),
         ({"item_match_field": "sku"}, "item_match_field", "one of"),
+        ({"invoice_numbering": "ours"}, "invoice_numbering", "one of"),
+        ({"invoice_numbering": None}, "invoice_numbering", "one of"),
         ({"colour": "blue"}, "colour", "not a setting"),
     ],
 )
@@ -82,6 +84,16 @@ def test_wrong_settings_are_a_422_naming_the_setting_and_change_nothing(api, mir
     error = answer.json()["error"]
     assert error["field"] == field and words in error["message"]
     assert api.ok("GET", "/settings") == before
+
+
+def test_invoice_numbering_round_trips_and_is_kept_on_the_account(api, store, account_id, openapi_document):
+    changed = api.ok("PATCH", "/settings", {"invoice_numbering": "quickbooks"})
+    assert changed["invoice_numbering"] == "quickbooks"
+    assert_valid(openapi_document, changed, response_schema(openapi_document, "patch", "/settings", 200))
+    assert api.ok("GET", "/settings") == changed
+    with store.begin() as db:
+        assert db.get(Account, account_id).invoice_numbering == "quickbooks"
+    assert api.ok("PATCH", "/settings", {"invoice_numbering": "order_number"})["invoice_numbering"] == "order_number"
 
 
 def test_a_deleted_setting_target_shows_as_missing(api, mirror, store, account_id):

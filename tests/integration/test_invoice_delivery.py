@@ -153,6 +153,29 @@ def test_before_qbxml_9_the_memo_marker_recognises_our_invoice(store, settings, 
     assert operation(store, tenant, "o3").result["adopted"] is True
 
 
+def test_when_quickbooks_numbers_invoices_below_qbxml_9_the_marker_finds_ours_and_its_number_is_shown(
+        store, settings, tenant, world, connector, clock):
+    with store.begin() as db:
+        db.get(Account, tenant.account.account_id).invoice_numbering = "quickbooks"
+    world.company.settings.supported_versions = ("6.0", "7.0", "8.0")  # no ExternalGUID: only the Memo proves it
+    for version in ("9.0", "10.0", "11.0", "12.0", "13.0"):
+        connector.hcp = connector.hcp.replace(f"<SupportedQBXMLVersion>{version}</SupportedQBXMLVersion>", "")
+    event = world.order(random.Random(11), "SO-11")
+    post(store, tenant, "o11", event)
+    assert connector.session(lose=lambda n: n == 1) == "lost"
+    assert "InvoiceAddRq" in connector.requests[0] and "<RefNumber>" not in connector.requests[0]
+    after_held_sets_expire(clock, settings)
+    assert connector.session() == "done"
+    [invoice] = ours(world.company, "o11")
+    check_invoice(world, invoice, "o11", event)
+    assert invoice.ref_number and invoice.ref_number.isdigit()  # QuickBooks' own sequence
+    assert len(world.company.invoices) == 1
+    view = status(store, tenant, "o11")
+    assert view["status"] == "created" and view["order_number"] == "SO-11"
+    assert view["quickbooks"] == {"txn_id": invoice.stamp.id, "ref_number": invoice.ref_number}
+    assert operation(store, tenant, "o11").result["adopted"] is True
+
+
 @pytest.mark.parametrize("spelling", ["0x80040414", "-2147220460"])  # hex, and the same HRESULT in decimal
 def test_a_message_set_refused_with_an_hresult_was_not_applied_and_goes_again_as_it_is(
     spelling, store, settings, tenant, world, connector, clock

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from urllib.parse import unquote_plus
 
 import pytest
 from sqlalchemy import select
 
 from qbwc_bridge.domain import InvoiceStatus, IssueType, MatchedBy
-from qbwc_bridge.services import catalog
+from qbwc_bridge.services import catalog, settings as account_settings
 from qbwc_bridge.services.accounts import create_account
 from qbwc_bridge.services.status import RECONNECT_NEEDED, account_status
 from qbwc_bridge.store.models import Account, ExchangeLogEntry, OperationState, OutboxOperation, QboConnection
@@ -236,6 +237,34 @@ def test_when_quickbooks_numbers_invoices_its_number_is_kept_and_a_lost_answer_i
         sent = [entry.body.split("\n", 1)[0] for entry in db.scalars(select(ExchangeLogEntry).where(
             ExchangeLogEntry.account_id == world.account_id, ExchangeLogEntry.operation == "QBO POST invoice"))]
     assert sent and all('"CustomerRef"' in body and '"DocNumber"' not in body for body in sent)
+    # The look-up after the lost answer asks by creation time: no number of ours exists to ask for.
+    assert invoice_queries(world) and not any("DocNumber" in query for query in invoice_queries(world))
+
+
+def test_the_quickbooks_numbering_setting_asks_quickbooks_for_its_next_number_and_never_queries_ours(world):
+    # "Custom transaction numbers" on: without AutoDocNumber QuickBooks would leave the invoice unnumbered.
+    assert world.company.settings.custom_transaction_numbers
+    with world.store.begin() as db:
+        account_settings.update_settings(db, world.account_id, {"invoice_numbering": "quickbooks"})
+    with_orders(world)
+    world.intuit.inject("lose_answer", times=1, on="write", realm=REALM)
+    world.intuit.inject("forget_request_ids", rate=1.0, on="write", realm=REALM)
+    world.run()
+    numbers = sorted(invoice["DocNumber"] for invoice in world.intuit.invoices(REALM))
+    assert numbers == ["1001", "1002", "1003"]
+    assert sorted(order_status(world, order_id).ref_number for order_id in ORDERS) == numbers
+    assert sorted(result.get("adopted", False) for result in invoice_results(world)) == [False, False, True]
+    with world.store.begin() as db:
+        sent = [entry.body.split("\n", 1)[0] for entry in db.scalars(select(ExchangeLogEntry).where(
+            ExchangeLogEntry.account_id == world.account_id, ExchangeLogEntry.operation == "QBO POST invoice"))]
+    assert sent and all('"AutoDocNumber":true' in body and '"DocNumber"' not in body for body in sent)
+    assert invoice_queries(world) and not any("DocNumber" in query for query in invoice_queries(world))
+
+
+def invoice_queries(world: OnlineWorld) -> list[str]:
+    """The invoice queries the bridge sent QuickBooks, as QuickBooks read them."""
+    paths = [unquote_plus(r.path) for r in world.intuit.requests(REALM) if "query" in r.path]
+    return [path for path in paths if "FROM Invoice" in path]
 
 
 def test_a_customer_named_like_a_vendor_is_a_duplicate_name_to_rename(world):

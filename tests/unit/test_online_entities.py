@@ -34,6 +34,17 @@ def test_an_invoice_carries_exact_amounts_the_last_21_characters_and_no_terms_un
     assert lines[1]["Description"] == "Cable" and lines[0]["DetailType"] == "SalesItemLineDetail"
 
 
+@pytest.mark.parametrize("number, own_numbers, wanted", [
+    ("SO-1", True, {"DocNumber": "SO-1"}),  # our number, in a company that takes one
+    ("SO-1", False, {}),  # the company numbers every invoice itself: a DocNumber would be ignored
+    (None, True, {"AutoDocNumber": True}),  # QuickBooks numbers it (General tab): ask for its next number
+    (None, False, {}),
+])
+def test_the_number_is_ours_or_quickbooks_next_one(number, own_numbers, wanted):
+    body = entities.invoice_body(invoice(number=number), own_numbers=own_numbers)
+    assert {key: body[key] for key in ("DocNumber", "AutoDocNumber") if key in body} == wanted
+
+
 def test_a_value_a_float_cannot_carry_exactly_is_refused_as_our_bug():
     assert entities.number(Decimal("12.00")) == 12 and entities.number(Decimal("0.1")) == 0.1
     with pytest.raises(OurBug):

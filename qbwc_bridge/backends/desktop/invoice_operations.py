@@ -16,6 +16,10 @@ sent** (with their lines), found by what a bookkeeper cannot lose by editing the
    BlueTrace account wrote into the same file, whose order ids restart, has another token);
 3. else, the marker edited away below 9.0: one with the date, the lines (item, quantity, rate)
    and the total we sent. Several such invoices cannot be told apart: a person decides.
+   An invoice whose Memo carries another order's marker is never adopted for its content.
+
+The look-up never asks by RefNumber, so it works alike when QuickBooks numbers the invoices
+(General tab: the Add then carries no RefNumber, and the number adopted is QuickBooks' own).
 
 Only when QuickBooks holds none is the InvoiceAdd sent again. The look-up may be lost too; it
 is then repeated (a query is safe to repeat); ``verify_first`` survives every detour (HRESULTs,
@@ -81,9 +85,10 @@ class InvoiceAddOperation(DesktopOperation):
             return "InvoiceQuery", {"customer_list_ids": [sent["customer_list_id"]], "from_modified_date": since,
                                     "include_line_items": True, "include_ret_elements": LOOKUP_ELEMENTS}  # fmt: skip
         data = invoice_data(invoices.invoice_request(ctx.db, ctx.account, order))
-        ref_number = clean_text(data["ref_number"], max_length=None, record=f"order {order.order_number}",
-                                field="order_number", label="order number").strip()  # fmt: skip
-        if not ref_number:
+        # No RefNumber when QuickBooks numbers invoices (General tab): nothing of the order number to check then.
+        if data["ref_number"] is not None and not clean_text(
+                data["ref_number"], max_length=None, record=f"order {order.order_number}", field="order_number",
+                label="order number").strip():  # fmt: skip
             raise DataError(
                 f"The order number {order.order_number!r} leaves nothing QuickBooks can show as an invoice number.",
                 record=f"order {order.order_number}", field="order_number",

@@ -64,11 +64,14 @@ REF_NUMBER_LENGTH = 11  # InvoiceAdd/RefNumber
 
 
 def invoice_data(spec: NewInvoice) -> dict[str, Any]:
-    """The InvoiceAdd data (render.py's keys) of an invoice: RefNumber its last 11 characters, the note in Memo."""
+    """The InvoiceAdd data (render.py's keys) of an invoice: RefNumber its last 11 characters, the note in Memo.
+
+    No number (QuickBooks numbers invoices): no RefNumber, and QuickBooks Desktop gives the next one in its sequence.
+    """
     return {
         "customer_list_id": spec.customer_id,
         "txn_date": spec.txn_date,
-        "ref_number": invoice_number(spec.number, REF_NUMBER_LENGTH),
+        "ref_number": None if spec.number is None else invoice_number(spec.number, REF_NUMBER_LENGTH),
         "bill_address": qbxml_address(spec.bill_address),
         "ship_address": qbxml_address(spec.ship_address),
         "po_number": spec.po_number,

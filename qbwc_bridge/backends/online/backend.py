@@ -353,12 +353,20 @@ class OnlineLink(PushLink):
         return _answered(lambda: self._find_invoices(spec, since))
 
     def _find_invoices(self, spec: NewInvoice, since: dt.datetime) -> list[FoundInvoice]:
-        """The customer's invoices created since the send (less Intuit's clock margin) or carrying our number."""
+        """The customer's invoices created since the send (less Intuit's clock margin) or carrying our number.
+
+        Our number is asked for only when the invoice was sent with it: when QuickBooks numbers invoices
+        (the General tab, or the company's own preference) a DocNumber equal to the order number is some
+        other invoice's, and only the creation time and our marker can find ours.
+        """
         customer = f"CustomerRef = {quote_literal(spec.customer_id)}"
         created = quote_literal(_query_time(since - OnlineBackend.clock_margin))
+        wheres = [f"{customer} AND MetaData.CreateTime >= {created}"]
+        number = entities.doc_number(spec)
+        if number is not None and self._read_company_once().own_numbers:
+            wheres.append(f"{customer} AND DocNumber = {quote_literal(number)}")
         found: dict[str, FoundInvoice] = {}
-        for where in (f"{customer} AND MetaData.CreateTime >= {created}",
-                      f"{customer} AND DocNumber = {quote_literal(entities.doc_number(spec))}"):
+        for where in wheres:
             for record in self.client.query_page("Invoice", where, 1, PAGE_SIZE):
                 found[str(record["Id"])] = entities.found_invoice(record)
         return list(found.values())
@@ -373,14 +381,13 @@ class OnlineLink(PushLink):
         return _written(lambda: Created(ROWS[list_name](self.client.create(entity, body, request_id))))
 
     def add_invoice(self, spec: NewInvoice, request_id: str) -> WriteOutcome:
-        body = entities.invoice_body(spec)
-
         def send() -> Created | Refused:
             refused = self._cannot_invoice(spec)
             if refused is not None:
                 return refused
-            if not self._read_company_once().own_numbers:
-                body.pop("DocNumber")  # QuickBooks numbers invoices itself here: its number comes back
+            # Whoever numbers it (our order number, the General tab's choice, the company's preference),
+            # the number QuickBooks saved comes back and is the one kept.
+            body = entities.invoice_body(spec, own_numbers=self._read_company_once().own_numbers)
             invoice = self.client.create("Invoice", body, request_id)
             return Created({"txn_id": str(invoice["Id"]), "ref_number": invoice.get("DocNumber")})
 

@@ -190,12 +190,18 @@ def customer_body(spec: NewCustomer) -> dict[str, Any]:
     return body
 
 
-def doc_number(spec: NewInvoice) -> str:
-    return invoice_number(spec.number, DOC_NUMBER_LENGTH)
+def doc_number(spec: NewInvoice) -> str | None:
+    """Our DocNumber, or None when QuickBooks numbers the invoice (General tab)."""
+    return None if spec.number is None else invoice_number(spec.number, DOC_NUMBER_LENGTH)
 
 
-def invoice_body(spec: NewInvoice) -> dict[str, Any]:
-    """The Invoice for one packed order. SalesTermRef only when the engine says the customer has no terms."""
+def invoice_body(spec: NewInvoice, *, own_numbers: bool = True) -> dict[str, Any]:
+    """The Invoice for one packed order. SalesTermRef only when the engine says the customer has no terms.
+
+    ``own_numbers``: the company's "Custom transaction numbers" is on. Off, QuickBooks numbers every invoice
+    itself and a DocNumber is not sent. On, an invoice without our number asks for QuickBooks' next one
+    (AutoDocNumber): without it QuickBooks would save the invoice with no number at all.
+    """
     lines = []
     for line in spec.lines:
         detail = {"ItemRef": _ref_to(line.item_id), "Qty": number(line.quantity),
@@ -207,7 +213,11 @@ def invoice_body(spec: NewInvoice) -> dict[str, Any]:
             body_line["Description"] = line.description
         lines.append(body_line)
     body: dict[str, Any] = {"CustomerRef": _ref_to(spec.customer_id), "TxnDate": spec.txn_date.isoformat(),
-                            "DocNumber": doc_number(spec), "PrivateNote": spec.note, "Line": lines}
+                            "PrivateNote": spec.note, "Line": lines}
+    if own_numbers and spec.number is not None:
+        body["DocNumber"] = doc_number(spec)
+    elif own_numbers:
+        body["AutoDocNumber"] = True
     if spec.terms_id:
         body["SalesTermRef"] = _ref_to(spec.terms_id)
     for field, value in (("BillAddr", spec.bill_address), ("ShipAddr", spec.ship_address)):

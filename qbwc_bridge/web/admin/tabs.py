@@ -51,6 +51,10 @@ CANDIDATE_REASONS = {
     "same_email": "same email",
     "same_email_user": "same email user name",
 }
+INVOICE_NUMBERING_LABELS = {
+    "order_number": "The BlueTrace order number",
+    "quickbooks": "Let QuickBooks number them",
+}
 MATCH_FIELD_LABELS = {
     "name": "Item Name",
     "manufacturer_part_number": "Manufacturer's Part Number",
@@ -100,6 +104,7 @@ def general(account_id: int):
             "General",
             current=account_settings.get_settings(db, account_id),
             choices=account_settings.setting_choices(db, account_id),
+            numbering_labels=INVOICE_NUMBERING_LABELS,
         )
 
 
@@ -112,6 +117,8 @@ def save_general(account_id: int):
         "ap_account": form.get("ap_account") or None,
         "invoice_creation": form.get("invoice_creation") == "on",
     }
+    if "invoice_numbering" in form:  # a form from before the choice existed leaves it as it is
+        changes["invoice_numbering"] = form["invoice_numbering"]
     return act(
         url_for("admin_integration.general", account_id=account_id),
         "General settings saved.",

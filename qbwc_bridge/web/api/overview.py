@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from ...domain import ItemMatchField
+from ...domain import InvoiceNumbering, ItemMatchField
 from ...services import settings as settings_service
 from ...services.status import account_status
 from .base import api_route, component, json_body
@@ -25,6 +25,10 @@ _REFERENCE = {
     ]
 }
 _MATCH_FIELDS = [f.value for f in ItemMatchField]
+_NUMBERINGS = [n.value for n in InvoiceNumbering]
+_NUMBERING_TEXT = ("Who numbers invoices: order_number = the BlueTrace order number (its last 21 characters on "
+                   "QuickBooks Online, 11 on Desktop, when longer); quickbooks = QuickBooks' own next number. The "
+                   "number QuickBooks gave is in the order's invoice either way.")
 SETTINGS = component(
     "Settings",
     {
@@ -38,6 +42,7 @@ SETTINGS = component(
             "items_sync": {"type": "boolean", "description": "On: unmatched new items are created in QuickBooks"},
             "customers_sync": {"type": "boolean", "description": "On: unmatched new customers are created in QuickBooks"},
             "item_match_field": {"enum": _MATCH_FIELDS, "description": "The QuickBooks field that carries the SKU"},
+            "invoice_numbering": {"enum": _NUMBERINGS, "description": _NUMBERING_TEXT},
         },
     },
 )
@@ -57,6 +62,7 @@ SETTINGS_PATCH = component(
             "items_sync": {"type": "boolean"},
             "customers_sync": {"type": "boolean"},
             "item_match_field": {"enum": _MATCH_FIELDS},
+            "invoice_numbering": {"enum": _NUMBERINGS, "description": _NUMBERING_TEXT},
         },
     },
 )

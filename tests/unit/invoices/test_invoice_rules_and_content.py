@@ -117,6 +117,22 @@ def test_the_invoice_renders_valid_qbxml_for_every_supported_version(version, qb
     assert f"<Memo>{memo_marker(account(), order())} - Leave at the back door</Memo>" in fragment
 
 
+@pytest.mark.parametrize("version", ["13.0", "5.0"])
+def test_when_quickbooks_numbers_invoices_the_add_carries_no_refnumber_and_the_memo_keeps_the_order_number(
+        version, qbxml_schema):
+    spec = build_invoice(account(invoice_numbering="quickbooks"), order(), catalog())
+    assert spec.number is None
+    data = invoice_data(spec)
+    assert data["ref_number"] is None and data["memo"].startswith("BlueTrace order SO-2024-000123 (order id o-1)")
+    fragment = render_request("InvoiceAdd", "7.1", data, QbxmlVersion.parse(version))
+    document = etree.fromstring(render_message_set([fragment], QbxmlVersion.parse(version)).encode("utf-8"))
+    assert qbxml_schema.validate(document), qbxml_schema.error_log
+    assert "RefNumber" not in fragment
+    # An account that has not chosen (or was made before the setting) keeps the order number.
+    assert build_invoice(account(invoice_numbering="order_number"), order(), catalog()).number == "SO-2024-000123"
+    assert build_invoice(account(), order(), catalog()).number == "SO-2024-000123"
+
+
 def test_text_quickbooks_cannot_store_is_refused_naming_the_field():
     data = desktop_invoice(account(), order(po_number="P" * 26), catalog())
     with pytest.raises(DataError) as caught:
