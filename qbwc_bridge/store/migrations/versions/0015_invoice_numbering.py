@@ -3,15 +3,15 @@
 Every account made before this revision numbered its invoices with the BlueTrace order number; the
 server default keeps that for them (and for any row written by an older process during an upgrade).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03 12:50:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
