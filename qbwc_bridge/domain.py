@@ -46,6 +46,14 @@ class InvoiceStatus(str, enum.Enum):
     DELETED = "deleted"
 
 
+class PaidStatus(str, enum.Enum):
+    """How much of a created invoice is paid in QuickBooks (``paid`` of ``GET .../invoice``, ``?paid=``)."""
+
+    FULLY = "fully"  # nothing owed (a voided invoice is not paid: it is ``voided``)
+    PARTLY = "partly"  # some paid, some still owed
+    NOT = "not"  # nothing paid yet
+
+
 class InvoiceNumbering(str, enum.Enum):
     """Who numbers the invoices (General tab). Values are stored: only ever add."""
 

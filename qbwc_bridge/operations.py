@@ -32,6 +32,8 @@ class OperationKind(str, enum.Enum):
     SYNC_ITEM_DELETIONS = "sync_item_deletions"
     SYNC_CUSTOMER_DELETIONS = "sync_customer_deletions"
     SYNC_INVOICE_DELETIONS = "sync_invoice_deletions"
+    # An InvoiceChangesPull: how our invoices stand in QuickBooks now (paid, voided, total edited).
+    SYNC_INVOICE_CHANGES = "sync_invoice_changes"
 
 
 # A query may simply be asked again when its answer is lost; these may not (they could exist twice).
@@ -117,6 +119,26 @@ class DeletionsPull:
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> "DeletionsPull":
         return cls(Deletable(payload["subject"]), _datetime(payload.get("since")))
+
+
+@dataclass(frozen=True)
+class InvoiceChangesPull:
+    """Ask for the invoices QuickBooks modified since a moment, with their state (total, balance, voided).
+
+    Queued beside each incremental pull of customers (see ``sync.incremental``): a payment, a void
+    or an edit made in QuickBooks modifies the invoice, so it is read back no later than a few
+    minutes after. Whose invoices they are is the engine's business: a backend answers for every
+    invoice modified in the window, and the engine keeps only the ones it created.
+    """
+
+    since: dt.datetime | None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"since": _iso(self.since)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> "InvoiceChangesPull":
+        return cls(_datetime(payload.get("since")))
 
 
 class KeyKind(str, enum.Enum):
@@ -308,6 +330,32 @@ class Gone:
 
     subject: Deletable
     ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InvoiceState:
+    """How one invoice stands in QuickBooks now, in money (Decimal, to the cent).
+
+    ``total`` is QuickBooks' total (a person may have edited the lines), ``balance`` what is still
+    owed; a voided invoice keeps its id with a zero total. ``modified_at`` is QuickBooks' own clock.
+    """
+
+    id: str
+    total: Decimal
+    balance: Decimal
+    voided: bool
+    modified_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceStates:
+    """The answer to an :class:`InvoiceChangesPull`: every invoice modified in the window (ours or not)."""
+
+    invoices: tuple[InvoiceState, ...]
+
+    @property
+    def newest(self) -> dt.datetime | None:
+        return max((state.modified_at for state in self.invoices if state.modified_at), default=None)
 
 
 @dataclass(frozen=True)

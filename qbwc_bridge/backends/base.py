@@ -32,6 +32,8 @@ from ..operations import (
     Delivery,
     FoundInvoice,
     Gone,
+    InvoiceChangesPull,
+    InvoiceStates,
     KeyKind,
     ListName,
     ListPage,
@@ -63,6 +65,9 @@ class Backend:
     # The deletions pulls (SYNC_*_DELETIONS) this QuickBooks can answer; the engine queues no other.
     # None by default; a push backend offering some answers them with ``PushLink.deleted_since``.
     deletion_kinds: ClassVar[frozenset[OperationKind]] = frozenset()
+    # Whether this QuickBooks answers SYNC_INVOICE_CHANGES (how our invoices stand: paid, voided, edited);
+    # a push backend that does answers with ``PushLink.invoices_changed_since``.
+    tells_invoice_changes: ClassVar[bool] = False
     # The status in the help article's words before the first contact and during the first pulls.
     waiting_message: ClassVar[str] = "Waiting for the first contact with QuickBooks."
     connecting_message: ClassVar[str] = (
@@ -148,6 +153,13 @@ class PushLink:
         """The records of ``pull.subject`` QuickBooks deleted or merged away since ``pull.since``.
 
         Only asked for the kinds in the backend's ``deletion_kinds``.
+        """
+        raise NotImplementedError
+
+    def invoices_changed_since(self, pull: InvoiceChangesPull) -> InvoiceStates | RetryLater | NeedsReconnect:
+        """Every invoice QuickBooks modified since ``pull.since`` (ours or not), with its state.
+
+        Only asked of a backend whose ``tells_invoice_changes`` is set.
         """
         raise NotImplementedError
 

@@ -27,6 +27,9 @@ from ..domain import ItemMatchField
 from ..operations import (
     Created,
     FoundInvoice,
+    InvoiceChangesPull,
+    InvoiceState,
+    InvoiceStates,
     KeyKind,
     Limits,
     ListName,
@@ -77,6 +80,13 @@ class Invoice:
     total: Decimal
     created_at: dt.datetime
     terms_id: str | None = None
+    paid: Decimal = Decimal("0.00")
+    voided: bool = False
+    modified_at: dt.datetime | None = None
+
+    @property
+    def balance(self) -> Decimal:
+        return Decimal("0.00") if self.voided else self.total - self.paid
 
 
 class MemoryCompany:
@@ -122,6 +132,37 @@ class MemoryCompany:
         numbers = [int(i.number) for i in self.invoices.values() if i.number.isdigit()]
         return str(max(numbers, default=1000) + 1)
 
+    def invoice_numbered(self, number: str) -> Invoice:
+        [invoice] = [i for i in self.invoices.values() if i.number == number]
+        return invoice
+
+    def receive_payment(self, invoice_id: str, amount: Decimal) -> None:
+        """A payment applied to an invoice; like QuickBooks, never more than it owes."""
+        with self.lock:
+            invoice = self.invoices[invoice_id]
+            if invoice.voided or amount <= 0 or amount > invoice.balance:
+                raise ValueError(f"a payment of {amount} cannot be applied to invoice {invoice.number}")
+            invoice.paid += amount
+            invoice.modified_at = self.clock()
+
+    def void_invoice(self, invoice_id: str) -> None:
+        """Void an invoice: it stays, with a zero total (QuickBooks refuses to void a paid one)."""
+        with self.lock:
+            invoice = self.invoices[invoice_id]
+            if invoice.paid:
+                raise ValueError(f"invoice {invoice.number} has payments: it cannot be voided")
+            invoice.voided, invoice.total = True, Decimal("0.00")
+            invoice.modified_at = self.clock()
+
+    def change_invoice_lines(self, invoice_id: str, lines: tuple[tuple[str, Decimal, Decimal], ...]) -> None:
+        """A person edits the invoice's lines (item, quantity, price): a new total."""
+        with self.lock:
+            invoice = self.invoices[invoice_id]
+            invoice.lines = lines
+            invoice.total = sum((quantity * price for _item, quantity, price in lines), Decimal(0)).quantize(
+                Decimal("0.01"))
+            invoice.modified_at = self.clock()
+
     def find(self, list_name: ListName, name: str) -> Record | None:
         return next((r for r in self.lists[list_name].values() if r.name.casefold() == name.casefold()), None)
 
@@ -160,6 +201,7 @@ class MemoryBackend(PushBackend):
     limits = Limits(item_name=60, customer_name=60, invoice_number=15, latin1_only=False)
     clock_margin = dt.timedelta(minutes=5)
     item_match_fields = (ItemMatchField.NAME, ItemMatchField.SKU)
+    tells_invoice_changes = True
 
     def __init__(self, clock=utcnow):
         self.clock = clock
@@ -233,6 +275,16 @@ class MemoryLink(PushLink):
                 if keys & wanted:
                     found.append(self.company.row(list_name, record))
             return ListPage(found, remaining=0)
+
+    def invoices_changed_since(self, pull: InvoiceChangesPull):
+        with self.company.lock:
+            refused = self._gate()
+            if refused:
+                return refused
+            changed = [i for i in self.company.invoices.values()
+                       if pull.since is None or (i.modified_at or i.created_at) >= pull.since]
+            return InvoiceStates(tuple(InvoiceState(i.id, i.total, i.balance, i.voided, i.modified_at or i.created_at)
+                                       for i in changed))
 
     def find_created(self, list_name: ListName, spec: NewRecord):
         with self.company.lock:

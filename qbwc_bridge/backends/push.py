@@ -41,6 +41,8 @@ from ..operations import (
     Delivery,
     FoundInvoice,
     Gone,
+    InvoiceChangesPull,
+    InvoiceStates,
     ListName,
     ListPage,
     ListPull,
@@ -58,7 +60,7 @@ from ..operations import (
 from ..services.status import RECONNECT_NEEDED
 from ..store.db import Store
 from ..store.models import Account, ConnectionStatus, OperationState, OutboxOperation, PackedOrder, utcnow
-from ..sync import deletions, invoices, mirror, pull_results, resolutions, schedule
+from ..sync import deletions, invoice_states, invoices, mirror, pull_results, resolutions, schedule
 from ..sync.incremental import next_pull_at
 from ..sync.initial import refresh_connection_status
 from .base import PushBackend, PushLink
@@ -200,6 +202,10 @@ class PushDriver:
             log.error("account %s: %s #%s is not offered by this backend; dropped", account.id, kind.value, op.id)
             outbox.fail(op, "not_offered", "This QuickBooks does not tell the bridge of deletions this way.")
             return None
+        if kind is OperationKind.SYNC_INVOICE_CHANGES and not backends.for_account(account).tells_invoice_changes:
+            log.error("account %s: %s #%s is not offered by this backend; dropped", account.id, kind.value, op.id)
+            outbox.fail(op, "not_offered", "This QuickBooks does not tell the bridge how invoices stand.")
+            return None
         if kind is OperationKind.INVOICE_ADD:
             order = invoices.order_for(db, op)
             try:
@@ -236,6 +242,8 @@ class PushDriver:
             return link.look_up(LOOKUPS[kind], RecordLookup.from_payload(payload))
         if kind in DELETIONS:
             return link.deleted_since(DeletionsPull.from_payload(payload))
+        if kind is OperationKind.SYNC_INVOICE_CHANGES:
+            return link.invoices_changed_since(InvoiceChangesPull.from_payload(payload))
         if kind in CREATIONS:
             if request.verifying:
                 return link.find_created(CREATIONS[kind], request.spec)
@@ -270,6 +278,10 @@ class PushDriver:
             gone: Gone = answer
             concerned = deletions.apply(db, account, gone) if gone.ids else []
             outbox.succeed(op, {"gone": len(gone.ids), "ours": len(concerned)})
+        elif kind is OperationKind.SYNC_INVOICE_CHANGES:
+            states: InvoiceStates = answer
+            changed = invoice_states.apply(db, account, states)
+            outbox.succeed(op, invoice_states.result(states, changed, InvoiceChangesPull.from_payload(request.payload)))
         elif kind in CREATIONS:
             self._creation(db, backend, account, op, request, answer)
         else:

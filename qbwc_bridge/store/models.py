@@ -502,6 +502,13 @@ class PackedOrder(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # How the invoice stands in QuickBooks, as the invoice-state pull last heard (sync.invoice_states):
+    # None until QuickBooks first reports it changed. QuickBooks' total, not ours: a person may edit it there.
+    qb_total: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    qb_balance: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    paid: Mapped[str | None] = mapped_column(String(10))  # PaidStatus: fully | partly | not
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    qb_modified_at: Mapped[dt.datetime | None]  # QuickBooks' own time of the state held
 
 
 class WorkerLease(Base):

@@ -17,6 +17,7 @@ each incremental pull) hands them here as a :class:`~qbwc_bridge.operations.Gone
 * **Our invoices** deleted in QuickBooks: the order shows *deleted* with an action. It is
   never created again by itself (a person may have deleted it on purpose, e.g. a
   duplicate they entered by hand); Retry is the person's choice to create it again.
+  ``invoice.deleted`` is recorded in the same unit of work.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from .. import outbox
 from ..domain import InvoiceStatus
 from ..operations import Deletable, Gone, ListName
 from ..store.models import Account, OperationState, OutboxOperation, PackedOrder
+from ..webhooks import events as webhook_events
 from . import invoices, records
 from .facts import SIDES
 
@@ -101,6 +103,8 @@ def invoices_deleted(db: Session, account: Account, txn_ids: tuple[str, ...] | l
                 # with the deleted invoice instead of creating one.
                 op.request_id = None
             invoices.mark_deleted(order, action=DELETED_ACTION, error=DELETED_ERROR, code=DELETED_CODE)
+            # In this unit of work, once: only a created invoice is marked, so the overlap's repeat finds none.
+            webhook_events.record_invoice(db, order, webhook_events.EventType.INVOICE_DELETED)
             marked.append(order.order_id)
     if marked:
         log.info("account %s: invoices of orders %s were deleted in QuickBooks", account.id, ", ".join(marked[:10]))

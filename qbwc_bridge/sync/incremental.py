@@ -16,6 +16,12 @@ Beside each incremental pull of items (customers), a backend that can tell delet
 separate operations rather than part of the pull, because a pull is a chain of iterator
 pages while a deletions query is one request, and one that fails must not hold back the
 modifications (nor they it). :mod:`.deletions` applies them.
+
+Beside each incremental pull of customers, a backend that can tell how invoices stand
+(:attr:`~qbwc_bridge.backends.base.Backend.tells_invoice_changes`) is also asked which invoices
+QuickBooks modified (paid, voided, edited) since the last such pull: one operation of its own for
+the same reasons, starting from its own mark (:func:`.invoice_states.next_since`). Our invoices
+are customers' transactions, so they ride with the customers' pace.
 """
 from __future__ import annotations
 
@@ -25,9 +31,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import backends, outbox
-from ..operations import Deletable, DeletionsPull, ListName, OperationKind
+from ..operations import Deletable, DeletionsPull, InvoiceChangesPull, ListName, OperationKind
 from ..store.models import Account, OperationState, OutboxOperation
-from . import pulls
+from . import invoice_states, pulls
 from .initial import PAGED_LIST_PRIORITY, PAGED_LISTS, WHOLE_LIST_PRIORITY, WHOLE_LISTS, initial_complete
 
 SCHEDULE_SLACK = dt.timedelta(seconds=15)  # a pull backend's timer (and a worker's wake-up) is not exact
@@ -98,6 +104,11 @@ def queue_pull(db: Session, account: Account, list_name: ListName, now: dt.datet
                 since = _deletions_since(db, account, deletions_kind, pull.since)
                 outbox.enqueue(db, account.id, deletions_kind.value, DeletionsPull(subject, since).to_payload(),
                                priority=DELETIONS_PRIORITY)
+        if (list_name is ListName.CUSTOMERS and backends.for_account(account).tells_invoice_changes
+                and not _waiting(db, account, invoice_states.KIND)):
+            since = invoice_states.next_since(db, account, pull.since)
+            outbox.enqueue(db, account.id, invoice_states.KIND.value, InvoiceChangesPull(since).to_payload(),
+                           priority=DELETIONS_PRIORITY)
     return True
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -95,6 +96,21 @@ class World:
         raise NotImplementedError
 
     def delete_invoice(self, number: str) -> None:
+        raise NotImplementedError
+
+    # What a bookkeeper does to our invoices in QuickBooks. A backend that cannot tell the bridge how
+    # invoices stand (``tells_invoice_changes`` False) skips those scenarios.
+    tells_invoice_changes = False
+
+    def record_payment(self, number: str, amount: Decimal) -> None:
+        """Receive a payment from the invoice's customer, applied to that invoice."""
+        raise NotImplementedError
+
+    def void_invoice(self, number: str) -> None:
+        raise NotImplementedError
+
+    def change_invoice_quantity(self, number: str, quantity: Decimal) -> None:
+        """Edit the quantity of the invoice's first line (its total changes)."""
         raise NotImplementedError
 
     def customer_names(self) -> set[str]:
@@ -234,6 +250,19 @@ class MemoryWorld(World):
     def invoices(self):
         names = {r.id: r.name for r in self.company.lists[ListName.CUSTOMERS].values()}
         return [FoundInvoice(i.number, names.get(i.customer_id, ""), i.note) for i in self.company.invoices.values()]
+
+    tells_invoice_changes = True
+
+    def record_payment(self, number, amount):
+        self.company.receive_payment(self.company.invoice_numbered(number).id, amount)
+
+    def void_invoice(self, number):
+        self.company.void_invoice(self.company.invoice_numbered(number).id)
+
+    def change_invoice_quantity(self, number, quantity):
+        invoice = self.company.invoice_numbered(number)
+        (item, _quantity, price), *rest = invoice.lines
+        self.company.change_invoice_lines(invoice.id, ((item, quantity, price), *rest))
 
     def lose_next_answer(self):
         # The worst case: the answer is lost and the request id forgotten, so only a look-up can prevent a copy.

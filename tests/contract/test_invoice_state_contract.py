@@ -1,0 +1,93 @@
+"""Our invoices as QuickBooks holds them after we created them: paid, voided, edited (issue 16 item 3).
+
+A bookkeeper records a payment, voids an invoice or edits its lines in QuickBooks; the next
+incremental pull reads the invoices modified there and keeps their state on the order. Every
+backend that can tell runs these (Desktop, memory, Online).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from qbwc_bridge.domain import InvoiceStatus
+from qbwc_bridge.operations import OperationKind
+from qbwc_bridge.services import catalog
+from qbwc_bridge.services.invoice_view import invoice_view
+from qbwc_bridge.store.models import OutboxOperation, PackedOrder
+
+from tests.contract.stories import connected, order_status, send_order
+from tests.contract.worlds import World
+
+
+@pytest.fixture
+def world(world: World) -> World:
+    if not world.tells_invoice_changes:
+        pytest.skip(f"the {world.kind} backend does not report invoice changes yet")
+    return world
+
+
+def created_order(world: World, order_id: str = "o-1", number: str = "SO-1001") -> None:
+    """A matched customer and item, and one order of 2 x 9.99 (19.98) created in QuickBooks."""
+    with world.store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-1", "name": "Widget one"})
+    send_order(world, order_id, number, "c-1", "i-1")
+    world.run()
+    assert order_status(world, order_id).status == InvoiceStatus.CREATED.value
+
+
+def view(world: World, order_id: str = "o-1") -> dict:
+    with world.store.begin() as db:
+        return invoice_view(db.get(PackedOrder, (world.account_id, order_id)))
+
+
+def settle(world: World) -> None:
+    world.later(minutes=5)  # the customers' incremental pull falls due, and the invoice-state pull with it
+    world.run()
+
+
+def test_a_payment_recorded_in_quickbooks_shows_as_paid_partly_then_fully(world):
+    connected(world, invoice_creation=True)
+    created_order(world)
+    fresh = view(world)
+    assert (fresh["paid"], fresh["balance"], fresh["voided"], fresh["quickbooks"]["total"]) == (
+        "not", "19.98", False, "19.98")
+    world.later(minutes=1)
+    world.record_payment("SO-1001", Decimal("5.00"))
+    settle(world)
+    partly = view(world)
+    assert (partly["paid"], partly["balance"], partly["total_difference"]) == ("partly", "14.98", None)
+    with world.store.begin() as db:
+        assert isinstance(db.get(PackedOrder, (world.account_id, "o-1")).qb_balance, Decimal)
+    world.later(minutes=1)
+    world.record_payment("SO-1001", Decimal("14.98"))
+    settle(world)
+    fully = view(world)
+    assert (fully["paid"], fully["balance"], fully["status"]) == ("fully", "0.00", InvoiceStatus.CREATED.value)
+    with world.store.begin() as db:
+        kinds = list(db.scalars(select(OutboxOperation.kind).where(OutboxOperation.account_id == world.account_id)))
+    assert OperationKind.SYNC_INVOICE_CHANGES.value in kinds
+
+
+def test_a_voided_invoice_shows_voided(world):
+    connected(world, invoice_creation=True)
+    created_order(world)
+    world.later(minutes=1)
+    world.void_invoice("SO-1001")
+    settle(world)
+    voided = view(world)
+    assert (voided["voided"], voided["paid"], voided["balance"], voided["status"]) == (
+        True, None, "0.00", InvoiceStatus.CREATED.value)
+
+
+def test_an_invoice_whose_total_was_edited_in_quickbooks_shows_the_difference(world):
+    connected(world, invoice_creation=True)
+    created_order(world)
+    world.later(minutes=1)
+    world.change_invoice_quantity("SO-1001", Decimal("3"))  # 3 x 9.99 = 29.97 instead of 19.98
+    settle(world)
+    edited = view(world)
+    assert (edited["total"], edited["quickbooks"]["total"], edited["total_difference"], edited["balance"],
+            edited["paid"]) == ("19.98", "29.97", "9.99", "29.97", "not")
