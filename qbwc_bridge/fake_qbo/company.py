@@ -66,6 +66,9 @@ class FakeCompany:
         self.clock = clock
         self.lock = lock
         self.tables = {entity: RecordTable(entity) for entity in ENTITIES.values()}
+        # Payments are recorded by a person in QuickBooks (``receive_payment``); the API serves none of them
+        # (the bridge never reads or writes one): only change data capture reports them.
+        self.tables["Payment"] = RecordTable("Payment")
         self.item_names: dict[str, str] = {}  # folded Name -> Id, active and inactive
         self.party_names: dict[str, tuple[str, str]] = {}  # folded DisplayName -> (entity, Id)
         self.invoices_by_doc_number: dict[str, list[str]] = {}
@@ -298,6 +301,94 @@ class FakeCompany:
                 self.party_names.pop(fold(record["DisplayName"]), None)
             elif entity == "Invoice" and record.get("DocNumber"):
                 self.invoices_by_doc_number[record["DocNumber"]].remove(record_id)
+
+    # --- what a bookkeeper does to an invoice (tests of the invoice-state pull) -------------------
+
+    def receive_payment(self, invoice_id: str, amount: Decimal | str) -> Record:
+        """Receive a payment from the invoice's customer, applied to that invoice (Receive payment).
+
+        As QuickBooks does: the Payment links the invoice, the invoice's Balance drops and it is
+        updated (SyncToken and LastUpdatedTime move, a LinkedTxn names the payment); so does the
+        customer's balance. A payment larger than the balance, of nothing, or to a voided invoice is
+        refused here (QuickBooks would keep the excess as a credit, which the fake does not model).
+
+        Raises:
+            ValueError: the payment cannot be applied as asked.
+        """
+        with self.lock:
+            invoice = self.tables["Invoice"].by_id[invoice_id]
+            paid = Decimal(str(amount))
+            balance = Decimal(str(invoice["Balance"]))
+            if paid <= 0 or paid > balance:
+                raise ValueError(f"a payment of {paid} cannot be applied to invoice {invoice_id} (balance {balance})")
+            customer = self.tables["Customer"].by_id[invoice["CustomerRef"]["value"]]
+            payment = self.stamp(self.tables["Payment"], {
+                "CustomerRef": dict(invoice["CustomerRef"]), "TotalAmt": paid, "UnappliedAmt": Decimal("0"),
+                "TxnDate": self.clock().astimezone(self.settings.zone).date().isoformat(),
+                "CurrencyRef": dict(invoice["CurrencyRef"]),
+                "Line": [{"Amount": paid, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}]})
+            invoice["Balance"] = balance - paid
+            invoice["LinkedTxn"] = [*invoice.get("LinkedTxn", []), {"TxnId": payment["Id"], "TxnType": "Payment"}]
+            self.touch(invoice)
+            self._owe(customer, -paid)
+            return payment
+
+    def void_invoice(self, invoice_id: str) -> Record:
+        """Void an invoice as the recorded ``operation=void`` answer shows: it stays, every amount zeroed,
+        "Voided" in its PrivateNote (our decision: put before a note it already had; the recording had none).
+
+        Raises:
+            ValueError: payments are applied to it (QuickBooks asks to remove them first).
+        """
+        with self.lock:
+            invoice = self.tables["Invoice"].by_id[invoice_id]
+            if any(link.get("TxnType") == "Payment" for link in invoice.get("LinkedTxn", [])):
+                raise ValueError(f"invoice {invoice_id} has payments applied: it cannot be voided")
+            customer = self.tables["Customer"].by_id[invoice["CustomerRef"]["value"]]
+            self._owe(customer, -Decimal(str(invoice["Balance"])))
+            for line in invoice["Line"]:
+                line["Amount"] = Decimal("0")
+                detail = line.get("SalesItemLineDetail")
+                if detail and "Qty" in detail:
+                    detail["Qty"] = Decimal("0")
+            note = invoice.get("PrivateNote")
+            invoice["PrivateNote"] = f"Voided {note}" if note else "Voided"
+            invoice["TotalAmt"] = invoice["Balance"] = Decimal("0")
+            self.touch(invoice)
+            return invoice
+
+    def change_invoice_line(self, invoice_id: str, line_number: int, quantity: Decimal | str) -> Record:
+        """Edit the quantity of one line (``LineNum``) as a person would: the line's Amount, the subtotal,
+        TotalAmt and Balance follow (what was paid stays paid).
+
+        Raises:
+            ValueError: the edit would make the balance negative (QuickBooks asks to unapply payments first).
+        """
+        with self.lock:
+            invoice = self.tables["Invoice"].by_id[invoice_id]
+            line = next(line for line in invoice["Line"] if line.get("LineNum") == line_number)
+            detail = line["SalesItemLineDetail"]
+            detail["Qty"] = Decimal(str(quantity))
+            line["Amount"] = (detail["Qty"] * Decimal(str(detail["UnitPrice"]))).quantize(Decimal("0.01"))
+            total = sum((Decimal(str(other["Amount"])) for other in invoice["Line"]
+                         if other.get("DetailType") == "SalesItemLineDetail"), Decimal("0.00"))
+            difference = total - Decimal(str(invoice["TotalAmt"]))
+            if Decimal(str(invoice["Balance"])) + difference < 0:
+                raise ValueError(f"invoice {invoice_id} would be paid more than its total")
+            for other in invoice["Line"]:
+                if other.get("DetailType") == "SubTotalLineDetail":
+                    other["Amount"] = total
+            invoice["TotalAmt"] = total
+            invoice["Balance"] = Decimal(str(invoice["Balance"])) + difference
+            self.touch(invoice)
+            self._owe(self.tables["Customer"].by_id[invoice["CustomerRef"]["value"]], difference)
+            return invoice
+
+    def _owe(self, customer: Record, change: Decimal) -> None:
+        """The customer's balance moves with what its invoices owe (LastUpdatedTime too, as ``_charge``)."""
+        customer["Balance"] = Decimal(str(customer["Balance"])) + change
+        customer["BalanceWithJobs"] = Decimal(str(customer["BalanceWithJobs"])) + change
+        customer["MetaData"] = {**customer["MetaData"], "LastUpdatedTime": self.stamp_time()}
 
     def merge(self, entity: str, from_id: str, into_id: str) -> Record:
         """Merge one item or customer into another: references move, the merged one is deleted.

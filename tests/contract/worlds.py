@@ -370,6 +370,21 @@ class OnlineWorld(World):
         [invoice] = [i for i in self.intuit.invoices(REALM) if i.get("DocNumber") == number]
         self.company.delete("Invoice", invoice["Id"])
 
+    tells_invoice_changes = True  # a query of the invoices updated since the last pull
+
+    def _invoice_id(self, number):
+        [invoice] = [i for i in self.intuit.invoices(REALM) if i.get("DocNumber") == number]
+        return invoice["Id"]
+
+    def record_payment(self, number, amount):
+        self.company.receive_payment(self._invoice_id(number), amount)
+
+    def void_invoice(self, number):
+        self.company.void_invoice(self._invoice_id(number))
+
+    def change_invoice_quantity(self, number, quantity):
+        self.company.change_invoice_line(self._invoice_id(number), 1, quantity)
+
     def customer_names(self):
         return {record["DisplayName"] for record in self.company.table("Customer").rows}
 

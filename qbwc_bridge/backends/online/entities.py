@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ...errors import OurBug
-from ...operations import FoundInvoice, ItemKind, NewCustomer, NewInvoice, NewItem, SkuPlace
+from ...operations import FoundInvoice, InvoiceState, ItemKind, NewCustomer, NewInvoice, NewItem, SkuPlace
 from ...sync.invoices import invoice_number
 
 CENT = Decimal("0.01")
@@ -123,6 +123,23 @@ def found_invoice(record: dict) -> FoundInvoice:
         id=str(record["Id"]), number=record.get("DocNumber"), note=record.get("PrivateNote") or "", guid=None,
         txn_date=dt.date.fromisoformat(txn_date) if txn_date else None, lines=tuple(lines),
         total=decimal(record.get("TotalAmt")), created_at=created_at(record))
+
+
+VOIDED_NOTE = "Voided"  # what QuickBooks Online writes into PrivateNote when an invoice is voided (recorded)
+
+
+def invoice_state(record: dict) -> InvoiceState:
+    """How an Invoice stands: TotalAmt and Balance as QuickBooks has them now.
+
+    QuickBooks Online keeps a voided invoice with every amount zeroed and "Voided" in its
+    PrivateNote (the recorded void answer); no other field says it, so both are required: an
+    invoice merely edited down to zero keeps its note.
+    """
+    total = decimal(record.get("TotalAmt")) or Decimal(0)
+    note = record.get("PrivateNote") or ""
+    return InvoiceState(id=str(record["Id"]), total=total, balance=decimal(record.get("Balance")) or Decimal(0),
+                        voided=total == 0 and note.startswith(VOIDED_NOTE),
+                        modified_at=quickbooks_time((record.get("MetaData") or {}).get("LastUpdatedTime")))
 
 
 # ----------------------------------------------------------------------------- writing
