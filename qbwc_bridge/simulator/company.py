@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import TypeVar
 
 from .records import (
@@ -27,12 +28,16 @@ from .records import (
     EntityKind,
     Invoice,
     Item,
+    Payment,
     Stamp,
     Terms,
+    money,
 )
 
 logger = logging.getLogger(__name__)
 
+# What QuickBooks Desktop writes before the memo of an invoice it voids.
+VOID_MEMO = "VOID:"
 FIRST_LIST_SEQUENCE = 0x80000001
 FIRST_TXN_SEQUENCE = 0x10
 DEFAULT_VERSIONS = ("1.0", "1.1", "2.0", "2.1", "3.0", "4.0", "4.1", "5.0", "6.0", "7.0",
@@ -421,10 +426,68 @@ class FakeCompany:
             KeyError: no such TxnID.
         """
         invoice = self.invoices.pop(txn_id)
-        self.entities[invoice.customer_id].balance -= invoice.subtotal
+        self.entities[invoice.customer_id].balance -= invoice.balance_remaining
         self.deleted_txns.append(Deletion("Invoice", txn_id, invoice.stamp.time_created, self.now(),
                                           invoice.ref_number))
         logger.info("company edit: invoice %s (%s) deleted", txn_id, invoice.ref_number)
+
+    def receive_payment(self, txn_id: str, amount: Decimal) -> str:
+        """Receive a payment from the invoice's customer and apply it to the invoice (Receive Payments).
+
+        The invoice is modified (its BalanceRemaining drops, AppliedAmount grows, IsPaid once nothing is
+        owed), so a ModifiedDateRangeFilter finds it; the customer's balance drops. Returns the
+        ReceivePayment's TxnID. Refused as QuickBooks does: nothing, more than the balance (the fake keeps
+        no unused credit), or to a voided invoice.
+
+        Raises:
+            ValueError: the payment cannot be applied as asked. KeyError: no such TxnID.
+        """
+        invoice = self.invoices[txn_id]
+        amount = money(Decimal(amount))
+        if amount <= 0 or amount > invoice.balance_remaining:
+            raise ValueError(f"a payment of {amount} cannot be applied to invoice {invoice.ref_number} "
+                             f"(balance {invoice.balance_remaining})")
+        payment_id = self.new_txn_id()
+        invoice.payments.append(Payment(payment_id, amount))
+        self.touch(invoice.stamp)
+        self.entities[invoice.customer_id].balance -= amount
+        logger.info("company edit: payment %s of %s applied to invoice %s", payment_id, amount, invoice.ref_number)
+        return payment_id
+
+    def void_invoice(self, txn_id: str) -> None:
+        """Void an invoice as a user would: it stays, every line's amount zeroed, "VOID:" before its memo.
+
+        That is all QuickBooks Desktop keeps of a void (InvoiceRet has no voided flag), so it is how a
+        reader tells it.
+
+        Raises:
+            ValueError: payments are applied to it (QuickBooks asks to remove them first). KeyError: no such TxnID.
+        """
+        invoice = self.invoices[txn_id]
+        if invoice.payments:
+            raise ValueError(f"invoice {invoice.ref_number} has payments applied: it cannot be voided")
+        self.entities[invoice.customer_id].balance -= invoice.balance_remaining
+        for line in invoice.lines:
+            line.amount = Decimal("0.00")
+        invoice.memo = f"{VOID_MEMO} {invoice.memo}" if invoice.memo else VOID_MEMO
+        self.touch(invoice.stamp)
+        logger.info("company edit: invoice %s (%s) voided", txn_id, invoice.ref_number)
+
+    def change_invoice_line(self, txn_id: str, index: int, quantity: Decimal) -> None:
+        """Edit the quantity of one line (0-based) as a user would: its amount and the invoice's total follow.
+
+        Raises:
+            ValueError: the new total is below what was already paid. KeyError / IndexError: no such invoice or line.
+        """
+        invoice = self.invoices[txn_id]
+        line = invoice.lines[index]
+        before = invoice.subtotal
+        line.quantity = Decimal(quantity)
+        line.amount = money(line.quantity * (line.rate or Decimal("0")))
+        if invoice.balance_remaining < 0:
+            raise ValueError(f"invoice {invoice.ref_number} would be paid more than its total")
+        self.entities[invoice.customer_id].balance += invoice.subtotal - before
+        self.touch(invoice.stamp)
 
     def _forget(self, record: Item | Entity, table: dict) -> None:
         self.name_index(table).pop(record.full_name.casefold(), None)

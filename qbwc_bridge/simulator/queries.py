@@ -312,7 +312,7 @@ def _invoice_filters_match(company: FakeCompany, request: Element, invoice) -> b
         if (low and ref < low.casefold()) or (high and ref > high.casefold()):
             return False
     paid = request.findtext("PaidStatus") or "All"
-    is_paid = invoice.subtotal == 0
+    is_paid = invoice.balance_remaining == 0
     return not ((paid == "PaidOnly" and not is_paid) or (paid == "NotPaidOnly" and is_paid))
 
 

@@ -164,10 +164,28 @@ class Invoice:
     is_to_be_printed: bool
     external_guid: str | None
     lines: list[InvoiceLine]
+    # Payments received and applied to it (ReceivePayment's AppliedToTxn), in the order they came.
+    payments: list[Payment] = field(default_factory=list)
 
     @property
     def subtotal(self) -> Decimal:
         return money(sum((line.amount for line in self.lines), Decimal("0")))
+
+    @property
+    def applied_amount(self) -> Decimal:
+        return money(sum((payment.amount for payment in self.payments), Decimal("0")))
+
+    @property
+    def balance_remaining(self) -> Decimal:
+        return self.subtotal - self.applied_amount
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A received payment's part applied to one invoice: the ReceivePayment's TxnID and the amount."""
+
+    txn_id: str
+    amount: Decimal
 
 
 @dataclass(frozen=True)

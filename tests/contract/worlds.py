@@ -181,6 +181,20 @@ class DesktopWorld(World):
         [invoice] = self.company.invoices_by_ref(number)
         self.company.delete_invoice(invoice.stamp.id)
 
+    tells_invoice_changes = True  # an InvoiceQuery of the invoices modified since the last pull
+
+    def record_payment(self, number, amount):
+        [invoice] = self.company.invoices_by_ref(number)
+        self.company.receive_payment(invoice.stamp.id, amount)
+
+    def void_invoice(self, number):
+        [invoice] = self.company.invoices_by_ref(number)
+        self.company.void_invoice(invoice.stamp.id)
+
+    def change_invoice_quantity(self, number, quantity):
+        [invoice] = self.company.invoices_by_ref(number)
+        self.company.change_invoice_line(invoice.stamp.id, 0, quantity)
+
     def customer_names(self):
         return {entity.name for entity in self.company.entities.values() if entity.kind is EntityKind.CUSTOMER}
 

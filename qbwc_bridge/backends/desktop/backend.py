@@ -45,6 +45,8 @@ class DesktopBackend(Backend):
     # ListDeletedQuery / TxnDeletedQuery (qbXML 2.0, older than any file we talk to): see ``deletion_sync``.
     deletion_kinds = frozenset({OperationKind.SYNC_ITEM_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS,
                                 OperationKind.SYNC_INVOICE_DELETIONS})
+    # An InvoiceQuery of the invoices modified since the last pull (see ``invoice_state_sync``).
+    tells_invoice_changes = True
     waiting_message = "Waiting for the first Web Connector run: add the .qwc file to the Web Connector and run it."
     connecting_message = (
         "Connecting: the Web Connector is reading your QuickBooks terms, accounts, items and customers. "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ...sync import mirror
 from . import deletion_sync, list_sync, rows
+from .invoice_state_sync import InvoiceChangesOperation
 from .invoice_operations import InvoiceAddOperation
 from .operations import DesktopOperation, SyncList
 
@@ -18,6 +19,7 @@ def _build() -> dict[str, DesktopOperation]:
         InvoiceAddOperation(),
         *list_sync.handlers(),
         *deletion_sync.handlers(),
+        InvoiceChangesOperation(),
     ]
     return {handler.kind: handler for handler in handlers}
 
