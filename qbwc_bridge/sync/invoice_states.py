@@ -83,10 +83,9 @@ def _keep(order: PackedOrder, state: InvoiceState) -> bool:
     total, balance = state.total.quantize(CENT), state.balance.quantize(CENT)
     paid = paid_status(total, balance, state.voided)
     before = (order.qb_total, order.qb_balance, order.paid, bool(order.voided))
-    if state.modified_at is not None:
-        order.qb_modified_at = state.modified_at
     if before == (total, balance, paid, state.voided):
-        return False
+        return False  # read again (the pulls overlap): nothing to write, nothing to tell
+    order.qb_modified_at = state.modified_at or order.qb_modified_at
     # A payment is more of the total paid (an edit of the total alone moves both, and pays nothing).
     paid_before = Decimal(0) if order.qb_total is None else order.qb_total - order.qb_balance
     paid_more = not state.voided and total - balance > paid_before

@@ -223,9 +223,10 @@ def test_an_edit_in_quickbooks_between_sessions_is_pulled_and_rematched(shared_d
     age_last_pulls(store, account_id)
     session = web_connector.run_session()
     assert session.ok, session.to_text()
-    # Beside each pull, what QuickBooks deleted since the same moment (customers' pull: our invoices too).
-    assert sorted(requests(session)) == ["CustomerQueryRq:Start", "ItemQueryRq:Start", "ListDeletedQueryRq",
-                                         "ListDeletedQueryRq", "TxnDeletedQueryRq"]
+    # Beside each pull, what QuickBooks deleted since the same moment (customers' pull: our invoices too, and
+    # how our invoices stand).
+    assert sorted(requests(session)) == ["CustomerQueryRq:Start", "InvoiceQueryRq", "ItemQueryRq:Start",
+                                         "ListDeletedQueryRq", "ListDeletedQueryRq", "TxnDeletedQueryRq"]
     pulls = [e for e in session.exchanges if 'iterator="Start"' in e.request]
     assert pulls and all("<FromModifiedDate>" in e.request and "<ActiveStatus>All</ActiveStatus>" in e.request
                          for e in pulls)
