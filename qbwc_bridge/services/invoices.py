@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..domain import InvoiceStatus
+from ..domain import InvoiceStatus, PaidStatus
 from ..errors import Conflict, NotFound
 from ..store.models import Account, OutboxOperation, PackedOrder, utcnow
 from ..sync import invoices as rules
@@ -45,6 +45,7 @@ MAX_DESCRIPTION = 4000
 # Statuses in which QuickBooks holds nothing for the order, so a corrected event may replace it.
 REPLACEABLE = (InvoiceStatus.BLOCKED.value, InvoiceStatus.FAILED.value, InvoiceStatus.WAITING.value)
 STATUSES = tuple(status.value for status in InvoiceStatus)
+PAID_STATUSES = tuple(paid.value for paid in PaidStatus)
 RETRYABLE = (InvoiceStatus.BLOCKED.value, InvoiceStatus.FAILED.value, InvoiceStatus.DELETED.value)
 
 
@@ -232,17 +233,27 @@ def _order(db: Session, account_id: int, order_id: str, *, lock: bool = False) -
 
 
 def list_invoices(
-    db: Session, account_id: int, *, status: str | None = None, page: int = 1, page_size: int = 50
+    db: Session, account_id: int, *, status: str | None = None, paid: str | None = None, page: int = 1,
+    page_size: int = 50,
 ) -> Page:
     """One page of the account's orders, newest first; rows are PackedOrder (show with :func:`invoice_view`).
 
+    ``paid`` keeps created invoices that QuickBooks says are paid fully, partly or not (one it has
+    not reported on since its creation is not paid); a voided invoice is none of them.
+
     Raises:
-        validation.InvalidInput: ``status`` is not an invoice status.
+        validation.InvalidInput: ``status`` is not an invoice status, ``paid`` not a paid status.
     """
     page, page_size = clamp(page, page_size)
     where = [PackedOrder.account_id == account_id]
     if status is not None:
         where.append(PackedOrder.status == v.choice(status, "status", STATUSES))
+    if paid is not None:
+        paid = v.choice(paid, "paid", PAID_STATUSES)
+        where += [PackedOrder.status == InvoiceStatus.CREATED.value, PackedOrder.voided.is_(False)]
+        # Not reported on since its creation (no state yet): as created, nothing paid.
+        where.append(or_(PackedOrder.paid == paid, PackedOrder.paid.is_(None)) if paid == PaidStatus.NOT.value
+                     else PackedOrder.paid == paid)
     total = db.scalar(select(func.count()).select_from(PackedOrder).where(*where)) or 0
     rows = db.scalars(
         select(PackedOrder)

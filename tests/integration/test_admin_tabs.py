@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from markupsafe import escape
 
 from qbwc_bridge.services import catalog, invoices
 from qbwc_bridge.store.models import Account, BtItem, PackedOrder, QbAccount, QbCustomer, QbItem, QbTerms, SyncCursor
-from qbwc_bridge.sync import deletions
+from qbwc_bridge.operations import InvoiceState, InvoiceStates
+from qbwc_bridge.sync import deletions, invoice_states
 from tests.integration.admin_pages import admin_app, client, people  # noqa: F401 (fixtures)
 
 
@@ -209,3 +211,35 @@ def test_an_invoice_deleted_in_quickbooks_is_shown_plainly_with_the_choice_to_cr
     row = page[page.index('data-order-id="O3"'):]
     assert "Create it again" in row[:row.index("</tr>")]
     assert escape(deletions.DELETED_ERROR) in row
+
+
+def test_the_invoices_tab_shows_paid_or_open_and_a_total_edited_in_quickbooks(client, people, acme, store):
+    with store.begin() as db:
+        account = db.get(Account, acme)
+        for order_id, number in (("P1", "2001"), ("P2", "2002"), ("P3", "2003"), ("P4", "2004"), ("P5", "2005")):
+            invoices.record_packed_order(db, acme, order_id, {
+                "order_number": number, "customer_id": "C1", "packed_at": "2030-01-02",
+                "lines": [{"item_id": "I1", "quantity": "2", "unit_price": "10"}]})
+            done = db.get(PackedOrder, (acme, order_id))
+            done.status, done.txn_id, done.ref_number, done.action = "created", f"TX-{order_id}", number, None
+        invoice_states.apply(db, account, InvoiceStates((
+            InvoiceState("TX-P2", Decimal("20"), Decimal("5"), False),
+            InvoiceState("TX-P3", Decimal("20"), Decimal("0"), False),
+            InvoiceState("TX-P4", Decimal("0"), Decimal("0"), True),
+            InvoiceState("TX-P5", Decimal("25.50"), Decimal("25.50"), False),
+            InvoiceState("TX-someone-else", Decimal("99"), Decimal("0"), False))))
+    client.login(people.acme_bookkeeper)
+    page = client.get(f"/admin/accounts/{acme}/invoices").get_data(as_text=True)
+    assert "Paid / Open" in page
+
+    def cell(order_id: str) -> str:
+        row = page[page.index(f'data-order-id="{order_id}"'):]
+        row = row[:row.index("</tr>")]
+        return re.search(r'<td class="paid"[^>]*>(.*?)</td>', row, re.S).group(1).strip()
+
+    assert [cell(o) for o in ("P1", "P2", "P3", "P4", "P5")] == [
+        "Open", "Partly paid: 5.00 open", "Paid", "Voided", "Open"]
+    edited = page[page.index('data-order-id="P5"'):]
+    assert "QuickBooks total 25.50 (+5.50): edited in QuickBooks" in edited[:edited.index("</tr>")]
+    untouched = page[page.index('data-order-id="P1"'):]
+    assert "edited in QuickBooks" not in untouched[:untouched.index("</tr>")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import jsonschema
 import pytest
@@ -17,7 +18,9 @@ import requests
 from sqlalchemy import func, select
 
 from qbwc_bridge.store.db import Store
-from qbwc_bridge.store.models import OutboxOperation, PackedOrder
+from qbwc_bridge.operations import InvoiceState, InvoiceStates
+from qbwc_bridge.store.models import Account, OutboxOperation, PackedOrder
+from qbwc_bridge.sync import invoice_states
 from tests.integration.conftest import make_tenant
 from tests.integration.invoice_world import add_unmatched_item, make_company, match_item, ours, seed_matches
 
@@ -205,6 +208,52 @@ def test_the_invoice_list_filters_by_status_pages_and_counts(api, server, store,
     assert second["invoices"][0]["order_id"] == "b-0"
     answer = api("GET", "/invoices?status=lost")
     assert answer.status_code == 422 and answer.json()["error"]["field"] == "status"
+
+
+def _created(store, account_id: str, *order_ids: str) -> None:
+    """Orders whose invoices QuickBooks holds (as if the Web Connector had been)."""
+    with store.begin() as db:
+        for order_id in order_ids:
+            order = db.get(PackedOrder, (account_id, order_id))
+            order.status, order.txn_id, order.ref_number = "created", f"TX-{order_id}", order.order_number[-11:]
+
+
+def test_the_invoice_shows_how_it_stands_in_quickbooks_and_the_list_filters_by_paid(api, server, store, tenant,
+                                                                                     world, rng):
+    account_id = tenant.account.account_id
+    events = {order_id: world.order(rng, f"SO-{order_id}") for order_id in ("p-not", "p-part", "p-full", "p-void")}
+    for order_id, event in events.items():
+        assert api.packed(order_id, event).status_code == 202
+    api.packed("p-queued", world.order(rng, "SO-queued"))
+    _created(store, account_id, *events)
+    fresh = api("GET", "/orders/p-not/invoice").json()
+    total = fresh["total"]
+    assert (fresh["paid"], fresh["balance"], fresh["quickbooks_total"], fresh["voided"], fresh["total_difference"]) \
+        == ("not", total, total, False, None)
+    queued = api("GET", "/orders/p-queued/invoice").json()
+    assert (queued["paid"], queued["balance"], queued["quickbooks_total"], queued["voided"]) == (None, None, None, False)
+    part_total = Decimal(api("GET", "/orders/p-part/invoice").json()["total"])
+    full_total = Decimal(api("GET", "/orders/p-full/invoice").json()["total"])
+    with store.begin() as db:
+        invoice_states.apply(db, db.get(Account, account_id), InvoiceStates((
+            InvoiceState("TX-p-part", part_total + Decimal("1.50"), Decimal("1.00"), False),  # edited, then paid
+            InvoiceState("TX-p-full", full_total, Decimal("0"), False),
+            InvoiceState("TX-p-void", Decimal("0"), Decimal("0"), True))))
+    part = api("GET", "/orders/p-part/invoice").json()
+    jsonschema.Draft202012Validator(schema_of(server, "get", "/orders/{order_id}/invoice", 200)).validate(part)
+    assert (part["paid"], part["balance"], part["quickbooks_total"], part["total_difference"]) == (
+        "partly", "1.00", f"{part_total + Decimal('1.50'):.2f}", "1.50")
+    void = api("GET", "/orders/p-void/invoice").json()
+    assert (void["voided"], void["paid"], void["balance"], void["status"]) == (True, None, "0.00", "created")
+
+    def listed(paid: str) -> list[str]:
+        page = api("GET", f"/invoices?paid={paid}").json()
+        jsonschema.Draft202012Validator(schema_of(server, "get", "/invoices", 200)).validate(page)
+        return sorted(row["order_id"] for row in page["invoices"])
+
+    assert (listed("not"), listed("partly"), listed("fully")) == (["p-not"], ["p-part"], ["p-full"])
+    answer = api("GET", "/invoices?paid=maybe")
+    assert answer.status_code == 422 and answer.json()["error"]["field"] == "paid"
 
 
 def test_retry_is_only_for_blocked_or_failed_invoices(api, store, tenant, world, rng):

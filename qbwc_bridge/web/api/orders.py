@@ -96,6 +96,19 @@ INVOICE = component(
             "attempts": {"type": "integer", "description": "Requests sent to QuickBooks for this invoice"},
             "received_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
+            "quickbooks_total": {
+                **_TEXT, "description": "The invoice's total as QuickBooks holds it now (a person may have edited it "
+                "there); null until the invoice is created"},
+            "balance": {**_TEXT, "description": "What is still owed in QuickBooks; null until the invoice is created"},
+            "paid": {
+                "enum": [*invoices.PAID_STATUSES, None],
+                "description": "fully (nothing owed), partly, or not; null until the invoice is created, and for a "
+                "voided invoice. Read back from QuickBooks at each incremental pull (every few minutes)",
+            },
+            "voided": {"type": "boolean", "description": "The invoice was voided in QuickBooks (it stays, at zero)"},
+            "total_difference": {
+                **_TEXT, "description": "quickbooks_total minus total, when someone edited the invoice in QuickBooks; "
+                "null when they agree"},
         },
     },
 )
@@ -157,8 +170,8 @@ def register(blueprint: Blueprint) -> None:
 
     def listing(db, account_id):
         page, size = page_args()
-        result = invoices.list_invoices(db, account_id, status=request.args.get("status") or None, page=page,
-                                        page_size=size)  # fmt: skip
+        result = invoices.list_invoices(db, account_id, status=request.args.get("status") or None,
+                                        paid=request.args.get("paid") or None, page=page, page_size=size)
         return {
             "invoices": [invoices.invoice_view(row) for row in result.rows],
             "page": result.page,
@@ -173,6 +186,8 @@ def register(blueprint: Blueprint) -> None:
         summary="The Invoices tab: packed orders and their invoices, newest first",
         query={
             "status": {"enum": list(invoices.STATUSES)},
+            "paid": {"enum": list(invoices.PAID_STATUSES),
+                     "description": "Created invoices by how much is paid in QuickBooks (voided ones are none of them)"},
             **PAGE_QUERY,
         },
     )(listing)
