@@ -11,6 +11,7 @@ import json
 import logging
 import random
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
@@ -19,8 +20,10 @@ import requests
 from sqlalchemy import event, func, select
 
 from qbwc_bridge import metrics, outbox
+from qbwc_bridge.operations import InvoiceState, InvoiceStates
 from qbwc_bridge.services import invoices
 from qbwc_bridge.store.models import Account, PackedOrder, QbItem, SyncCursor, WebhookDelivery, WebhookEndpoint, utcnow
+from qbwc_bridge.sync import deletions, invoice_states
 from qbwc_bridge.sync import invoices as rules
 from qbwc_bridge.webhooks import signature
 from qbwc_bridge.webhooks.deliverer import CLAIM, KEEP, RETRY_WINDOW, Deliverer, Outcome
@@ -177,6 +180,52 @@ def test_paid_comes_after_created_for_the_same_order_with_the_apis_view(api, sto
     created, paid = [got.event for got in live_receiver.delivered]
     assert (created["type"], paid["type"]) == ("invoice.created", "invoice.paid")
     assert paid["data"] == api("GET", "/orders/o-p/invoice").json()
+
+
+def test_the_invoice_state_pull_records_paid_once_per_payment_and_deleted_once(api, store, tenant, world,
+                                                                              live_receiver, deliverer):
+    rng = random.Random(5)
+    account_id = tenant.account.account_id
+    subscribe(api, live_receiver.url, ["invoice.paid", "invoice.deleted"])
+    for order_id in ("o-s", "o-d"):
+        api("POST", f"/orders/{order_id}/packed", world.order(rng, order_id))
+        with store.begin() as db:
+            order = db.get(PackedOrder, (account_id, order_id))
+            op = db.get(rules.OutboxOperation, order.operation_id)
+            outbox.succeed(op, {"txn_id": f"TX-{order_id}", "ref_number": order_id})
+            rules.follow(order, op)
+    total = Decimal(api("GET", "/orders/o-s/invoice").json()["total"])
+
+    def quickbooks_says(*states: InvoiceState) -> None:
+        with store.begin() as db:
+            invoice_states.apply(db, db.get(Account, account_id), InvoiceStates(states))
+
+    def recorded() -> list[tuple[str, str, str | None]]:
+        with store.begin() as db:
+            rows = db.scalars(select(WebhookDelivery).where(WebhookDelivery.account_id == account_id)
+                              .order_by(WebhookDelivery.id))
+            return [(row.type, json.loads(row.body)["data"]["order_id"], json.loads(row.body)["data"]["paid"])
+                    for row in rows]
+
+    quickbooks_says(InvoiceState("TX-o-s", total + 5, total + 5, False))  # edited in QuickBooks: nothing paid
+    assert recorded() == []
+    quickbooks_says(InvoiceState("TX-o-s", total + 5, total, False), InvoiceState("TX-unknown", total, 0, False))
+    quickbooks_says(InvoiceState("TX-o-s", total + 5, total, False))  # the same state read again (overlap)
+    assert recorded() == [("invoice.paid", "o-s", "partly")]
+    quickbooks_says(InvoiceState("TX-o-s", total + 5, Decimal(0), False))
+    assert recorded()[1:] == [("invoice.paid", "o-s", "fully")]
+    with store.begin() as db:
+        assert deletions.invoices_deleted(db, db.get(Account, account_id), ["TX-o-d"]) == ["o-d"]
+    with store.begin() as db:  # the overlap reports the deletion again
+        assert deletions.invoices_deleted(db, db.get(Account, account_id), ["TX-o-d"]) == []
+    assert recorded()[2:] == [("invoice.deleted", "o-d", None)]
+    drain(deliverer, Clock(), store)
+    delivered = [got.event for got in live_receiver.delivered]  # in order per order, not across orders
+    assert [(e["type"], e["data"]["paid"]) for e in delivered if e["data"]["order_id"] == "o-s"] == [
+        ("invoice.paid", "partly"), ("invoice.paid", "fully")]
+    [deleted] = [e for e in delivered if e["data"]["order_id"] == "o-d"]
+    assert deleted["type"] == "invoice.deleted" and deleted["data"] == api("GET", "/orders/o-d/invoice").json()
+    assert deleted["data"]["status"] == "deleted"
 
 
 def test_a_unit_of_work_that_rolls_back_leaves_no_event(api, store, tenant, world, live_receiver):
