@@ -20,8 +20,10 @@ state that was committed:
 - connection status: a listener on ``accounts.status`` (written by the Web Connector's session,
   the initial sync and the push driver); ``connection.status_changed``.
 
-``invoice.paid`` and ``invoice.deleted`` come from the invoice-state pull (issue 16): it calls
-:func:`record_invoice` once it has stored what QuickBooks said.
+``invoice.paid`` comes from the invoice-state pull (``sync.invoice_states``, issue 16) and
+``invoice.deleted`` from the deletions pull (``sync.deletions``): each calls :func:`record_invoice`
+once it has stored what QuickBooks said, only when it changed something (so a state or a deletion
+read again in the pulls' overlap records nothing).
 
 Bodies: ``{"id", "type", "account_id", "occurred_at", "data"}``; ``data`` is the API's view
 (``GET /orders/{id}/invoice``, ``GET /items/{id}``, ``GET /customers/{id}``) or, for the
