@@ -1,5 +1,5 @@
 """Add handlers of the fake QuickBooks: items (service, non-inventory, other charge,
-inventory), customers and invoices.
+inventory), customers, invoices, and payments received against invoices.
 
 The rules a real company file applies, and the statuses it answers with:
 - 3100 when the name is taken (customers share one namespace with vendors,
@@ -29,7 +29,7 @@ from lxml import etree
 from .company import FakeCompany, QuickBooksStatus
 from .handling import Handler, HandlerContext, Outcome
 from .records import Address, Entity, EntityKind, Invoice, InvoiceLine, Item, ItemKind, Terms, money
-from .rets import customer_ret, invoice_ret, item_ret
+from .rets import customer_ret, invoice_ret, item_ret, receive_payment_ret
 
 logger = logging.getLogger(__name__)
 
@@ -313,6 +313,58 @@ def _invoice_line(company: FakeCompany, line: Element) -> InvoiceLine:
                        money(amount))
 
 
+RECEIVE_PAYMENT_FIELDS = {"CustomerRef", "ARAccountRef", "TxnDate", "RefNumber", "TotalAmount", "PaymentMethodRef",
+                          "Memo", "DepositToAccountRef", "ExternalGUID", "IsAutoApply", "AppliedToTxnAdd"}
+# The payment methods and deposit accounts of a real file are not lists the fake holds: accepted, not kept.
+RECEIVE_PAYMENT_UNSUPPORTED = frozenset({"IsAutoApply", "CreditCardTxnInfo", "ExchangeRate"})
+
+
+def receive_payment_add(context: HandlerContext, request: Element) -> Outcome:
+    """Receive Payments, applied to named invoices of the customer (what a bookkeeper does in QuickBooks).
+
+    Each ``AppliedToTxnAdd`` names an invoice of this customer and the amount paid on it. What the fake does
+    not model gets 3250 naming it: auto-apply, a payment with no amount or more than the invoice owes (an
+    unused payment becomes a credit in QuickBooks), a TotalAmount other than the amounts applied.
+    """
+    company = context.company
+    add = request.find("ReceivePaymentAdd")
+    where = "ReceivePayment"
+    _screen_fields(add, RECEIVE_PAYMENT_FIELDS, where, RECEIVE_PAYMENT_UNSUPPORTED)
+    customer: Entity = _resolve(add.find("CustomerRef"), lambda **k: company.find_entity(EntityKind.CUSTOMER, **k),
+                                "Customer", where)
+    applied: list[tuple[Invoice, Decimal]] = []
+    for link in add.findall("AppliedToTxnAdd"):
+        txn_id = link.findtext("TxnID") or ""
+        invoice = company.invoices.get(txn_id)
+        if invoice is None or invoice.customer_id != customer.stamp.id:
+            raise _invalid_reference("Invoice", txn_id, where,
+                                     "The transaction is not an open invoice of this customer.")
+        amount = _decimal(link.findtext("PaymentAmount"))
+        if amount is None or amount <= 0 or money(amount) > invoice.balance_remaining - sum(
+                (paid for other, paid in applied if other is invoice), Decimal("0")):
+            raise _not_modelled(f"{where}/AppliedToTxnAdd/PaymentAmount {link.findtext('PaymentAmount')!r} "
+                                f"(invoice {invoice.ref_number} owes {invoice.balance_remaining}; unused payments)")
+        applied.append((invoice, money(amount)))
+    total = sum((amount for _invoice, amount in applied), Decimal("0"))
+    stated = _decimal(add.findtext("TotalAmount"))
+    if stated is not None and money(stated) != total:
+        raise _not_modelled(f"{where}/TotalAmount {stated} other than the {total} applied (unused payments)")
+    if context.faults.add_locked():
+        raise QuickBooksStatus(TXN_LOCK_CODE, "There was an error when saving a Receive Payment.  QuickBooks error "
+                                              "message: Unable to lock the data; another user is using it.")
+    stamp = company.new_txn_stamp()
+    for invoice, amount in applied:
+        company.receive_payment(invoice.stamp.id, amount, payment_id=stamp.id)
+    txn_date = date.fromisoformat(add.findtext("TxnDate")) if add.findtext("TxnDate") else company.now().date()
+    return Outcome([receive_payment_ret(company, stamp, customer, txn_date, add.findtext("RefNumber"),
+                                        add.findtext("Memo"), applied)])
+
+
+def _not_modelled(what: str) -> QuickBooksStatus:
+    return QuickBooksStatus(3250, f"This feature is not enabled or not available in this version of QuickBooks (the "
+                                  f"simulator does not implement {what}).")
+
+
 HANDLERS: dict[str, Handler] = {
     "ItemServiceAddRq": _item_add(ItemKind.SERVICE),
     "ItemNonInventoryAddRq": _item_add(ItemKind.NON_INVENTORY),
@@ -320,4 +372,5 @@ HANDLERS: dict[str, Handler] = {
     "ItemInventoryAddRq": _item_add(ItemKind.INVENTORY),
     "CustomerAddRq": customer_add,
     "InvoiceAddRq": invoice_add,
+    "ReceivePaymentAddRq": receive_payment_add,
 }

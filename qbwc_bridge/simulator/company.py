@@ -431,13 +431,13 @@ class FakeCompany:
                                           invoice.ref_number))
         logger.info("company edit: invoice %s (%s) deleted", txn_id, invoice.ref_number)
 
-    def receive_payment(self, txn_id: str, amount: Decimal) -> str:
+    def receive_payment(self, txn_id: str, amount: Decimal, payment_id: str | None = None) -> str:
         """Receive a payment from the invoice's customer and apply it to the invoice (Receive Payments).
 
         The invoice is modified (its BalanceRemaining drops, AppliedAmount grows, IsPaid once nothing is
         owed), so a ModifiedDateRangeFilter finds it; the customer's balance drops. Returns the
-        ReceivePayment's TxnID. Refused as QuickBooks does: nothing, more than the balance (the fake keeps
-        no unused credit), or to a voided invoice.
+        ReceivePayment's TxnID (``payment_id``: one ReceivePaymentAdd applied to several invoices is one
+        transaction). Refused: nothing, or more than the balance (the fake keeps no unused credit).
 
         Raises:
             ValueError: the payment cannot be applied as asked. KeyError: no such TxnID.
@@ -447,7 +447,7 @@ class FakeCompany:
         if amount <= 0 or amount > invoice.balance_remaining:
             raise ValueError(f"a payment of {amount} cannot be applied to invoice {invoice.ref_number} "
                              f"(balance {invoice.balance_remaining})")
-        payment_id = self.new_txn_id()
+        payment_id = payment_id or self.new_txn_id()
         invoice.payments.append(Payment(payment_id, amount))
         self.touch(invoice.stamp)
         self.entities[invoice.customer_id].balance -= amount

@@ -193,6 +193,14 @@ REQUESTS: dict[str, Seq] = {
         El("IsToBePrinted", BOOL), El("IsToBeEmailed", BOOL), El("ExternalGUID", GUID),
         El("InvoiceLineAdd", INVOICE_LINE, 0, None)), 1),
         INCLUDE_RET_ELEMENT),
+    # What a bookkeeper's Receive Payments is (the bridge never sends it; tests and support do).
+    "ReceivePaymentAddRq": seq(El("ReceivePaymentAdd", seq(
+        El("CustomerRef", ref(209), 1), El("ARAccountRef", ref(159)), El("TxnDate", DATE), El("RefNumber", text(20)),
+        El("TotalAmount", AMOUNT), El("PaymentMethodRef", ref(31)), El("Memo", text(4095)),
+        El("DepositToAccountRef", ref(159)), El("ExternalGUID", GUID),
+        choice(El("IsAutoApply", BOOL, 1),
+               El("AppliedToTxnAdd", seq(El("TxnID", ID, 1), El("PaymentAmount", AMOUNT)), 1, None))), 1),
+        INCLUDE_RET_ELEMENT),
 }
 
 # Attributes of each request element; "*" is any text.

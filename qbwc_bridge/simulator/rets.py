@@ -23,6 +23,7 @@ from .records import (
     InvoiceLine,
     Item,
     ItemKind,
+    Stamp,
     Terms,
     money,
 )
@@ -255,6 +256,32 @@ def invoice_ret(company: FakeCompany, invoice: Invoice, include_lines: bool = Tr
     if include_lines:
         for line in invoice.lines:
             ret.append(invoice_line_ret(company, line))
+    return ret
+
+
+def receive_payment_ret(company: FakeCompany, stamp: Stamp, customer: Entity, txn_date: date,
+                        ref_number: str | None, memo: str | None, applied: list[tuple[Invoice, Decimal]]) -> Element:
+    """A ReceivePaymentRet: the payment, then each invoice it paid with what that invoice still owes."""
+    ret = etree.Element("ReceivePaymentRet")
+    add(ret, "TxnID", stamp.id)
+    add(ret, "TimeCreated", format_datetime(stamp.time_created))
+    add(ret, "TimeModified", format_datetime(stamp.time_modified))
+    add(ret, "EditSequence", stamp.edit_sequence)
+    add_ref(ret, "CustomerRef", customer.stamp.id, customer.full_name)
+    add(ret, "TxnDate", txn_date.isoformat())
+    add(ret, "RefNumber", ref_number)
+    add(ret, "TotalAmount", format_amount(sum((amount for _invoice, amount in applied), Decimal("0"))))
+    add(ret, "Memo", memo)
+    add(ret, "UnusedPayment", "0.00")
+    add(ret, "UnusedCredits", "0.00")
+    for invoice, amount in applied:
+        applied_ret = etree.SubElement(ret, "AppliedToTxnRet")
+        add(applied_ret, "TxnID", invoice.stamp.id)
+        add(applied_ret, "TxnType", "Invoice")
+        add(applied_ret, "TxnDate", invoice.txn_date.isoformat())
+        add(applied_ret, "RefNumber", invoice.ref_number)
+        add(applied_ret, "BalanceRemaining", format_amount(invoice.balance_remaining))
+        add(applied_ret, "Amount", format_amount(amount))
     return ret
 
 

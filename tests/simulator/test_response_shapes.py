@@ -1,6 +1,8 @@
 """Every kind of response the fake QuickBooks produces is valid against Intuit's XSD."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from lxml import etree
 
@@ -31,6 +33,14 @@ REQUESTS = {
         "</ExternalGUID><InvoiceLineAdd><ItemRef><FullName>Setup fee</FullName></ItemRef></InvoiceLineAdd>"
         "<InvoiceLineAdd><Desc>A note line</Desc></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>"
         "<InvoiceQueryRq><RefNumber>77</RefNumber><IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"
+    ),
+    "payments": (
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Acme Corp</FullName></CustomerRef><RefNumber>88</RefNumber>"
+        "<InvoiceLineAdd><Desc>Work</Desc><Amount>40.00</Amount></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>"
+        "<ReceivePaymentAddRq><ReceivePaymentAdd><CustomerRef><FullName>Acme Corp</FullName></CustomerRef>"
+        "<RefNumber>CHK-1</RefNumber><TotalAmount>15.00</TotalAmount><IsAutoApply>true</IsAutoApply>"
+        "</ReceivePaymentAdd></ReceivePaymentAddRq>"
+        "<InvoiceQueryRq><RefNumber>88</RefNumber></InvoiceQueryRq>"
     ),
     "statuses": "<CustomerAddRq requestID='dup'><CustomerAdd><Name>Acme Corp</Name></CustomerAdd></CustomerAddRq>"
                 "<CustomerQueryRq><FullName>Nobody</FullName></CustomerQueryRq>"
@@ -72,3 +82,41 @@ def test_a_response_in_the_wrong_order_is_caught_as_a_simulator_bug(processor, m
     monkeypatch.setattr("qbwc_bridge.simulator.queries.customer_ret", swapped)
     with pytest.raises(SimulatorBug):
         processor.begin_session().process(message_set("<CustomerQueryRq/>"))
+
+
+def test_a_payment_received_against_an_invoice_lowers_what_it_owes(processor, company, qbxml_schema):
+    session = processor.begin_session()
+
+    def ask(body: str) -> etree._Element:
+        result = session.process(message_set(body, on_error="stopOnError"))
+        assert result.hresult == "", result.detail
+        document = etree.fromstring(result.response.encode("utf-8"), PARSER)
+        assert qbxml_schema.validate(document), qbxml_schema.error_log.last_error
+        return document
+
+    added = ask("<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Acme Corp</FullName></CustomerRef>"
+                "<RefNumber>99</RefNumber><InvoiceLineAdd><Desc>Work</Desc><Amount>40.00</Amount></InvoiceLineAdd>"
+                "</InvoiceAdd></InvoiceAddRq>")
+    txn_id = added.findtext(".//InvoiceRet/TxnID")
+
+    def pay(amount: str) -> etree._Element:
+        return ask("<ReceivePaymentAddRq><ReceivePaymentAdd><CustomerRef><FullName>Acme Corp</FullName></CustomerRef>"
+                   f"<TotalAmount>{amount}</TotalAmount><AppliedToTxnAdd><TxnID>{txn_id}</TxnID>"
+                   f"<PaymentAmount>{amount}</PaymentAmount></AppliedToTxnAdd></ReceivePaymentAdd>"
+                   "</ReceivePaymentAddRq>")
+
+    first = pay("15.00")
+    assert first.find(".//ReceivePaymentAddRs").get("statusCode") == "0"
+    assert first.findtext(".//AppliedToTxnRet/BalanceRemaining") == "25.00"
+    invoice = ask(f"<InvoiceQueryRq><TxnID>{txn_id}</TxnID></InvoiceQueryRq>").find(".//InvoiceRet")
+    assert (invoice.findtext("AppliedAmount"), invoice.findtext("BalanceRemaining"), invoice.findtext("IsPaid")) == (
+        "-15.00", "25.00", "false")
+    too_much = pay("30.00").find(".//ReceivePaymentAddRs")
+    assert too_much.get("statusCode") == "3250"  # an unused payment (a credit) is not modelled
+    pay("25.00")
+    invoice = ask(f"<InvoiceQueryRq><TxnID>{txn_id}</TxnID></InvoiceQueryRq>").find(".//InvoiceRet")
+    assert (invoice.findtext("BalanceRemaining"), invoice.findtext("IsPaid")) == ("0.00", "true")
+    paid = company.invoices[txn_id]
+    assert [p.amount for p in paid.payments] == [Decimal("15.00"), Decimal("25.00")]
+    assert ask("<InvoiceQueryRq><PaidStatus>PaidOnly</PaidStatus></InvoiceQueryRq>").findtext(
+        ".//InvoiceRet/TxnID") == txn_id
