@@ -7,6 +7,7 @@ is made.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -254,6 +255,22 @@ def test_the_invoice_shows_how_it_stands_in_quickbooks_and_the_list_filters_by_p
     assert (listed("not"), listed("partly"), listed("fully")) == (["p-not"], ["p-part"], ["p-full"])
     answer = api("GET", "/invoices?paid=maybe")
     assert answer.status_code == 422 and answer.json()["error"]["field"] == "paid"
+
+
+def test_an_older_answer_never_overwrites_a_newer_invoice_state(api, store, tenant, world, rng):
+    account_id = tenant.account.account_id
+    api.packed("p-late", world.order(rng, "SO-late"))
+    _created(store, account_id, "p-late")
+    total = Decimal(api("GET", "/orders/p-late/invoice").json()["total"])
+    later = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone.utc)
+    with store.begin() as db:
+        account = db.get(Account, account_id)
+        assert invoice_states.apply(db, account, InvoiceStates((
+            InvoiceState("TX-p-late", total, Decimal(0), False, later),))) == ["p-late"]
+        # A pull that read the invoice before the payment, answered after it: kept out.
+        assert invoice_states.apply(db, account, InvoiceStates((
+            InvoiceState("TX-p-late", total, total, False, later - dt.timedelta(minutes=5)),))) == []
+    assert api("GET", "/orders/p-late/invoice").json()["paid"] == "fully"
 
 
 def test_retry_is_only_for_blocked_or_failed_invoices(api, store, tenant, world, rng):
