@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 CHUNK = 500  # ids per IN (...)
 CENT = Decimal("0.01")
 KIND = OperationKind.SYNC_INVOICE_CHANGES
+_NEVER = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 
 def paid_status(total: Decimal, balance: Decimal, voided: bool) -> str | None:
@@ -56,12 +57,10 @@ def paid_status(total: Decimal, balance: Decimal, voided: bool) -> str | None:
 
 def apply(db: Session, account: Account, states: InvoiceStates) -> list[str]:
     """Keep what QuickBooks says of our invoices on their orders. Returns the ids of the orders that changed."""
+    # One invoice twice in an answer (paged while it changed): the latest modification counts.
     by_id: dict[str, InvoiceState] = {}
-    for state in states.invoices:
-        held = by_id.get(state.id)
-        if held is None or (state.modified_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc)) >= (
-                held.modified_at or dt.datetime.min.replace(tzinfo=dt.timezone.utc)):
-            by_id[state.id] = state
+    for state in sorted(states.invoices, key=lambda s: s.modified_at or _NEVER):
+        by_id[state.id] = state
     wanted = sorted(by_id)
     changed: list[str] = []
     for start in range(0, len(wanted), CHUNK):
