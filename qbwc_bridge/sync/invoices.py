@@ -483,6 +483,10 @@ def follow(order: PackedOrder, op: OutboxOperation) -> None:
              code="unconfirmed" if verifying else None)  # fmt: skip
     elif state == OperationState.DONE.value:
         result = op.result or {}
+        if result.get("txn_id") != order.txn_id:
+            # Another invoice than the one whose state is held (created again after a deletion): nothing heard yet.
+            order.qb_total = order.qb_balance = order.paid = order.qb_modified_at = None
+            order.voided = False
         order.txn_id, order.ref_number = result.get("txn_id"), result.get("ref_number")
         _set(order, InvoiceStatus.CREATED, action=None, error=None, code=None)
     elif state == OperationState.FAILED.value and order.status not in (InvoiceStatus.BLOCKED.value,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from qbwc_bridge.domain import InvoiceStatus
 from qbwc_bridge.operations import OperationKind
-from qbwc_bridge.services import catalog
+from qbwc_bridge.services import catalog, invoices
 from qbwc_bridge.services.invoice_view import invoice_view
 from qbwc_bridge.store.models import OutboxOperation, PackedOrder
 
@@ -91,3 +91,23 @@ def test_an_invoice_whose_total_was_edited_in_quickbooks_shows_the_difference(wo
     edited = view(world)
     assert (edited["total"], edited["quickbooks_total"], edited["total_difference"], edited["balance"],
             edited["paid"]) == ("19.98", "29.97", "9.99", "29.97", "not")
+
+
+def test_an_invoice_created_again_after_a_deletion_starts_unpaid(world):
+    if not world.notices_deletions:
+        pytest.skip(f"the {world.kind} backend does not report deletions yet")
+    connected(world, invoice_creation=True)
+    created_order(world)
+    world.later(minutes=1)
+    world.record_payment("SO-1001", Decimal("5.00"))
+    settle(world)
+    assert view(world)["paid"] == "partly"
+    world.delete_invoice("SO-1001")
+    settle(world)
+    assert view(world)["status"] == InvoiceStatus.DELETED.value
+    with world.store.begin() as db:
+        invoices.retry_invoice(db, world.account_id, "o-1")
+    world.run()
+    again = view(world)
+    assert (again["status"], again["paid"], again["balance"], again["quickbooks_total"]) == (
+        InvoiceStatus.CREATED.value, "not", "19.98", "19.98")
