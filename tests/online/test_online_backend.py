@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from decimal import Decimal
 from urllib.parse import unquote_plus
 
 import pytest
@@ -353,3 +354,29 @@ def test_a_deletion_cut_off_a_full_cdc_answer_is_found_by_asking_for_the_ids_we_
     world.run()
     gone = item(world, "i-5")
     assert (gone.qb_list_id, gone.issue) == (None, IssueType.NOT_FOUND.value)
+
+
+def test_the_invoice_state_pull_pages_past_a_thousand_invoices_updated_by_hand(world):
+    connected(world, invoice_creation=True)
+    customer_ref = world.company.ref("Customer", world.company.table("Customer").rows[0])
+    for number in range(1000):  # invoices a bookkeeper typed: they sort before ours (lower Ids)
+        world.company.store_invoice({"CustomerRef": customer_ref, "TxnDate": "2026-11-30", "Line": [],
+                                     "TotalAmt": Decimal("1.00"), "Balance": Decimal("1.00"),
+                                     "DocNumber": f"H-{number}", "CurrencyRef": world.company.currency_ref()})
+    with world.store.begin() as db:
+        catalog.upsert_customer(db, world.account_id, "c-1", {"name": "Lake", "billing_email": "billing@lake.test"})
+        catalog.upsert_item(db, world.account_id, "i-1", {"sku": "W-4", "name": "Widget four"})
+    send_order(world, "o-1", "SO-1001", "c-1", "i-1")
+    world.run()
+    [ours] = [i for i in world.intuit.invoices(REALM) if i.get("DocNumber") == "SO-1001"]
+    assert int(ours["Id"]) > 1000
+    world.later(minutes=1)
+    world.company.receive_payment(ours["Id"], "19.98")
+    world.later(minutes=5)
+    world.run()
+    assert order_status(world, "o-1").paid == "fully"
+    with world.store.begin() as db:
+        pulls = [op.result for op in db.scalars(select(OutboxOperation).where(
+            OutboxOperation.account_id == world.account_id, OutboxOperation.kind == "sync_invoice_changes",
+            OutboxOperation.state == OperationState.DONE.value))]
+    assert max(result["invoices"] for result in pulls) > 1000  # QuickBooks answers 1000 a page: a second was read
