@@ -167,6 +167,12 @@ class Account(Base):
 
     credential: Mapped["WebConnectorCredential | None"] = relationship(back_populates="account", uselist=False)
 
+    # The sales tax code put on every invoice line, where the company needs one (QuickBooks Online
+    # outside the US): the id of a mirrored QbTaxCode, chosen on the General tab.
+    tax_code_id: Mapped[str | None] = mapped_column(String(40))
+    # The company's country as QuickBooks states it (CompanyInfo.Country), read by the sync; None until known.
+    company_country: Mapped[str | None] = mapped_column(String(40))
+
 
 class WebConnectorCredential(Base):
     """The username in the .qwc and the password the bookkeeper types into QBWC (hashed)."""
@@ -610,3 +616,10 @@ class OAuthState(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+
+
+class QbTaxCode(_QbListRecord, Base):
+    """A sales tax code of the company (QuickBooks Online's TaxCode: VAT or GST outside the US)."""
+
+    __tablename__ = "qb_tax_codes"
+    description: Mapped[str | None] = mapped_column(String(400))
