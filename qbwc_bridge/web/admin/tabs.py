@@ -112,6 +112,8 @@ def save_general(account_id: int):
         "ap_account": form.get("ap_account") or None,
         "invoice_creation": form.get("invoice_creation") == "on",
     }
+    if "tax_code" in form:  # only a company that takes a tax code is shown its select: leave others alone
+        changes["tax_code"] = form.get("tax_code") or None
     return act(
         url_for("admin_integration.general", account_id=account_id),
         "General settings saved.",
