@@ -38,6 +38,7 @@ TAX_CODES = {
            ("Zero-rated", "Zero-rated"), ("Exempt", "Exempt")),
     "AU": (("GST", "GST 10%"), ("GST free", "GST free"), ("Input taxed", "Input taxed")),
 }
+TAX_CODES["UK"] = TAX_CODES["GB"]  # both spellings of the country, as HOME_CURRENCIES takes them
 OTHER_TAX_CODES = (("Standard", "Standard rate"), ("Zero-rated", "Zero-rated"), ("Exempt", "Exempt"))
 CURRENCY_NAMES = {"USD": "United States Dollar", "GBP": "British Pound Sterling", "EUR": "Euro",
                   "CAD": "Canadian Dollar", "AUD": "Australian Dollar"}
