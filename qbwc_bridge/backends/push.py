@@ -69,7 +69,10 @@ BATCH = 20  # operations read per round; each is sent and answered on its own
 MAX_OPERATIONS_PER_DRIVE = 1000  # then the lease goes back, so one huge company cannot starve the others
 # A write whose answer was lost may still be applied by QuickBooks for a moment: it is looked up after this.
 UNCONFIRMED_WAIT = dt.timedelta(seconds=30)
-WHOLE_LISTS = {OperationKind.SYNC_TERMS: ListName.TERMS, OperationKind.SYNC_ACCOUNTS: ListName.ACCOUNTS}
+WHOLE_LISTS = {OperationKind.SYNC_TERMS: ListName.TERMS, OperationKind.SYNC_ACCOUNTS: ListName.ACCOUNTS,
+               OperationKind.SYNC_TAX_CODES: ListName.TAX_CODES}
+WHOLE_LIST_MIRRORS = {OperationKind.SYNC_TERMS: mirror.upsert_terms, OperationKind.SYNC_ACCOUNTS: mirror.upsert_accounts,
+                      OperationKind.SYNC_TAX_CODES: mirror.upsert_tax_codes}
 PAGED_LISTS = {OperationKind.SYNC_ITEMS: ListName.ITEMS, OperationKind.SYNC_CUSTOMERS: ListName.CUSTOMERS}
 LOOKUPS = {OperationKind.RESYNC_ITEM: ListName.ITEMS, OperationKind.RESYNC_CUSTOMER: ListName.CUSTOMERS}
 CREATIONS = {OperationKind.CREATE_ITEM: ListName.ITEMS, OperationKind.CREATE_CUSTOMER: ListName.CUSTOMERS}
@@ -258,8 +261,7 @@ class PushDriver:
             return
         kind = request.kind
         if kind in WHOLE_LISTS:
-            upsert = mirror.upsert_terms if kind is OperationKind.SYNC_TERMS else mirror.upsert_accounts
-            outbox.succeed(op, {"records": upsert(db, account.id, answer)})
+            outbox.succeed(op, {"records": WHOLE_LIST_MIRRORS[kind](db, account.id, answer)})
         elif kind in PAGED_LISTS:
             self._page(db, account, op, request, answer, now)
         elif kind in LOOKUPS:
@@ -335,7 +337,10 @@ class PushDriver:
         refused: Refused = answer
         said = refused.explanation + (f" QuickBooks said: {refused.quickbooks_message}" if refused.quickbooks_message
                                       else "")
-        if refused.reason is RefusalReason.INVALID_REFERENCE:
+        if refused.reason is RefusalReason.SETTING_NEEDED:
+            # The action names the setting; choosing it releases the order (sync.invoices.on_matches_changed).
+            invoices.block(order, op, code=refused.code, error=said, action=refused.action)
+        elif refused.reason is RefusalReason.INVALID_REFERENCE:
             invoices.block(order, op, code=refused.code, error=said, action=refused.action + _AFTER_FIX)
         elif refused.reason in (RefusalReason.TOO_LONG, RefusalReason.TEXT_NOT_ALLOWED):
             invoices.block(order, op, code=refused.code, error=said,

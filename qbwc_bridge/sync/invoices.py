@@ -5,8 +5,10 @@ order's customer is matched to a QuickBooks customer and every line's item is ma
 to a QuickBooks item. Otherwise the order is *blocked* and its Action names the exact
 fix ("Item ABC-12 has no match in QuickBooks — ..."). While the bridge itself is
 creating a missing customer or item in QuickBooks the order is *waiting* (nothing for a
-person to do). :func:`on_matches_changed` re-evaluates blocked and waiting orders, so
-they go out by themselves once a match is made or creation is switched on. The rules are
+person to do). A tax code chosen on the General tab (where the company takes one) must
+still be an active one of the company. :func:`on_matches_changed` re-evaluates blocked and
+waiting orders, so they go out by themselves once a match is made, creation is switched on
+or a tax code is chosen. The rules are
 checked again just before a request is built, so a match removed after the order was
 queued blocks it instead of sending a stale reference.
 
@@ -44,16 +46,16 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from .. import outbox
+from .. import backends, outbox
 from ..domain import InvoiceNumbering, InvoiceStatus, IssueType, PendingAction
 from ..errors import DataError
-from ..operations import FoundInvoice, InvoiceLine, NewInvoice, OperationKind, address
+from ..operations import TAX_CODE_NEEDED, FoundInvoice, InvoiceLine, NewInvoice, OperationKind, address
 from ..store.models import (
     Account,
     BtCustomer,
@@ -63,6 +65,7 @@ from ..store.models import (
     PackedOrder,
     QbCustomer,
     QbItem,
+    QbTaxCode,
     QbTerms,
 )
 from ..webhooks import events as webhook_events
@@ -161,6 +164,7 @@ class Catalog:
     qb_customers: dict[str, QbCustomer]
     qb_items: dict[str, QbItem]
     terms: dict[str, QbTerms]
+    tax_codes: dict[str, QbTaxCode] = field(default_factory=dict)  # the account's chosen one, when mirrored
 
     @classmethod
     def load(cls, db: Session, account: Account, orders: Iterable[PackedOrder]) -> Catalog:
@@ -183,6 +187,9 @@ class Catalog:
         terms = db.get(QbTerms, (account.id, account.default_terms_id)) if account.default_terms_id else None
         if terms is not None:
             catalog.terms[terms.list_id] = terms
+        tax_code = db.get(QbTaxCode, (account.id, account.tax_code_id)) if account.tax_code_id else None
+        if tax_code is not None:
+            catalog.tax_codes[tax_code.list_id] = tax_code
         return catalog
 
 
@@ -256,6 +263,7 @@ def blockers(account: Account, order: PackedOrder, catalog: Catalog) -> list[Blo
                                       catalog.qb_customers, "customer", "Customers"))  # fmt: skip
         if not found or found[-1].field != "customer_id":
             found.extend(_terms_blockers(account, customer, catalog))
+    found.extend(_tax_code_blockers(account, catalog))
     seen: set[str] = set()
     for index, line in enumerate(payload["lines"]):
         item_id = line["item_id"]
@@ -317,6 +325,26 @@ def _terms_blockers(account: Account, customer: BtCustomer, catalog: Catalog) ->
     ]
 
 
+def _tax_code_blockers(account: Account, catalog: Catalog) -> list[Blocker]:
+    """The chosen tax code must still be an active one of the company, where the company takes one.
+
+    None chosen is not a blocker here: the backend refuses such an invoice where QuickBooks needs a
+    tax code, with the Action saying where to choose it (only it knows the company's rule).
+    """
+    if account.tax_code_id is None or not backends.for_account(account).tax_code_needed(account):
+        return []
+    tax_code = catalog.tax_codes.get(account.tax_code_id)
+    if tax_code is not None and tax_code.is_active:
+        return []
+    return [
+        Blocker(
+            "settings.tax_code",
+            "The tax code chosen in the General tab no longer exists in QuickBooks or is inactive — choose "
+            "another in Settings > Integration (General tab \u2192 Tax code); this invoice then goes out by itself.",
+        )
+    ]
+
+
 def _customer_terms(customer: BtCustomer, catalog: Catalog) -> str | None:
     mirrored = catalog.qb_customers.get(customer.qb_list_id or "")
     return mirrored.terms_list_id if mirrored is not None else None
@@ -366,6 +394,7 @@ def build_invoice(account: Account, order: PackedOrder, catalog: Catalog) -> New
         ship_address=address(payload.get("ship_address")),
         po_number=payload.get("po_number"),
         terms_id=None if _customer_terms(customer, catalog) else account.default_terms_id,
+        tax_code_id=account.tax_code_id,
         lines=tuple(
             InvoiceLine(
                 item_id=catalog.items[line["item_id"]].qb_list_id,
@@ -408,8 +437,9 @@ def on_matches_changed(db: Session, account: Account) -> None:
     """Re-evaluate the account's blocked and waiting orders; those now allowed out are queued.
 
     Called by the matching engine after matches change, and by the settings when invoice
-    creation or the default terms change. Orders held back after QuickBooks refused a
-    reference (status 3140) stay blocked while they would send the same refused reference.
+    creation, the default terms or the tax code change. Orders held back after QuickBooks
+    refused a reference (status 3140) stay blocked while they would send the same refused
+    reference, and those refused for want of a tax code while none is chosen.
     """
     # Locked (PostgreSQL): a concurrent corrected event or Retry of the same order waits, then sees our verdict.
     orders = list(
@@ -428,7 +458,13 @@ def on_matches_changed(db: Session, account: Account) -> None:
 
 
 def _still_refused(db: Session, account: Account, order: PackedOrder, catalog: Catalog) -> bool:
-    """QuickBooks refused a reference of this order: keep it blocked while we would send the same one."""
+    """QuickBooks refused a reference of this order: keep it blocked while we would send the same one.
+
+    Likewise an order its backend refused for want of a tax code stays blocked until one is chosen:
+    sending it again before would only be refused again.
+    """
+    if order.error_code == TAX_CODE_NEEDED:
+        return account.tax_code_id is None
     if order.error_code != "3140" or order.operation_id is None:
         return False
     op = db.get(OutboxOperation, order.operation_id)

@@ -406,11 +406,13 @@ def needs_reconnect(db: Session, account_id: int) -> bool:
             or db.get(QboConnection, account_id) is None)
 
 
-def record_company_name(db: Session, account_id: int, name: str | None) -> None:
-    """Keep the company's name (from QuickBooks' CompanyInfo, read by the sync) for the connection card."""
+def record_company(db: Session, account_id: int, name: str | None, country: str) -> None:
+    """Keep the company's name (for the connection card) and country (does it need a tax code?), from
+    QuickBooks' CompanyInfo, read by the sync."""
     connection, account = db.get(QboConnection, account_id), db.get(Account, account_id)
     if connection is not None and account is not None:
         connection.company_name = account.company_name = (name or "").strip()[:200] or None
+        account.company_country = country[:40]
 
 
 def disconnect(db: Session, settings: Settings, account: Account, *, oauth: IntuitOAuth | None = None) -> bool:

@@ -43,6 +43,9 @@ SETTINGS = component(
             "customers_sync": {"type": "boolean", "description": "On: unmatched new customers are created in QuickBooks"},
             "item_match_field": {"enum": _MATCH_FIELDS, "description": "The QuickBooks field that carries the SKU"},
             "invoice_numbering": {"enum": _NUMBERINGS, "description": _NUMBERING_TEXT},
+            "tax_code": {**_REFERENCE, "description": "Sales tax code put on every invoice line; only for a "
+                         "QuickBooks Online company outside the US (a US company's QuickBooks applies sales tax "
+                         "itself)"},
         },
     },
 )
@@ -63,6 +66,8 @@ SETTINGS_PATCH = component(
             "customers_sync": {"type": "boolean"},
             "item_match_field": {"enum": _MATCH_FIELDS},
             "invoice_numbering": {"enum": _NUMBERINGS, "description": _NUMBERING_TEXT},
+            "tax_code": {"type": ["string", "null"], "description": "A tax code's name or id (see choices); "
+                         "refused where the company takes none"},
         },
     },
 )
@@ -70,7 +75,7 @@ CHOICES = component(
     "SettingChoices",
     {
         "type": "object",
-        "required": ["terms", "accounts", "item_match_fields"],
+        "required": ["terms", "accounts", "item_match_fields", "tax_code_needed", "tax_codes"],
         "properties": {
             "terms": {
                 "type": "array",
@@ -93,6 +98,19 @@ CHOICES = component(
                 },
             },
             "item_match_fields": {"type": "array", "items": {"enum": _MATCH_FIELDS}},
+            "tax_code_needed": {"type": "boolean", "description": "Whether the company takes a tax code"},
+            "tax_codes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "description": {"type": ["string", "null"]},
+                    },
+                },
+            },
         },
     },
 )
