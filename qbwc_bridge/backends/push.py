@@ -220,7 +220,9 @@ class PushDriver:
         if kind in NOT_IDEMPOTENT and not verifying:
             # The same id on every attempt of this write, resends after a look-up included (see the module docstring).
             op.request_id = op.request_id or str(uuid.uuid4())
-            op.payload = {**op.payload, "sent_at": now.isoformat()}
+            # An invoice also keeps what it carried: the look-up after a lost answer recognises that.
+            content = {"sent": invoices.SentContent.of(spec).as_payload()} if kind is OperationKind.INVOICE_ADD else {}
+            op.payload = {**op.payload, "sent_at": now.isoformat(), **content}
         op.state = OperationState.SENT.value
         op.attempts += 1
         self._follow(db, op)
@@ -318,17 +320,10 @@ class PushDriver:
         spec: NewInvoice = request.spec
         if request.verifying:
             found: list[FoundInvoice] = answer
-            adopted, alike = invoices.reconcile(found, account, order, spec)
-            if alike:
-                invoices.fail(order, op, code="ambiguous", error=invoices.ambiguous_text(alike),
-                              action=invoices.AMBIGUOUS_ACTION)
-            elif adopted is not None:
-                log.info("Invoice of order %s was saved before its answer was lost: adopting %s", order.order_id,
-                         adopted.id)
-                outbox.succeed(op, {"txn_id": adopted.id, "ref_number": adopted.number, "adopted": True})
-            else:
-                log.info("Invoice of order %s is not in QuickBooks: sending it again", order.order_id)
-                outbox.looked_up(op)
+            # What went out (kept when it was sent); an operation sent by an older bridge has only the order's spec.
+            sent = request.payload.get("sent")
+            invoices.settle_lookup(order, op, account, found,
+                                   invoices.SentContent.from_payload(sent) if sent else invoices.SentContent.of(spec))
             return
         op.verify_first = False
         if isinstance(answer, Created):

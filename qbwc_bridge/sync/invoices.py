@@ -47,6 +47,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, bindparam, select
@@ -572,23 +573,54 @@ class Verdict(enum.Enum):
     SAME_CONTENT = "same_content"
 
 
-def verdict(found: FoundInvoice, account: Account, order: PackedOrder, spec: NewInvoice) -> Verdict:
+@dataclass(frozen=True)
+class SentContent:
+    """What an invoice write carried that a look-up can recognise without our marker: date, lines, total.
+
+    Every backend keeps it in the operation's payload (``as_payload``) when the write goes out, so
+    the look-up after a lost answer compares QuickBooks' invoice with what was *sent*, not with what
+    the order says now: a match or price fixed meanwhile must not hide the invoice we did create.
+    """
+
+    txn_date: dt.date
+    lines: tuple[tuple[str, Decimal, Decimal], ...]  # (item id, quantity, unit price), in order
+    total: Decimal  # each line rounded half up to the cent, as QuickBooks rounds a line's amount
+
+    @classmethod
+    def of(cls, spec: NewInvoice) -> SentContent:
+        lines = tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines)
+        total = sum(((quantity * price).quantize(_CENT, ROUND_HALF_UP) for _, quantity, price in lines), Decimal(0))
+        return cls(spec.txn_date, lines, total)
+
+    def as_payload(self) -> dict[str, Any]:
+        """JSON with exact decimals (as text)."""
+        return {"txn_date": self.txn_date.isoformat(), "total": str(self.total),
+                "lines": [[item, str(quantity), str(price)] for item, quantity, price in self.lines]}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> SentContent:
+        """Read :meth:`as_payload` (extra keys, such as a backend's own, are ignored)."""
+        return cls(dt.date.fromisoformat(data["txn_date"]),
+                   tuple((item, Decimal(quantity), Decimal(price)) for item, quantity, price in data["lines"]),
+                   Decimal(data["total"]))
+
+
+def verdict(found: FoundInvoice, account: Account, order: PackedOrder, sent: SentContent) -> Verdict:
     """Is this invoice the one a lost write saved? Adopt only what is provably ours.
 
     A stored external id decides alone (ours exactly when it is our GUID: never adopt an invoice
     carrying another); else our marker with this account's token in the note; else the same
-    date, lines (item, quantity, price, in order) and total, which a person may have to settle.
+    date, lines (item, quantity, price, in order) and total as ``sent``, which a person may have
+    to settle when several invoices have it.
     """
     if found.guid:
-        return Verdict.OURS if found.guid.strip("{}").lower() == spec.guid.lower() else Verdict.NOT_OURS
+        ours = str(external_guid(account, order.order_id))
+        return Verdict.OURS if found.guid.strip("{}").lower() == ours else Verdict.NOT_OURS
     if f"#{account_token(account, order.order_id)}" in (found.note or ""):
         return Verdict.OURS
     if marked_for_another_order(found.note):
         return Verdict.NOT_OURS
-    lines = tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines)
-    same_lines = len(found.lines) == len(lines) and all(
-        (item, Decimal(quantity), Decimal(price)) == wanted for (item, quantity, price), wanted in zip(found.lines, lines))
-    if found.txn_date == spec.txn_date and same_lines and found.total == spec.total.quantize(_CENT, ROUND_HALF_UP):
+    if found.txn_date == sent.txn_date and found.lines == sent.lines and found.total == sent.total:
         return Verdict.SAME_CONTENT
     return Verdict.NOT_OURS
 
@@ -606,10 +638,10 @@ def marked_for_another_order(note: str | None) -> bool:
     return bool(note and _MARKER.search(note))
 
 
-def reconcile(found: Sequence[FoundInvoice], account: Account, order: PackedOrder, spec: NewInvoice) -> tuple[
+def reconcile(found: Sequence[FoundInvoice], account: Account, order: PackedOrder, sent: SentContent) -> tuple[
         FoundInvoice | None, list[FoundInvoice]]:
     """(the invoice to adopt or None, the look-alikes when several cannot be told apart)."""
-    judged = [(invoice, verdict(invoice, account, order, spec)) for invoice in found]
+    judged = [(invoice, verdict(invoice, account, order, sent)) for invoice in found]
     ours = [invoice for invoice, said in judged if said is Verdict.OURS]
     alike = [invoice for invoice, said in judged if said is Verdict.SAME_CONTENT]
     if len(ours) > 1:
@@ -629,6 +661,25 @@ def ambiguous_text(alike: Sequence[FoundInvoice]) -> str:
     numbers = ", ".join(invoice.number or invoice.id for invoice in alike)
     return (f"QuickBooks holds {len(alike)} invoices for this customer with this order's date, lines and total "
             f"({numbers}), none marked as BlueTrace's; the bridge cannot tell which one it created.")
+
+
+def settle_lookup(order: PackedOrder, op: OutboxOperation, account: Account, found: Sequence[FoundInvoice],
+                  sent: SentContent) -> None:
+    """What a look-up after a lost invoice write found, settled the same way for every backend.
+
+    Ours → adopted (done, with QuickBooks' id and number); several look-alikes → failed with the
+    action for a person (the bridge cannot tell which one it created); nothing → sent again,
+    from now on blind-safe. The caller follows the order's status.
+    """
+    adopted, alike = reconcile(found, account, order, sent)
+    if alike:
+        fail(order, op, code="ambiguous", error=ambiguous_text(alike), action=AMBIGUOUS_ACTION)
+    elif adopted is not None:
+        log.info("Invoice of order %s was saved before its answer was lost: adopting %s", order.order_id, adopted.id)
+        outbox.succeed(op, {"txn_id": adopted.id, "ref_number": adopted.number, "adopted": True})
+    else:
+        log.info("Invoice of order %s is not in QuickBooks: sending it again", order.order_id)
+        outbox.looked_up(op)
 
 
 def order_for(db: Session, op: OutboxOperation) -> PackedOrder | None:

@@ -96,6 +96,15 @@ def test_records_read_back_into_mirror_rows_and_found_invoices():
                  {"DetailType": "SubTotalLineDetail", "Amount": 19.98, "SubTotalLineDetail": {}}]})
     assert found.lines == (("7", Decimal("2"), Decimal("9.99")),) and found.total == Decimal("19.98")
     assert (found.note, found.guid, found.txn_date) == ("ours", None, dt.date(2026, 11, 30))
+    # With VAT (or US sales tax) TotalAmt holds the tax: the total judged is the lines' own, as sent.
+    taxed = entities.found_invoice({
+        "Id": "131", "TxnDate": "2026-11-30", "TotalAmt": 23.98,
+        "Line": [{"DetailType": "SalesItemLineDetail", "Amount": 19.98,
+                  "SalesItemLineDetail": {"ItemRef": {"value": "7"}, "Qty": 2, "UnitPrice": 9.99,
+                                          "TaxCodeRef": {"value": "4"}}},
+                 {"DetailType": "SubTotalLineDetail", "Amount": 19.98, "SubTotalLineDetail": {}}],
+        "TxnTaxDetail": {"TotalTax": 4.00}})
+    assert taxed.total == Decimal("19.98")
 
 
 def test_the_tax_code_goes_on_every_line_and_none_is_sent_without_one():

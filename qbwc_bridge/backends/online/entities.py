@@ -121,17 +121,19 @@ def customer_row(record: dict) -> dict[str, Any]:
 
 def found_invoice(record: dict) -> FoundInvoice:
     """An Invoice as the engine judges it. QBO has no external id field: ``guid`` is None, the marker decides."""
-    lines = []
+    lines, amounts = [], []
     for line in record.get("Line") or ():
         detail = line.get("SalesItemLineDetail") if line.get("DetailType") == "SalesItemLineDetail" else None
         if detail:
             lines.append((_ref(detail, "ItemRef") or "", decimal(detail.get("Qty")) or Decimal(0),
                           decimal(detail.get("UnitPrice")) or Decimal(0)))
+            amounts.append(decimal(line.get("Amount")) or Decimal(0))
     txn_date = record.get("TxnDate")
+    # The lines' own total, as sent: TotalAmt adds the tax QuickBooks computed (US sales tax, VAT, GST).
     return FoundInvoice(
         id=str(record["Id"]), number=record.get("DocNumber"), note=record.get("PrivateNote") or "", guid=None,
         txn_date=dt.date.fromisoformat(txn_date) if txn_date else None, lines=tuple(lines),
-        total=decimal(record.get("TotalAmt")), created_at=created_at(record))
+        total=sum(amounts, Decimal(0)), created_at=created_at(record))
 
 
 # ----------------------------------------------------------------------------- writing
