@@ -29,6 +29,14 @@ _NUMBERINGS = [n.value for n in InvoiceNumbering]
 _NUMBERING_TEXT = ("Who numbers invoices: order_number = the BlueTrace order number (its last 21 characters on "
                    "QuickBooks Online, 11 on Desktop, when longer); quickbooks = QuickBooks' own next number. The "
                    "number QuickBooks gave is in the order's invoice either way.")
+
+
+def _choices(**extra: dict) -> dict:
+    """A list of QuickBooks records a setting may name: each with its id, its name and ``extra`` properties."""
+    return {"type": "array", "items": {"type": "object", "required": ["id", "name"],
+                                       "properties": {"id": {"type": "string"}, "name": {"type": "string"}, **extra}}}
+
+
 SETTINGS = component(
     "Settings",
     {
@@ -77,40 +85,11 @@ CHOICES = component(
         "type": "object",
         "required": ["terms", "accounts", "item_match_fields", "tax_code_needed", "tax_codes"],
         "properties": {
-            "terms": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["id", "name"],
-                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "days_due": {"type": ["integer", "null"]}},
-                },
-            },
-            "accounts": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["id", "name"],
-                    "properties": {
-                        "id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "account_type": {"type": ["string", "null"]},
-                    },
-                },
-            },
+            "terms": _choices(days_due={"type": ["integer", "null"]}),
+            "accounts": _choices(account_type={"type": ["string", "null"]}),
             "item_match_fields": {"type": "array", "items": {"enum": _MATCH_FIELDS}},
             "tax_code_needed": {"type": "boolean", "description": "Whether the company takes a tax code"},
-            "tax_codes": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["id", "name"],
-                    "properties": {
-                        "id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "description": {"type": ["string", "null"]},
-                    },
-                },
-            },
+            "tax_codes": _choices(description={"type": ["string", "null"]}),
         },
     },
 )
