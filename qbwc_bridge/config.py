@@ -37,6 +37,8 @@ QBO_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
 QBO_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 QBO_REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
 QBO_CALLBACK_PATH = "/qbo/callback"
+# Intuit's "Disconnect URL" (app settings): where it sends a person who removed BlueTrace in My Apps.
+QBO_DISCONNECTED_PATH = "/qbo/disconnected"
 # Plain http is allowed only for these hosts (a fake QuickBooks Online or a laptop run).
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 

@@ -34,6 +34,7 @@ class OperationKind(str, enum.Enum):
     SYNC_INVOICE_DELETIONS = "sync_invoice_deletions"
     # An InvoiceChangesPull: how our invoices stand in QuickBooks now (paid, voided, total edited).
     SYNC_INVOICE_CHANGES = "sync_invoice_changes"
+    SYNC_TAX_CODES = "sync_tax_codes"  # the company's sales tax codes, whole (only where a backend offers them)
 
 
 # A query may simply be asked again when its answer is lost; these may not (they could exist twice).
@@ -45,6 +46,7 @@ class ListName(str, enum.Enum):
     ACCOUNTS = "accounts"
     ITEMS = "items"
     CUSTOMERS = "customers"
+    TAX_CODES = "tax_codes"  # sales tax codes: a small list, pulled only from a QuickBooks that has them
 
 
 class Delivery(str, enum.Enum):
@@ -300,6 +302,9 @@ class NewInvoice:
     ship_address: dict[str, str] | None = None
     po_number: str | None = None
     terms_id: str | None = None  # only when the customer has no terms of its own
+    # The account's sales tax code (our id of a mirrored one), for the backend to put on every line where
+    # its QuickBooks needs one; a QuickBooks that works tax out itself ignores it.
+    tax_code_id: str | None = None
 
     @property
     def total(self) -> Decimal:
@@ -378,8 +383,14 @@ class RefusalReason(str, enum.Enum):
     CLOSED_PERIOD = "closed_period"
     SUBSCRIPTION_ENDED = "subscription_ended"
     VALIDATION = "validation"  # QuickBooks' own business rule, its words quoted
+    SETTING_NEEDED = "setting_needed"  # the company needs a setting the account lacks; the action names it
     OUR_BUG = "our_bug"  # the request was malformed: report, never retry
     OTHER = "other"
+
+
+# Refused.code when a QuickBooks needs a sales tax code on every line and the account has chosen none
+# (reason SETTING_NEEDED): the engine keeps such an order blocked until the tax code is set.
+TAX_CODE_NEEDED = "tax_code"
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,17 @@ class Backend:
         """The login this QuickBooks uses to reach us, created with the account: (username, password) once, or None."""
         return None
 
+    # Small lists beyond terms and accounts this QuickBooks holds (Online: its sales tax codes), pulled
+    # whole with them; they never hold back "Connected", so an account connected before one existed still is.
+    optional_lists: ClassVar[frozenset[ListName]] = frozenset()
+
+    def tax_code_needed(self, account: Account) -> bool:
+        """Whether the company needs a sales tax code on every invoice line (the account's ``tax_code`` setting).
+
+        No by default: QuickBooks Desktop applies the customer's and item's own tax codes.
+        """
+        return False
+
     def can_look_up(self, list_name: ListName, kind: KeyKind, value: str) -> bool:
         """Whether this QuickBooks can be asked for records by ``value``: one it could not store cannot be there."""
         if self.limits.latin1_only:

@@ -71,7 +71,10 @@ BATCH = 20  # operations read per round; each is sent and answered on its own
 MAX_OPERATIONS_PER_DRIVE = 1000  # then the lease goes back, so one huge company cannot starve the others
 # A write whose answer was lost may still be applied by QuickBooks for a moment: it is looked up after this.
 UNCONFIRMED_WAIT = dt.timedelta(seconds=30)
-WHOLE_LISTS = {OperationKind.SYNC_TERMS: ListName.TERMS, OperationKind.SYNC_ACCOUNTS: ListName.ACCOUNTS}
+WHOLE_LISTS = {OperationKind.SYNC_TERMS: ListName.TERMS, OperationKind.SYNC_ACCOUNTS: ListName.ACCOUNTS,
+               OperationKind.SYNC_TAX_CODES: ListName.TAX_CODES}
+WHOLE_LIST_MIRRORS = {OperationKind.SYNC_TERMS: mirror.upsert_terms, OperationKind.SYNC_ACCOUNTS: mirror.upsert_accounts,
+                      OperationKind.SYNC_TAX_CODES: mirror.upsert_tax_codes}
 PAGED_LISTS = {OperationKind.SYNC_ITEMS: ListName.ITEMS, OperationKind.SYNC_CUSTOMERS: ListName.CUSTOMERS}
 LOOKUPS = {OperationKind.RESYNC_ITEM: ListName.ITEMS, OperationKind.RESYNC_CUSTOMER: ListName.CUSTOMERS}
 CREATIONS = {OperationKind.CREATE_ITEM: ListName.ITEMS, OperationKind.CREATE_CUSTOMER: ListName.CUSTOMERS}
@@ -223,7 +226,9 @@ class PushDriver:
         if kind in NOT_IDEMPOTENT and not verifying:
             # The same id on every attempt of this write, resends after a look-up included (see the module docstring).
             op.request_id = op.request_id or str(uuid.uuid4())
-            op.payload = {**op.payload, "sent_at": now.isoformat()}
+            # An invoice also keeps what it carried: the look-up after a lost answer recognises that.
+            content = {"sent": invoices.SentContent.of(spec).as_payload()} if kind is OperationKind.INVOICE_ADD else {}
+            op.payload = {**op.payload, "sent_at": now.isoformat(), **content}
         op.state = OperationState.SENT.value
         op.attempts += 1
         self._follow(db, op)
@@ -266,8 +271,7 @@ class PushDriver:
             return
         kind = request.kind
         if kind in WHOLE_LISTS:
-            upsert = mirror.upsert_terms if kind is OperationKind.SYNC_TERMS else mirror.upsert_accounts
-            outbox.succeed(op, {"records": upsert(db, account.id, answer)})
+            outbox.succeed(op, {"records": WHOLE_LIST_MIRRORS[kind](db, account.id, answer)})
         elif kind in PAGED_LISTS:
             self._page(db, account, op, request, answer, now)
         elif kind in LOOKUPS:
@@ -328,17 +332,10 @@ class PushDriver:
         spec: NewInvoice = request.spec
         if request.verifying:
             found: list[FoundInvoice] = answer
-            adopted, alike = invoices.reconcile(found, account, order, spec)
-            if alike:
-                invoices.fail(order, op, code="ambiguous", error=invoices.ambiguous_text(alike),
-                              action=invoices.AMBIGUOUS_ACTION)
-            elif adopted is not None:
-                log.info("Invoice of order %s was saved before its answer was lost: adopting %s", order.order_id,
-                         adopted.id)
-                outbox.succeed(op, {"txn_id": adopted.id, "ref_number": adopted.number, "adopted": True})
-            else:
-                log.info("Invoice of order %s is not in QuickBooks: sending it again", order.order_id)
-                outbox.looked_up(op)
+            # What went out (kept when it was sent); an operation sent by an older bridge has only the order's spec.
+            sent = request.payload.get("sent")
+            invoices.settle_lookup(order, op, account, found,
+                                   invoices.SentContent.from_payload(sent) if sent else invoices.SentContent.of(spec))
             return
         op.verify_first = False
         if isinstance(answer, Created):
@@ -347,7 +344,10 @@ class PushDriver:
         refused: Refused = answer
         said = refused.explanation + (f" QuickBooks said: {refused.quickbooks_message}" if refused.quickbooks_message
                                       else "")
-        if refused.reason is RefusalReason.INVALID_REFERENCE:
+        if refused.reason is RefusalReason.SETTING_NEEDED:
+            # The action names the setting; choosing it releases the order (sync.invoices.on_matches_changed).
+            invoices.block(order, op, code=refused.code, error=said, action=refused.action)
+        elif refused.reason is RefusalReason.INVALID_REFERENCE:
             invoices.block(order, op, code=refused.code, error=said, action=refused.action + _AFTER_FIX)
         elif refused.reason in (RefusalReason.TOO_LONG, RefusalReason.TEXT_NOT_ALLOWED):
             invoices.block(order, op, code=refused.code, error=said,

@@ -22,9 +22,24 @@ from .records import Record, RecordTable
 # URL segment -> entity name, for the entities the fake serves.
 ENTITIES = {
     "item": "Item", "customer": "Customer", "invoice": "Invoice", "term": "Term", "account": "Account",
-    "vendor": "Vendor", "employee": "Employee",
+    "vendor": "Vendor", "employee": "Employee", "taxcode": "TaxCode",
 }
-NAME_LISTS = ("Item", "Customer", "Term", "Account", "Vendor", "Employee")
+# TaxCode answers its active records only unless asked, as the name lists do: our decision, the recordings
+# hold no TaxCode query (Intuit's reference lists Active among its filterable fields).
+NAME_LISTS = ("Item", "Customer", "Term", "Account", "Vendor", "Employee", "TaxCode")
+# The sales tax codes a new company outside the US starts with (a subset, as QuickBooks names them):
+# (Name, Description). Our decision, not recorded: the names follow what QuickBooks shows UK and Canadian
+# users; any other country gets a generic standard/zero/exempt trio. A US company has none here: its
+# automated sales tax needs no code on a line (QuickBooks' own "TAX"/"NON" are not TaxCode records).
+TAX_CODES = {
+    "GB": (("20.0% S", "Standard rate"), ("5.0% R", "Reduced rate"), ("0.0% Z", "Zero-rated"),
+           ("Exempt", "Exempt"), ("No VAT", "Outside the scope of VAT")),
+    "CA": (("GST", "GST 5%"), ("HST ON", "HST Ontario 13%"), ("GST/QST QC - 9.975", "GST and QST Quebec"),
+           ("Zero-rated", "Zero-rated"), ("Exempt", "Exempt")),
+    "AU": (("GST", "GST 10%"), ("GST free", "GST free"), ("Input taxed", "Input taxed")),
+}
+TAX_CODES["UK"] = TAX_CODES["GB"]  # both spellings of the country, as HOME_CURRENCIES takes them
+OTHER_TAX_CODES = (("Standard", "Standard rate"), ("Zero-rated", "Zero-rated"), ("Exempt", "Exempt"))
 CURRENCY_NAMES = {"USD": "United States Dollar", "GBP": "British Pound Sterling", "EUR": "Euro",
                   "CAD": "Canadian Dollar", "AUD": "Australian Dollar"}
 ACCOUNT_CLASSIFICATION = {
@@ -135,7 +150,7 @@ class FakeCompany:
         return table.insert(record)
 
     def ref(self, entity: str, record: Record) -> dict[str, str]:
-        return {"value": record["Id"], "name": record["FullyQualifiedName" if entity != "Term" else "Name"]}
+        return {"value": record["Id"], "name": record["Name" if entity in ("Term", "TaxCode") else "FullyQualifiedName"]}
 
     def add_account(self, name: str, account_type: str, *, sub_type: str | None = None,
                     active: bool = True) -> Record:
@@ -154,6 +169,30 @@ class FakeCompany:
             record: Record = {"Name": name, "DiscountPercent": 0, "DiscountDays": 0, "Type": "STANDARD",
                               "Active": active, "DueDays": due_days}
             return self.stamp(self.tables["Term"], record)
+
+    def add_tax_code(self, name: str, description: str | None = None, *, active: bool = True,
+                     taxable: bool = True) -> Record:
+        """A sales tax code as a query answers it.
+
+        Our decision, not recorded: Intuit's TaxCode also carries SalesTaxRateList and
+        PurchaseTaxRateList (refs to TaxRate records the fake does not hold); they are left out,
+        since the bridge only names a code on a line and never reads its rates.
+        """
+        with self.lock:
+            record: Record = {"Name": name, "Description": description or name, "Active": active, "Hidden": False,
+                              "Taxable": taxable, "TaxGroup": False}
+            return self.stamp(self.tables["TaxCode"], record)
+
+    def seed_tax_codes(self) -> None:
+        """The sales tax codes of the company's country (none in the US, see TAX_CODES)."""
+        if self.settings.country == "US":
+            return
+        for name, description in TAX_CODES.get(self.settings.country, OTHER_TAX_CODES):
+            self.add_tax_code(name, description, taxable=name not in ("Exempt", "No VAT"))
+
+    def tax_code_named(self, name: str) -> Record:
+        with self.lock:
+            return next(record for record in self.tables["TaxCode"].rows if record["Name"] == name)
 
     def account_named(self, name: str) -> Record:
         with self.lock:
@@ -251,7 +290,7 @@ class FakeCompany:
         return record
 
     def seed_defaults(self) -> None:
-        """The accounts and terms every new QuickBooks Online company starts with (a subset)."""
+        """The accounts, terms and (outside the US) tax codes every new QuickBooks Online company starts with (a subset)."""
         with self.lock:
             self.add_account("Sales of Product Income", "Income", sub_type="SalesOfProductIncome")
             self.add_account("Services", "Income", sub_type="ServiceFeeIncome")
@@ -260,6 +299,7 @@ class FakeCompany:
             self.add_account("Accounts Receivable (A/R)", "Accounts Receivable", sub_type="AccountsReceivable")
             for name, days in (("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60)):
                 self.add_term(name, days)
+            self.seed_tax_codes()
 
     # --- changing records (tests of incremental sync and CDC) ----------------------------------
 

@@ -8,7 +8,7 @@
 
 Keywords, entity and field names are case-insensitive; strings are quoted with ``'`` and
 ``\\'`` escapes a quote. QuickBooks has no OR and no projections we need; both are parser
-errors here (4000). Name lists (Item, Customer, Term, Account, Vendor, Employee) answer
+errors here (4000). Name lists (Item, Customer, Term, Account, Vendor, Employee, TaxCode) answer
 active records only unless the WHERE mentions Active. STARTPOSITION is 1-based (0 is the
 recorded 4001), MAXRESULTS defaults to 100 and may not exceed 1000 (our decision: QBO's
 answer to more is not recorded; refusing it catches a client that would silently get
@@ -46,6 +46,7 @@ QUERYABLE: dict[str, tuple[str, ...]] = {
     "Account": ("Id", "Name", "AccountType", "Classification", "Active", "FullyQualifiedName", *_META),
     "Vendor": ("Id", "DisplayName", "Active", *_META),
     "Employee": ("Id", "DisplayName", "Active", *_META),
+    "TaxCode": ("Id", "Name", "Active", *_META),
 }
 # Fields holding a nested object whose one queried value lives under this key.
 NESTED = {"PrimaryEmailAddr": "Address", "CustomerRef": "value"}

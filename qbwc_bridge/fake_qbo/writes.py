@@ -391,7 +391,12 @@ def _sales_line(company: FakeCompany, line: Any, number: int) -> Record:
                 f"{quantity} = {expected})")
         stored_detail.update({"UnitPrice": unit_price, "Qty": quantity})
     if detail.get("TaxCodeRef") is not None:
-        stored_detail["TaxCodeRef"] = detail["TaxCodeRef"]
+        if company.settings.country == "US":
+            # Our decision: a US company's line takes QuickBooks' own "TAX"/"NON", which are no TaxCode records.
+            stored_detail["TaxCodeRef"] = detail["TaxCodeRef"]
+        else:  # an unknown code is 2500, an inactive one 610, as every other reference
+            stored_detail["TaxCodeRef"] = company.ref("TaxCode", _reference(company, "TaxCode", detail["TaxCodeRef"],
+                                                                            "TaxCodeRef"))
     elif company.settings.country != "US":
         raise faults.business_validation(
             "Make sure all your transactions have a VAT rate before you save. (TaxCodeRef, the VAT/tax code, is "

@@ -5,11 +5,15 @@ person sees) or id (what a script keeps); either is checked against our mirror o
 the QuickBooks lists, so a setting can never point at something QuickBooks lacks.
 Answers always carry both the id and the name.
 
+The tax code (a sales tax code of the company, put on every invoice line) is offered only
+where the company needs one (QuickBooks Online outside the US, as its backend says); a US
+company's QuickBooks applies sales tax itself and takes none.
+
 Some changes have consequences the engine must act on at once: turning a sync on or
 changing the field SKUs match re-matches every record; turning invoice creation on (or
-setting the default terms) lets blocked invoices go. Who numbers invoices needs no action:
-an invoice's request is built when it is sent, so every invoice not yet sent follows the
-new choice, and those QuickBooks holds keep their numbers.
+setting the default terms or the tax code) lets blocked invoices go. Who numbers invoices needs
+no action: an invoice's request is built when it is sent, so every invoice not yet sent follows
+the new choice, and those QuickBooks holds keep their numbers.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from sqlalchemy.orm import Session
 from .. import backends
 from ..domain import InvoiceNumbering
 from ..errors import NotFound
-from ..store.models import Account, QbAccount, QbTerms
+from ..store.models import Account, QbAccount, QbTaxCode, QbTerms
 from ..sync import invoices, records
 from ..sync.facts import CUSTOMERS, ITEMS
 from . import validation as v
@@ -31,11 +35,14 @@ REFERENCE_SETTINGS = {
     "default_terms": ("default_terms_id", QbTerms),
     "ar_account": ("ar_account_id", QbAccount),
     "ap_account": ("ap_account_id", QbAccount),
+    "tax_code": ("tax_code_id", QbTaxCode),
 }
 SWITCHES = ("invoice_creation", "items_sync", "customers_sync")
 SETTING_NAMES = (*REFERENCE_SETTINGS, *SWITCHES, "item_match_field", "invoice_numbering")
 INVOICE_NUMBERINGS = [numbering.value for numbering in InvoiceNumbering]
-_WHAT = {"default_terms": "terms", "ar_account": "account", "ap_account": "account"}
+_WHAT = {"default_terms": "terms", "ar_account": "account", "ap_account": "account", "tax_code": "tax code"}
+NO_TAX_CODE = ("This QuickBooks company takes no tax code: QuickBooks applies US sales tax itself "
+               "(a tax code is only chosen for a QuickBooks Online company outside the US).")
 
 
 class InvalidSetting(v.InvalidInput):
@@ -63,7 +70,10 @@ def get_settings(db: Session, account_id: int) -> dict[str, Any]:
 
 
 def setting_choices(db: Session, account_id: int) -> dict[str, Any]:
-    """What each setting may be set to: active terms and accounts from the mirror, match fields."""
+    """What each setting may be set to: active terms, accounts and tax codes from the mirror, match fields.
+
+    ``tax_code_needed`` says whether the company takes a tax code at all (else ``tax_codes`` is empty).
+    """
     terms = db.scalars(
         select(QbTerms).where(QbTerms.account_id == account_id, QbTerms.is_active.is_(True)).order_by(QbTerms.full_name)
     )
@@ -72,10 +82,20 @@ def setting_choices(db: Session, account_id: int) -> dict[str, Any]:
         .where(QbAccount.account_id == account_id, QbAccount.is_active.is_(True))
         .order_by(QbAccount.full_name)
     )
+    account = _account(db, account_id)
+    backend = backends.for_account(account)
+    needed = backend.tax_code_needed(account)
+    tax_codes = db.scalars(
+        select(QbTaxCode)
+        .where(QbTaxCode.account_id == account_id, QbTaxCode.is_active.is_(True))
+        .order_by(QbTaxCode.full_name)
+    ) if needed else []
     return {
         "terms": [{"id": t.list_id, "name": t.full_name, "days_due": t.days_due} for t in terms],
         "accounts": [{"id": a.list_id, "name": a.full_name, "account_type": a.account_type} for a in accounts],
-        "item_match_fields": [f.value for f in backends.for_account(_account(db, account_id)).item_match_fields],
+        "item_match_fields": [f.value for f in backend.item_match_fields],
+        "tax_code_needed": needed,
+        "tax_codes": [{"id": c.list_id, "name": c.full_name, "description": c.description} for c in tax_codes],
     }
 
 
@@ -110,6 +130,10 @@ def update_settings(db: Session, account_id: int, changes: Any) -> dict[str, Any
 def _read_changes(db: Session, account_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
     """Column -> new value for every setting in ``changes``. Raises: validation.InvalidInput."""
     new: dict[str, Any] = {}
+    if changes.get("tax_code") is not None:  # clearing it is always allowed
+        account = _account(db, account_id)
+        if not backends.for_account(account).tax_code_needed(account):
+            raise v.InvalidInput("tax_code", NO_TAX_CODE)
     for name, (column, model) in REFERENCE_SETTINGS.items():
         if name in changes:
             new[column] = _resolve_reference(db, account_id, name, model, changes[name])
@@ -134,7 +158,7 @@ def _act_on(db: Session, account: Account, changed: set[str]) -> None:
         records.rematch(db, account, CUSTOMERS)
     # A re-match ends with this too, but only once the initial sync is done; invoices
     # waiting on the switch or the default terms must not depend on that.
-    if {"invoice_creation", "default_terms_id"} & changed:
+    if {"invoice_creation", "default_terms_id", "tax_code_id"} & changed:
         invoices.on_matches_changed(db, account)
 
 

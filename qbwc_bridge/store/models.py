@@ -169,6 +169,12 @@ class Account(Base):
 
     credential: Mapped["WebConnectorCredential | None"] = relationship(back_populates="account", uselist=False)
 
+    # The sales tax code put on every invoice line, where the company needs one (QuickBooks Online
+    # outside the US): the id of a mirrored QbTaxCode, chosen on the General tab.
+    tax_code_id: Mapped[str | None] = mapped_column(String(40))
+    # The company's country as QuickBooks states it (CompanyInfo.Country), read by the sync; None until known.
+    company_country: Mapped[str | None] = mapped_column(String(40))
+
 
 class WebConnectorCredential(Base):
     """The username in the .qwc and the password the bookkeeper types into QBWC (hashed)."""
@@ -633,3 +639,10 @@ class DesktopSend(Base):
     # ON DELETE SET NULL looks up when a session is pruned.
     session_id: Mapped[int | None] = mapped_column(ForeignKey("wc_sessions.id", ondelete="SET NULL"), index=True)
     send_alone: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class QbTaxCode(_QbListRecord, Base):
+    """A sales tax code of the company (QuickBooks Online's TaxCode: VAT or GST outside the US)."""
+
+    __tablename__ = "qb_tax_codes"
+    description: Mapped[str | None] = mapped_column(String(400))

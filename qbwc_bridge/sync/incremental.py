@@ -8,7 +8,10 @@ with the same QuickBooks id and version are skipped, and only BlueTrace records 
 counterpart changed are re-matched (``pulls.apply_page``). When nothing is due, nothing
 is queued.
 
-Terms and accounts are small and change rarely: they are pulled whole, once an hour.
+Terms and accounts are small and change rarely: they are pulled whole, once an hour, and so
+are the optional lists a backend offers (Online's sales tax codes). An optional list never
+pulled yet (an account connected before the list was known to the bridge) is due at once;
+it never holds back the pulls of the others, nor "Connected".
 
 Beside each incremental pull of items (customers), a backend that can tell deletions
 (:attr:`~qbwc_bridge.backends.base.Backend.deletion_kinds`) is asked which items
@@ -40,8 +43,11 @@ SCHEDULE_SLACK = dt.timedelta(seconds=15)  # a pull backend's timer (and a worke
 WHOLE_LIST_EVERY = dt.timedelta(hours=1)
 WAITING = (*outbox.READY_STATES, OperationState.SENT.value)
 PULL_KINDS = {list_name: kind for kind, list_name in PAGED_LISTS} | {
-    list_name: kind for kind, list_name, _model in WHOLE_LISTS
+    list_name: kind for kind, list_name, _model in (*WHOLE_LISTS, *OPTIONAL_LISTS)
 }
+WHOLE_LIST_KINDS = frozenset(kind for kind, _name, _model in (*WHOLE_LISTS, *OPTIONAL_LISTS))
+OPTIONAL_LIST_NAMES = frozenset(list_name for _kind, list_name, _model in OPTIONAL_LISTS)
+NEVER = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # "last pulled" of an optional list never pulled: due now
 # What QuickBooks deleted is asked with the pull of the list it belongs to; our invoices ride with customers.
 DELETIONS = {
     ListName.ITEMS: ((OperationKind.SYNC_ITEM_DELETIONS, Deletable.ITEMS),),
@@ -71,13 +77,18 @@ def next_pull_at(db: Session, account: Account, run_every_minutes: int) -> dt.da
 
 
 def _due_times(db: Session, account: Account, run_every_minutes: int) -> dict[ListName, dt.datetime | None]:
-    """Each list's next pull: items and customers at the schedule's pace, terms and accounts hourly."""
+    """Each list's next pull: items and customers at the schedule's pace, the whole lists hourly."""
     every = dt.timedelta(minutes=run_every_minutes) - SCHEDULE_SLACK
     due: dict[ListName, dt.datetime | None] = {}
     for lists, interval in (([name for _kind, name in PAGED_LISTS], every),
-                            ([name for _kind, name, _model in WHOLE_LISTS], WHOLE_LIST_EVERY)):
+                            ([name for _kind, name, _model in (*WHOLE_LISTS, *offered_lists(account))],
+                             WHOLE_LIST_EVERY)):
         for list_name in lists:
-            last = pulls.cursor(db, account.id, list_name).updated_at
+            state = pulls.cursor(db, account.id, list_name)
+            last = state.updated_at
+            if list_name in OPTIONAL_LIST_NAMES and not state.initial_done and not _first_pull_queued(
+                    db, account, PULL_KINDS[list_name]):
+                last = NEVER
             due[list_name] = None if last is None else last + interval
     return due
 
@@ -87,13 +98,17 @@ def queue_pull(db: Session, account: Account, list_name: ListName, now: dt.datet
 
     Returns whether a pull was queued.
     """
-    if not pulls.initial_done(db, account.id, list_name):
+    if not pulls.initial_done(db, account.id, list_name) and list_name not in OPTIONAL_LIST_NAMES:
         return False
     kind = PULL_KINDS[list_name]
     if _waiting(db, account, kind):
         return False
-    if kind in (OperationKind.SYNC_TERMS, OperationKind.SYNC_ACCOUNTS):
-        outbox.enqueue(db, account.id, kind.value, {}, priority=WHOLE_LIST_PRIORITY)
+    if kind in WHOLE_LIST_KINDS:
+        # An optional list's first pull carries the initial sync's key, so that its cursor is marked pulled
+        # once it is done (``initial.refresh_connection_status``) and it is due hourly from then on.
+        first = list_name in OPTIONAL_LIST_NAMES and not pulls.initial_done(db, account.id, list_name)
+        outbox.enqueue(db, account.id, kind.value, {}, priority=WHOLE_LIST_PRIORITY,
+                       dedupe_key=INITIAL_PREFIX + kind.value if first else None)
         pulls.cursor(db, account.id, list_name).updated_at = now  # whole lists have no page to report back
     else:
         pull = pulls.new_pull(db, account, list_name, pulls.INCREMENTAL, now)
@@ -125,6 +140,12 @@ def _deletions_since(db: Session, account: Account, kind: OperationKind, since: 
         return since
     failed_since = DeletionsPull.from_payload(last.payload).since
     return None if failed_since is None or since is None else min(failed_since, since)
+
+
+def _first_pull_queued(db: Session, account: Account, kind: OperationKind) -> bool:
+    """Whether an optional list's first pull was ever queued (at connect, or later for an older account)."""
+    return bool(db.scalar(select(func.count()).select_from(OutboxOperation).where(
+        OutboxOperation.account_id == account.id, OutboxOperation.dedupe_key == INITIAL_PREFIX + kind.value)))
 
 
 def _waiting(db: Session, account: Account, kind: OperationKind) -> bool:

@@ -24,25 +24,39 @@ from sqlalchemy.orm import Session
 
 from .. import backends, outbox
 from ..operations import ListName, OperationKind
-from ..store.models import Account, ConnectionStatus, OperationState, OutboxOperation, QbAccount, QbTerms, utcnow
+from ..store.models import (
+    Account,
+    ConnectionStatus,
+    OperationState,
+    OutboxOperation,
+    QbAccount,
+    QbTaxCode,
+    QbTerms,
+    utcnow,
+)
 from . import pulls
 
 INITIAL_PREFIX = "initial:"
 WHOLE_LISTS = ((OperationKind.SYNC_TERMS, ListName.TERMS, QbTerms), (OperationKind.SYNC_ACCOUNTS, ListName.ACCOUNTS,
                QbAccount))
 PAGED_LISTS = ((OperationKind.SYNC_ITEMS, ListName.ITEMS), (OperationKind.SYNC_CUSTOMERS, ListName.CUSTOMERS))
+# Whole lists only some QuickBooks hold (``Backend.optional_lists``): pulled beside terms and accounts,
+# never waited for before "Connected".
+OPTIONAL_LISTS = ((OperationKind.SYNC_TAX_CODES, ListName.TAX_CODES, QbTaxCode),)
+# The lists every account needs before it is Connected (matching compares against them).
+REQUIRED_LISTS = (ListName.TERMS, ListName.ACCOUNTS, ListName.ITEMS, ListName.CUSTOMERS)
 WHOLE_LIST_PRIORITY = 10
 PAGED_LIST_PRIORITY = 20
-PULL_KINDS = {kind.value: list_name for kind, list_name, _model in WHOLE_LISTS} | {
+PULL_KINDS = {kind.value: list_name for kind, list_name, _model in (*WHOLE_LISTS, *OPTIONAL_LISTS)} | {
     kind.value: list_name for kind, list_name in PAGED_LISTS
 }
 LIST_REFUSED = "list_refused"  # Account.error_code while a list pull stands refused
 
 
 def start_initial_sync(db: Session, account: Account) -> None:
-    """Queue the four initial pulls once (a repeat is a no-op); the status becomes Connecting."""
+    """Queue the four initial pulls once (a repeat is a no-op), and the backend's optional lists; Connecting."""
     now = utcnow()
-    for kind, list_name, _model in WHOLE_LISTS:
+    for kind, list_name, _model in (*WHOLE_LISTS, *offered_lists(account)):
         pulls.cursor(db, account.id, list_name)
         outbox.enqueue(db, account.id, kind.value, {}, dedupe_key=INITIAL_PREFIX + kind.value,
                        priority=WHOLE_LIST_PRIORITY)
@@ -53,6 +67,12 @@ def start_initial_sync(db: Session, account: Account) -> None:
     account.status = ConnectionStatus.CONNECTING.value
 
 
+def offered_lists(account: Account) -> tuple[tuple[OperationKind, ListName, type], ...]:
+    """The optional whole lists the account's QuickBooks holds (see OPTIONAL_LISTS)."""
+    offered = backends.for_account(account).optional_lists
+    return tuple(entry for entry in OPTIONAL_LISTS if entry[1] in offered)
+
+
 def _whole_list_done(db: Session, account_id: int, kind: OperationKind) -> bool:
     state = db.scalar(select(OutboxOperation.state).where(
         OutboxOperation.account_id == account_id, OutboxOperation.dedupe_key == INITIAL_PREFIX + kind.value))
@@ -60,8 +80,8 @@ def _whole_list_done(db: Session, account_id: int, kind: OperationKind) -> bool:
 
 
 def initial_complete(db: Session, account: Account) -> bool:
-    """Whether all four lists have been pulled once (their cursors say so)."""
-    return all(pulls.initial_done(db, account.id, name) for name in ListName)
+    """Whether all four lists have been pulled once (their cursors say so); optional lists are not waited for."""
+    return all(pulls.initial_done(db, account.id, name) for name in REQUIRED_LISTS)
 
 
 def _latest_pulls(db: Session, account_id: int) -> list[OutboxOperation]:
@@ -117,7 +137,7 @@ def refresh_connection_status(db: Session, account: Account) -> None:
     A list QuickBooks refused shows as the account's error instead (see the module docstring).
     """
     now = utcnow()
-    for kind, list_name, model in WHOLE_LISTS:
+    for kind, list_name, model in (*WHOLE_LISTS, *offered_lists(account)):
         state = pulls.cursor(db, account.id, list_name)
         if not state.initial_done and _whole_list_done(db, account.id, kind):
             state.initial_done = True

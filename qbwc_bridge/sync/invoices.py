@@ -5,8 +5,10 @@ order's customer is matched to a QuickBooks customer and every line's item is ma
 to a QuickBooks item. Otherwise the order is *blocked* and its Action names the exact
 fix ("Item ABC-12 has no match in QuickBooks — ..."). While the bridge itself is
 creating a missing customer or item in QuickBooks the order is *waiting* (nothing for a
-person to do). :func:`on_matches_changed` re-evaluates blocked and waiting orders, so
-they go out by themselves once a match is made or creation is switched on. The rules are
+person to do). A tax code chosen on the General tab (where the company takes one) must
+still be an active one of the company. :func:`on_matches_changed` re-evaluates blocked and
+waiting orders, so they go out by themselves once a match is made, creation is switched on
+or a tax code is chosen. The rules are
 checked again just before a request is built, so a match removed after the order was
 queued blocks it instead of sending a stale reference.
 
@@ -44,16 +46,17 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from .. import outbox
+from .. import backends, outbox
 from ..domain import InvoiceNumbering, InvoiceStatus, IssueType, PendingAction
 from ..errors import DataError
-from ..operations import FoundInvoice, InvoiceLine, NewInvoice, OperationKind, address
+from ..operations import TAX_CODE_NEEDED, FoundInvoice, InvoiceLine, NewInvoice, OperationKind, address
 from ..store.models import (
     Account,
     BtCustomer,
@@ -63,6 +66,7 @@ from ..store.models import (
     PackedOrder,
     QbCustomer,
     QbItem,
+    QbTaxCode,
     QbTerms,
 )
 from ..webhooks import events as webhook_events
@@ -161,6 +165,7 @@ class Catalog:
     qb_customers: dict[str, QbCustomer]
     qb_items: dict[str, QbItem]
     terms: dict[str, QbTerms]
+    tax_codes: dict[str, QbTaxCode] = field(default_factory=dict)  # the account's chosen one, when mirrored
 
     @classmethod
     def load(cls, db: Session, account: Account, orders: Iterable[PackedOrder]) -> Catalog:
@@ -183,6 +188,9 @@ class Catalog:
         terms = db.get(QbTerms, (account.id, account.default_terms_id)) if account.default_terms_id else None
         if terms is not None:
             catalog.terms[terms.list_id] = terms
+        tax_code = db.get(QbTaxCode, (account.id, account.tax_code_id)) if account.tax_code_id else None
+        if tax_code is not None:
+            catalog.tax_codes[tax_code.list_id] = tax_code
         return catalog
 
 
@@ -256,6 +264,7 @@ def blockers(account: Account, order: PackedOrder, catalog: Catalog) -> list[Blo
                                       catalog.qb_customers, "customer", "Customers"))  # fmt: skip
         if not found or found[-1].field != "customer_id":
             found.extend(_terms_blockers(account, customer, catalog))
+    found.extend(_tax_code_blockers(account, catalog))
     seen: set[str] = set()
     for index, line in enumerate(payload["lines"]):
         item_id = line["item_id"]
@@ -317,6 +326,26 @@ def _terms_blockers(account: Account, customer: BtCustomer, catalog: Catalog) ->
     ]
 
 
+def _tax_code_blockers(account: Account, catalog: Catalog) -> list[Blocker]:
+    """The chosen tax code must still be an active one of the company, where the company takes one.
+
+    None chosen is not a blocker here: the backend refuses such an invoice where QuickBooks needs a
+    tax code, with the Action saying where to choose it (only it knows the company's rule).
+    """
+    if account.tax_code_id is None or not backends.for_account(account).tax_code_needed(account):
+        return []
+    tax_code = catalog.tax_codes.get(account.tax_code_id)
+    if tax_code is not None and tax_code.is_active:
+        return []
+    return [
+        Blocker(
+            "settings.tax_code",
+            "The tax code chosen in the General tab no longer exists in QuickBooks or is inactive — choose "
+            "another in Settings > Integration (General tab \u2192 Tax code); this invoice then goes out by itself.",
+        )
+    ]
+
+
 def _customer_terms(customer: BtCustomer, catalog: Catalog) -> str | None:
     mirrored = catalog.qb_customers.get(customer.qb_list_id or "")
     return mirrored.terms_list_id if mirrored is not None else None
@@ -366,6 +395,7 @@ def build_invoice(account: Account, order: PackedOrder, catalog: Catalog) -> New
         ship_address=address(payload.get("ship_address")),
         po_number=payload.get("po_number"),
         terms_id=None if _customer_terms(customer, catalog) else account.default_terms_id,
+        tax_code_id=account.tax_code_id,
         lines=tuple(
             InvoiceLine(
                 item_id=catalog.items[line["item_id"]].qb_list_id,
@@ -408,8 +438,9 @@ def on_matches_changed(db: Session, account: Account) -> None:
     """Re-evaluate the account's blocked and waiting orders; those now allowed out are queued.
 
     Called by the matching engine after matches change, and by the settings when invoice
-    creation or the default terms change. Orders held back after QuickBooks refused a
-    reference (status 3140) stay blocked while they would send the same refused reference.
+    creation, the default terms or the tax code change. Orders held back after QuickBooks
+    refused a reference (status 3140) stay blocked while they would send the same refused
+    reference, and those refused for want of a tax code while none is chosen.
     """
     # Locked (PostgreSQL): a concurrent corrected event or Retry of the same order waits, then sees our verdict.
     orders = list(
@@ -428,7 +459,13 @@ def on_matches_changed(db: Session, account: Account) -> None:
 
 
 def _still_refused(db: Session, account: Account, order: PackedOrder, catalog: Catalog) -> bool:
-    """QuickBooks refused a reference of this order: keep it blocked while we would send the same one."""
+    """QuickBooks refused a reference of this order: keep it blocked while we would send the same one.
+
+    Likewise an order its backend refused for want of a tax code stays blocked until one is chosen:
+    sending it again before would only be refused again.
+    """
+    if order.error_code == TAX_CODE_NEEDED:
+        return account.tax_code_id is None
     if order.error_code != "3140" or order.operation_id is None:
         return False
     op = db.get(OutboxOperation, order.operation_id)
@@ -540,23 +577,54 @@ class Verdict(enum.Enum):
     SAME_CONTENT = "same_content"
 
 
-def verdict(found: FoundInvoice, account: Account, order: PackedOrder, spec: NewInvoice) -> Verdict:
+@dataclass(frozen=True)
+class SentContent:
+    """What an invoice write carried that a look-up can recognise without our marker: date, lines, total.
+
+    Every backend keeps it in the operation's payload (``as_payload``) when the write goes out, so
+    the look-up after a lost answer compares QuickBooks' invoice with what was *sent*, not with what
+    the order says now: a match or price fixed meanwhile must not hide the invoice we did create.
+    """
+
+    txn_date: dt.date
+    lines: tuple[tuple[str, Decimal, Decimal], ...]  # (item id, quantity, unit price), in order
+    total: Decimal  # each line rounded half up to the cent, as QuickBooks rounds a line's amount
+
+    @classmethod
+    def of(cls, spec: NewInvoice) -> SentContent:
+        lines = tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines)
+        total = sum(((quantity * price).quantize(_CENT, ROUND_HALF_UP) for _, quantity, price in lines), Decimal(0))
+        return cls(spec.txn_date, lines, total)
+
+    def as_payload(self) -> dict[str, Any]:
+        """JSON with exact decimals (as text)."""
+        return {"txn_date": self.txn_date.isoformat(), "total": str(self.total),
+                "lines": [[item, str(quantity), str(price)] for item, quantity, price in self.lines]}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> SentContent:
+        """Read :meth:`as_payload` (extra keys, such as a backend's own, are ignored)."""
+        return cls(dt.date.fromisoformat(data["txn_date"]),
+                   tuple((item, Decimal(quantity), Decimal(price)) for item, quantity, price in data["lines"]),
+                   Decimal(data["total"]))
+
+
+def verdict(found: FoundInvoice, account: Account, order: PackedOrder, sent: SentContent) -> Verdict:
     """Is this invoice the one a lost write saved? Adopt only what is provably ours.
 
     A stored external id decides alone (ours exactly when it is our GUID: never adopt an invoice
     carrying another); else our marker with this account's token in the note; else the same
-    date, lines (item, quantity, price, in order) and total, which a person may have to settle.
+    date, lines (item, quantity, price, in order) and total as ``sent``, which a person may have
+    to settle when several invoices have it.
     """
     if found.guid:
-        return Verdict.OURS if found.guid.strip("{}").lower() == spec.guid.lower() else Verdict.NOT_OURS
+        ours = str(external_guid(account, order.order_id))
+        return Verdict.OURS if found.guid.strip("{}").lower() == ours else Verdict.NOT_OURS
     if f"#{account_token(account, order.order_id)}" in (found.note or ""):
         return Verdict.OURS
     if marked_for_another_order(found.note):
         return Verdict.NOT_OURS
-    lines = tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines)
-    same_lines = len(found.lines) == len(lines) and all(
-        (item, Decimal(quantity), Decimal(price)) == wanted for (item, quantity, price), wanted in zip(found.lines, lines))
-    if found.txn_date == spec.txn_date and same_lines and found.total == spec.total.quantize(_CENT, ROUND_HALF_UP):
+    if found.txn_date == sent.txn_date and found.lines == sent.lines and found.total == sent.total:
         return Verdict.SAME_CONTENT
     return Verdict.NOT_OURS
 
@@ -574,10 +642,10 @@ def marked_for_another_order(note: str | None) -> bool:
     return bool(note and _MARKER.search(note))
 
 
-def reconcile(found: Sequence[FoundInvoice], account: Account, order: PackedOrder, spec: NewInvoice) -> tuple[
+def reconcile(found: Sequence[FoundInvoice], account: Account, order: PackedOrder, sent: SentContent) -> tuple[
         FoundInvoice | None, list[FoundInvoice]]:
     """(the invoice to adopt or None, the look-alikes when several cannot be told apart)."""
-    judged = [(invoice, verdict(invoice, account, order, spec)) for invoice in found]
+    judged = [(invoice, verdict(invoice, account, order, sent)) for invoice in found]
     ours = [invoice for invoice, said in judged if said is Verdict.OURS]
     alike = [invoice for invoice, said in judged if said is Verdict.SAME_CONTENT]
     if len(ours) > 1:
@@ -597,6 +665,25 @@ def ambiguous_text(alike: Sequence[FoundInvoice]) -> str:
     numbers = ", ".join(invoice.number or invoice.id for invoice in alike)
     return (f"QuickBooks holds {len(alike)} invoices for this customer with this order's date, lines and total "
             f"({numbers}), none marked as BlueTrace's; the bridge cannot tell which one it created.")
+
+
+def settle_lookup(order: PackedOrder, op: OutboxOperation, account: Account, found: Sequence[FoundInvoice],
+                  sent: SentContent) -> None:
+    """What a look-up after a lost invoice write found, settled the same way for every backend.
+
+    Ours → adopted (done, with QuickBooks' id and number); several look-alikes → failed with the
+    action for a person (the bridge cannot tell which one it created); nothing → sent again,
+    from now on blind-safe. The caller follows the order's status.
+    """
+    adopted, alike = reconcile(found, account, order, sent)
+    if alike:
+        fail(order, op, code="ambiguous", error=ambiguous_text(alike), action=AMBIGUOUS_ACTION)
+    elif adopted is not None:
+        log.info("Invoice of order %s was saved before its answer was lost: adopting %s", order.order_id, adopted.id)
+        outbox.succeed(op, {"txn_id": adopted.id, "ref_number": adopted.number, "adopted": True})
+    else:
+        log.info("Invoice of order %s is not in QuickBooks: sending it again", order.order_id)
+        outbox.looked_up(op)
 
 
 def order_for(db: Session, op: OutboxOperation) -> PackedOrder | None:

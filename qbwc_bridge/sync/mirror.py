@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, insert, null, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from ..store.models import QbAccount, QbCustomer, QbItem, QbTerms, utcnow
+from ..store.models import QbAccount, QbCustomer, QbItem, QbTaxCode, QbTerms, utcnow
 
 
 def upsert_terms(db: Session, account_id: int, rows: Iterable[dict]) -> int:
@@ -26,6 +26,11 @@ def upsert_terms(db: Session, account_id: int, rows: Iterable[dict]) -> int:
 def upsert_accounts(db: Session, account_id: int, rows: Iterable[dict]) -> int:
     """Mirror the whole chart of accounts (rows as for terms, with account_type instead of days_due)."""
     return _upsert_small(db, QbAccount, account_id, rows)
+
+
+def upsert_tax_codes(db: Session, account_id: int, rows: Iterable[dict]) -> int:
+    """Mirror the company's whole list of sales tax codes (rows as for terms, with description)."""
+    return _upsert_small(db, QbTaxCode, account_id, rows)
 
 
 def _upsert_small(db: Session, model, account_id: int, rows: Iterable[dict]) -> int:

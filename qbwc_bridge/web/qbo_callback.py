@@ -1,4 +1,11 @@
-"""``GET /qbo/callback``: where Intuit sends the person's browser back after the consent page.
+"""Where Intuit sends a person's browser: back from the consent page, and after a disconnect.
+
+``GET /qbo/disconnected`` is the app's "Disconnect URL": Intuit opens it when a company removes
+BlueTrace in QuickBooks Online's My Apps. It says what happened and how to connect again, and has
+the worker check that company's connection now (``check_after_disconnect``); being open to anyone,
+it deletes or changes nothing itself.
+
+``GET /qbo/callback``: where Intuit sends the person's browser back after the consent page.
 
 This is the redirect URI registered for BlueTrace's app. The ``state`` says which account
 the connect is for (BlueTrace's app may have started it, so our admin cookie may be
@@ -12,8 +19,9 @@ import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from ..backends.online.connection import ConnectRefused, finish_connect
-from ..config import QBO_CALLBACK_PATH
+from ..backends.online.connection import ConnectRefused, check_after_disconnect, finish_connect
+from ..config import QBO_CALLBACK_PATH, QBO_DISCONNECTED_PATH
+from ..store.models import utcnow
 from .admin import pages
 
 log = logging.getLogger(__name__)
@@ -53,3 +61,18 @@ def _refusal(status: int, reason: str):
     page = render_template("admin/error.html", title="QuickBooks was not connected", message=reason,
                            action="Open Settings › Integration in BlueTrace and click Connect again.")
     return page, status, {"Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}
+
+
+@bp.get(QBO_DISCONNECTED_PATH)
+def disconnected():
+    store = current_app.extensions["qbwc_bridge.store"]
+    with store.begin() as db:
+        if check_after_disconnect(db, request.args.get("realmId"), utcnow()):
+            log.info("Intuit's Disconnect URL was opened for a connected company: its connection is checked now")
+    page = render_template(
+        "admin/error.html", title="BlueTrace is disconnected from QuickBooks Online",
+        message="BlueTrace no longer has access to this QuickBooks Online company, so no invoices or changes "
+                "reach it. Nothing is lost: packed orders wait in BlueTrace.",
+        action="To connect again, open Settings › Integration in BlueTrace and click Reconnect, then sign in "
+               "to Intuit as a QuickBooks administrator.")
+    return page, 200, {"Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"}

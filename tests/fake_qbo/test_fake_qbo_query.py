@@ -5,7 +5,7 @@ import pytest
 
 from qbwc_bridge.fake_qbo import FakeIntuit, ManualClock
 
-from tests.fake_qbo.intuit_client import REALM, Connection
+from tests.fake_qbo.intuit_client import REALM, Connection, connect
 
 
 @pytest.fixture
@@ -95,3 +95,19 @@ def test_paging_through_a_generated_catalog_returns_every_record_once(qbo: Conne
     assert len(seen) == total == 2500 and len(set(seen)) == 2500
     with_sku = qbo.query("SELECT COUNT(*) FROM Item WHERE Sku LIKE 'SKU-%'").json()["QueryResponse"]
     assert with_sku["totalCount"] == 1250
+
+
+def test_a_company_outside_the_us_answers_its_tax_codes_and_a_us_company_none(http, intuit: FakeIntuit, qbo):
+    uk = intuit.add_company("44", "UK Ltd", country="GB")
+    uk.add_tax_code("17.5% S", "Standard rate before 2011", active=False)
+    uk_qbo = connect(http, realm="44")
+    active = uk_qbo.query("select * from TaxCode").json()["QueryResponse"]["TaxCode"]
+    assert [code["Name"] for code in active] == ["20.0% S", "5.0% R", "0.0% Z", "Exempt", "No VAT"]
+    assert {"Id", "SyncToken", "Description", "Active", "Hidden", "Taxable", "MetaData"} <= set(active[0])
+    every = uk_qbo.query("SELECT * FROM TaxCode WHERE Active IN (true, false)").json()["QueryResponse"]["TaxCode"]
+    assert [code["Name"] for code in every][-1] == "17.5% S" and every[-1]["Active"] is False
+    one = uk_qbo.get(f"taxcode/{active[0]['Id']}").json()["TaxCode"]
+    assert one["Name"] == "20.0% S"
+    ontario = intuit.add_company("1", "Maple Inc", country="CA")
+    assert "HST ON" in [code["Name"] for code in ontario.table("TaxCode").rows]
+    assert qbo.query("select * from TaxCode").json()["QueryResponse"] == {}

@@ -160,10 +160,24 @@ def test_a_non_us_company_needs_a_tax_code_on_every_line(http, intuit: FakeIntui
     qbo = connect(http, realm="44")
     refused = qbo.post("invoice", invoice(customer["Id"], item["Id"]), request_id="g1")
     assert fault(refused) == (400, "6000") and "VAT" in refused.json()["Fault"]["Error"][0]["Detail"]
+    standard = company.tax_code_named("20.0% S")
     body = invoice(customer["Id"], item["Id"])
-    body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] = {"value": "20"}
+    body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] = {"value": standard["Id"]}
     created = qbo.post("invoice", body, request_id="g2").json()["Invoice"]
     assert created["CurrencyRef"]["value"] == "GBP"
+    assert created["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": standard["Id"], "name": "20.0% S"}
+
+
+def test_a_tax_code_on_a_line_must_be_one_of_the_company_and_active(http, intuit: FakeIntuit):
+    company = intuit.add_company("44", "UK Ltd", country="GB")
+    customer, item = company.add_customer("Buyer"), company.add_item("Thing", unit_price="9.99")
+    retired = company.add_tax_code("17.5% S", "Standard rate before 2011", active=False)
+    qbo = connect(http, realm="44")
+    for request_id, code, expected in (("t1", "999", "2500"), ("t2", retired["Id"], "610")):
+        body = invoice(customer["Id"], item["Id"])
+        body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] = {"value": code}
+        assert fault(qbo.post("invoice", body, request_id=request_id)) == (400, expected)
+    assert company.invoices() == []
 
 
 def test_closed_period_and_ended_subscription(qbo: Connection, company, customer, item):

@@ -44,6 +44,7 @@ def test_new_accounts_have_everything_off(api, openapi_document):
     assert settings == {
         "default_terms": None, "ar_account": None, "ap_account": None, "invoice_creation": False,
         "items_sync": False, "customers_sync": False, "item_match_field": "name", "invoice_numbering": "order_number",
+        "tax_code": None,
     }
     assert_valid(openapi_document, settings, response_schema(openapi_document, "get", "/settings", 200))
 

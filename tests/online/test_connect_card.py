@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from qbwc_bridge import outbox
 from qbwc_bridge.backends.desktop.web_connector import BAD_LOGIN_ANSWER, WebConnectorService
-from qbwc_bridge.backends.online.connection import access_token, needs_reconnect, record_company_name, rewrap_tokens
+from qbwc_bridge.backends.online.connection import access_token, needs_reconnect, record_company, rewrap_tokens
 from qbwc_bridge.backends.online.oauth import IntuitOAuth
 from qbwc_bridge.cli import main
 from qbwc_bridge.errors import ReconnectNeeded
@@ -161,7 +161,7 @@ def test_what_the_worker_asks_needs_reconnect_and_the_company_name_it_records(wo
     connect_directly(world, world.online, company=None)
     with world.store.begin() as db:
         assert not needs_reconnect(db, world.online.account_id)
-        record_company_name(db, world.online.account_id, "  Acme Online LLC ")
+        record_company(db, world.online.account_id, "  Acme Online LLC ", "US")
     status = world.api(world.online, "GET", "/status").json()
     assert status["quickbooks"]["company_name"] == status["company_name"] == "Acme Online LLC"
     world.api(world.online, "DELETE", "/connection")

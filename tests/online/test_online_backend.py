@@ -180,7 +180,8 @@ def test_outside_the_us_invoices_are_refused_naming_the_missing_tax_code_setting
     with_orders(world)
     world.run()
     refused = order_status(world, "o-1")
-    assert refused.status == InvoiceStatus.FAILED.value and "no tax-code setting" in refused.error
+    assert refused.status == InvoiceStatus.BLOCKED.value and "no tax code is chosen" in refused.error
+    assert "General tab \u2192 Tax code" in refused.action
     assert world.intuit.invoices(REALM) == []
 
 

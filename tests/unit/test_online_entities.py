@@ -96,3 +96,32 @@ def test_records_read_back_into_mirror_rows_and_found_invoices():
                  {"DetailType": "SubTotalLineDetail", "Amount": 19.98, "SubTotalLineDetail": {}}]})
     assert found.lines == (("7", Decimal("2"), Decimal("9.99")),) and found.total == Decimal("19.98")
     assert (found.note, found.guid, found.txn_date) == ("ours", None, dt.date(2026, 11, 30))
+    # With VAT (or US sales tax) TotalAmt holds the tax: the total judged is the lines' own, as sent.
+    taxed = entities.found_invoice({
+        "Id": "131", "TxnDate": "2026-11-30", "TotalAmt": 23.98,
+        "Line": [{"DetailType": "SalesItemLineDetail", "Amount": 19.98,
+                  "SalesItemLineDetail": {"ItemRef": {"value": "7"}, "Qty": 2, "UnitPrice": 9.99,
+                                          "TaxCodeRef": {"value": "4"}}},
+                 {"DetailType": "SubTotalLineDetail", "Amount": 19.98, "SubTotalLineDetail": {}}],
+        "TxnTaxDetail": {"TotalTax": 4.00}})
+    assert taxed.total == Decimal("19.98")
+
+
+def test_the_tax_code_goes_on_every_line_and_none_is_sent_without_one():
+    body = entities.invoice_body(invoice(tax_code_id="4"))
+    assert all("TaxCodeRef" not in line["SalesItemLineDetail"] for line in body["Line"])  # the backend decides
+    entities.set_tax_code(body, "4")
+    assert [line["SalesItemLineDetail"]["TaxCodeRef"] for line in body["Line"]] == [{"value": "4"}] * 2
+    untaxed = entities.invoice_body(invoice())
+    entities.set_tax_code(untaxed, None)
+    assert all("TaxCodeRef" not in line["SalesItemLineDetail"] for line in untaxed["Line"])
+
+
+def test_a_tax_code_reads_into_a_mirror_row_and_a_hidden_one_is_never_offered():
+    record = {"Id": "4", "SyncToken": "0", "Name": "20.0% S", "Description": "Standard rate", "Active": True,
+              "Hidden": False, "Taxable": True, "MetaData": {"LastUpdatedTime": "2026-12-03T01:40:00-08:00"}}
+    row = entities.tax_code_row(record)
+    assert (row["list_id"], row["full_name"], row["description"], row["is_active"]) == ("4", "20.0% S",
+                                                                                     "Standard rate", True)
+    assert row["time_modified"] == dt.datetime(2026, 12, 3, 9, 40, tzinfo=dt.timezone.utc)
+    assert entities.tax_code_row({**record, "Hidden": True})["is_active"] is False

@@ -41,10 +41,8 @@ QuickBooks' answers to an InvoiceAdd:
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -54,8 +52,10 @@ from ...errors import DataError
 from ...store.models import Account, BtCustomer, BtItem, OutboxOperation, PackedOrder
 from ...sync import invoices, resolutions
 from ...sync.facts import CUSTOMERS, ITEMS
+from ...operations import NewInvoice
+from . import rows
 from .operations import QUICKBOOKS_CLOCK_MARGIN, DesktopOperation, WorkContext
-from .qbxml import QbxmlRecord, QbxmlResponse
+from .qbxml import QbxmlResponse
 from .qbxml.text import clean_text
 from .record_limits import invoice_data
 from .status import Outcome, StatusInfo
@@ -65,7 +65,6 @@ log = logging.getLogger(__name__)
 LOOKUP_ELEMENTS = ["TxnID", "TxnDate", "RefNumber", "Subtotal", "Memo", "ExternalGUID", "InvoiceLineRet"]
 _INVALID_REFERENCE = re.compile(r'QuickBooks (\w+) "([^"]*)"')
 _AFTER_FIX = " Then click Retry on the Invoices tab."
-_CENT = Decimal("0.01")
 
 
 class InvoiceAddOperation(DesktopOperation):
@@ -79,12 +78,12 @@ class InvoiceAddOperation(DesktopOperation):
         """Raises: DataError (incl. InvoiceBlocked) when the invoice cannot go out as it is."""
         order = self._order(ctx.db, op)
         if op.verify_first:
-            sent = op.payload.get("sent") or _fingerprint(
-                invoice_data(invoices.invoice_request(ctx.db, ctx.account, order)), op.created_at)
+            sent = op.payload.get("sent") or _sent(invoices.invoice_request(ctx.db, ctx.account, order), op.created_at)
             since = dt.datetime.fromisoformat(sent["at"]) - QUICKBOOKS_CLOCK_MARGIN
             return "InvoiceQuery", {"customer_list_ids": [sent["customer_list_id"]], "from_modified_date": since,
                                     "include_line_items": True, "include_ret_elements": LOOKUP_ELEMENTS}  # fmt: skip
-        data = invoice_data(invoices.invoice_request(ctx.db, ctx.account, order))
+        spec = invoices.invoice_request(ctx.db, ctx.account, order)
+        data = invoice_data(spec)
         # No RefNumber when QuickBooks numbers invoices (General tab): nothing of the order number to check then.
         if data["ref_number"] is not None and not clean_text(
                 data["ref_number"], max_length=None, record=f"order {order.order_number}", field="order_number",
@@ -95,7 +94,7 @@ class InvoiceAddOperation(DesktopOperation):
                 action="Give the order a number with letters or digits in BlueTrace.",
             )  # fmt: skip
         # What the look-up needs if this answer is lost: sent before QuickBooks can possibly have it.
-        op.payload = {**op.payload, "ref_number": data["ref_number"], "sent": _fingerprint(data, ctx.now)}
+        op.payload = {**op.payload, "ref_number": data["ref_number"], "sent": _sent(spec, ctx.now)}
         return "InvoiceAdd", data
 
     def refuse(self, op: OutboxOperation, error: DataError, ctx: WorkContext) -> None:
@@ -156,32 +155,12 @@ class InvoiceAddOperation(DesktopOperation):
                        f"it again until it can. {status.action}{_AFTER_FIX}",
             )  # fmt: skip
             return
+        # The fingerprint of what went out; an operation of an older bridge without one has only the order's spec.
         sent = op.payload.get("sent")
-        verdicts = [(record, _verdict(record, ctx.account, order, sent)) for record in response.records]
-        ours = [record for record, verdict in verdicts if verdict is Verdict.OURS]
-        alike = [record for record, verdict in verdicts if verdict is Verdict.SAME_CONTENT]
-        if len(ours) > 1:
-            log.error("QuickBooks holds %d invoices of order %s: %s", len(ours), order.order_id,
-                      [record.get("TxnID") for record in ours])  # fmt: skip
-        if not ours and len(alike) > 1:
-            numbers = ", ".join(record.get("RefNumber") or record.get("TxnID") for record in alike)
-            invoices.fail(
-                order, op, code="ambiguous",
-                error=f"QuickBooks holds {len(alike)} invoices for this customer with this order's date, lines and "
-                      f"total ({numbers}), none marked as BlueTrace's; the bridge cannot tell which one it created.",
-                action="In QuickBooks, keep the one invoice of this order and delete the others (or delete all of "
-                       "them to have the bridge create it again)." + _AFTER_FIX,
-            )  # fmt: skip
-            return
-        found = ours or alike
-        if found:
-            record = found[0]
-            log.info("Invoice of order %s was saved before its answer was lost: adopting TxnID %s (%s)",
-                     order.order_id, record.get("TxnID"), "marker" if ours else "same date, lines and total")  # fmt: skip
-            outbox.succeed(op, {"txn_id": record.get("TxnID"), "ref_number": record.get("RefNumber"), "adopted": True})
-        else:
-            log.info("Invoice of order %s is not in QuickBooks: sending it again", order.order_id)
-            outbox.looked_up(op)
+        content = (invoices.SentContent.from_payload(sent) if sent
+                   else invoices.SentContent.of(invoices.invoice_request(ctx.db, ctx.account, order)))
+        found = [rows.found_invoice(record) for record in response.records]
+        invoices.settle_lookup(order, op, ctx.account, found, content)
         invoices.follow(order, op)
 
     def _refused_reference(self, op: OutboxOperation, order: PackedOrder, status: StatusInfo, ctx: WorkContext) -> None:
@@ -214,52 +193,9 @@ class InvoiceAddOperation(DesktopOperation):
         return order
 
 
-class Verdict(enum.Enum):
-    """Whose invoice a look-up found: ours (our GUID or marker), not ours, or one with exactly our content."""
-
-    OURS = "ours"
-    NOT_OURS = "not_ours"
-    SAME_CONTENT = "same_content"
-
-
-def _verdict(record: QbxmlRecord, account: Account, order: PackedOrder, sent: dict[str, Any] | None) -> Verdict:
-    """Is this invoice (of our customer, modified since we sent the Add) the one we sent? See the module docstring."""
-    guid = (record.get("ExternalGUID") or "").strip("{}").lower()
-    if guid:
-        return Verdict.OURS if guid == str(invoices.external_guid(account, order.order_id)) else Verdict.NOT_OURS
-    if f"#{invoices.account_token(account, order.order_id)}" in (record.get("Memo") or ""):
-        return Verdict.OURS
-    if invoices.marked_for_another_order(record.get("Memo")):
-        return Verdict.NOT_OURS
-    if sent is not None and _same_content(record, sent):
-        return Verdict.SAME_CONTENT
-    return Verdict.NOT_OURS
-
-
-def _fingerprint(data: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
-    """What an InvoiceAdd carried that a look-up can recognise without our marker (JSON, exact decimals)."""
-    lines = [[line["item_list_id"], str(line["quantity"]), str(line["rate"])] for line in data["lines"]]
-    total = sum(((line["quantity"] * line["rate"]).quantize(_CENT, ROUND_HALF_UP) for line in data["lines"]), Decimal(0))
-    return {"at": at.isoformat(), "customer_list_id": data["customer_list_id"], "txn_date": data["txn_date"].isoformat(),
-            "lines": lines, "total": str(total)}  # fmt: skip
-
-
-def _same_content(record: QbxmlRecord, sent: dict[str, Any]) -> bool:
-    """Same date, lines (item, quantity, rate, in order) and total as the Add we sent."""
-    if record.get("TxnDate") != sent["txn_date"] or record.decimal("Subtotal") != Decimal(sent["total"]):
-        return False
-    lines = record.get("InvoiceLineRet") or []
-    found = [[(line.get("ItemRef") or {}).get("ListID"), _number(line.get("Quantity")), _number(line.get("Rate"))]
-             for line in lines]  # fmt: skip
-    wanted = [[item, Decimal(quantity), Decimal(rate)] for item, quantity, rate in sent["lines"]]
-    return found == wanted
-
-
-def _number(text: str | None) -> Decimal | None:
-    try:
-        return Decimal(text) if text is not None else None
-    except InvalidOperation:
-        return None
+def _sent(spec: NewInvoice, at: dt.datetime) -> dict[str, Any]:
+    """What the look-up needs if the answer is lost: whose invoices to ask for and since when, and the content."""
+    return {**invoices.SentContent.of(spec).as_payload(), "at": at.isoformat(), "customer_list_id": spec.customer_id}
 
 
 def _refused_action(db: Session, account: Account, order: PackedOrder, kind: str, value: str) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from ...operations import FoundInvoice
 
 
 def _bool(value) -> bool:
@@ -88,3 +91,27 @@ def customer_row(record) -> dict:
         "company_name": fields.get("CompanyName") or None,
         "parent_list_id": record.get("ParentRef.ListID"),
     }
+
+
+def found_invoice(record) -> FoundInvoice:
+    """An ``InvoiceRet`` (as the look-up asks for it: ``LOOKUP_ELEMENTS``) as the engine judges it.
+
+    A quantity or rate QuickBooks wrote unreadably is kept as None: that line then matches nothing.
+    """
+    lines = tuple(((line.get("ItemRef") or {}).get("ListID") or "", _decimal(line.get("Quantity")),
+                   _decimal(line.get("Rate"))) for line in record.get("InvoiceLineRet") or [])
+    txn_date = record.get("TxnDate")
+    try:
+        date = dt.date.fromisoformat(txn_date) if txn_date else None
+    except ValueError:
+        date = None
+    return FoundInvoice(id=record.get("TxnID") or "", number=record.get("RefNumber"), note=record.get("Memo") or "",
+                        guid=record.get("ExternalGUID") or None, txn_date=date, lines=lines,
+                        total=record.decimal("Subtotal"), created_at=None)
+
+
+def _decimal(text) -> Decimal | None:
+    try:
+        return Decimal(text) if text is not None else None
+    except InvalidOperation:
+        return None

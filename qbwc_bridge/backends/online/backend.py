@@ -63,6 +63,7 @@ from ...operations import (
     RecordLookup,
     RefusalReason,
     Refused,
+    TAX_CODE_NEEDED,
     RetryLater,
     Unconfirmed,
     WriteOutcome,
@@ -91,10 +92,14 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 1000  # QuickBooks' MAXRESULTS ceiling
 EVERY_STATE = "Active IN (true, false)"  # name lists answer active records only unless asked
 MAX_LOGGED_BODY = 4000
+# TaxCode is asked with EVERY_STATE as the name lists are, so a retired code shows as inactive rather than
+# lingering active in the mirror: our decision, the recordings hold no TaxCode query (Intuit's reference
+# lists Active among TaxCode's filterable fields).
 LIST_ENTITIES = {ListName.TERMS: "Term", ListName.ACCOUNTS: "Account", ListName.ITEMS: "Item",
-                 ListName.CUSTOMERS: "Customer"}
+                 ListName.CUSTOMERS: "Customer", ListName.TAX_CODES: "TaxCode"}
 ROWS = {ListName.TERMS: entities.terms_row, ListName.ACCOUNTS: entities.account_row,
-        ListName.ITEMS: entities.item_row, ListName.CUSTOMERS: entities.customer_row}
+        ListName.ITEMS: entities.item_row, ListName.CUSTOMERS: entities.customer_row,
+        ListName.TAX_CODES: entities.tax_code_row}
 # The field a look-up key is compared with, per list (a key the list cannot hold is not asked).
 KEY_FIELDS = {
     ListName.ITEMS: {KeyKind.SKU: "Sku", KeyKind.NAME: "Name"},
@@ -122,11 +127,12 @@ REFUSAL_REASONS = {
 # Faults a person cannot fix and waiting can: answered RetryLater, never Refused.
 PASSING = (FaultReason.STALE, FaultReason.THROTTLED, FaultReason.SERVER, FaultReason.EXPIRED_TOKEN)
 UNAVAILABLE = "QuickBooks Online is busy or unreachable; the bridge tries again shortly."
+US = "US"
 NON_US_EXPLANATION = (
     "This QuickBooks Online company is outside the US, where QuickBooks needs a VAT or GST tax code on every "
-    "invoice line. The bridge has no tax-code setting yet, so it does not create invoices for this company "
-    "rather than guess a tax code.")
-NON_US_ACTION = "Create this invoice in QuickBooks by hand for now, and ask support about tax codes for your country."
+    "invoice line, and no tax code is chosen for it yet: the bridge does not guess one.")
+NON_US_ACTION = ("Choose the tax code of your invoices in Settings > Integration, General tab \u2192 Tax code; "
+                 "this invoice then goes out by itself.")
 FOREIGN_CURRENCY_EXPLANATION = (
     "This customer is billed in {currency} in QuickBooks, and the company's currency is {home}. The bridge sends "
     "amounts in {home} only, so it did not create the invoice (QuickBooks would have booked it at a wrong rate).")
@@ -145,7 +151,12 @@ class CompanyFacts:
 
 
 class OnlineBackend(PushBackend):
-    """QuickBooks Online: Unicode names of up to 100 characters, DocNumber of 21, Sku for SKUs."""
+    """QuickBooks Online: Unicode names of up to 100 characters, DocNumber of 21, Sku for SKUs.
+
+    Sales tax: a US company's automated sales tax works out the tax of an invoice itself, so a US
+    invoice carries no tax lines and no tax code. Outside the US every line needs a VAT/GST code:
+    the account's ``tax_code`` setting, chosen from the company's tax codes (pulled as a list).
+    """
 
     kind = "online"
     limits = Limits(item_name=100, customer_name=100, invoice_number=entities.DOC_NUMBER_LENGTH, latin1_only=False)
@@ -161,6 +172,7 @@ class OnlineBackend(PushBackend):
                                 OperationKind.SYNC_INVOICE_DELETIONS})
     # A query of the invoices updated since the last pull (see ``OnlineLink.invoices_changed_since``).
     tells_invoice_changes = True
+    optional_lists = frozenset({ListName.TAX_CODES})
 
     def __init__(self, clock: Callable[[], dt.datetime] = utcnow, **client_options: Any):
         # ``clock``: our time, where CDC's window is reckoned from (tests: the driver's settable clock).
@@ -180,6 +192,10 @@ class OnlineBackend(PushBackend):
 
     def ready_to_drive(self, db: Session, account: Account) -> bool:
         return not connection.needs_reconnect(db, account.id)
+
+    def tax_code_needed(self, account: Account) -> bool:
+        """Outside the US, once the sync has read the company's country (until then it is not known to be needed)."""
+        return (account.company_country or US) != US
 
 
 class _Tokens:
@@ -272,11 +288,12 @@ class OnlineLink(PushLink):
         """The company's facts, read once a drive; its name is kept for the connection card (a rename shows)."""
         if self._company is None:
             info, preferences = self.client.company_info(), self.client.preferences()
+            country = (info.get("Country") or US).upper()
             with self.store.begin() as db:
-                connection.record_company_name(db, self.account_id, info.get("CompanyName"))
+                connection.record_company(db, self.account_id, info.get("CompanyName"), country)
             currency = preferences.get("CurrencyPrefs") or {}
             self._company = CompanyFacts(
-                country=(info.get("Country") or "US").upper(),
+                country=country,
                 home_currency=(currency.get("HomeCurrency") or {}).get("value"),
                 multicurrency=bool(currency.get("MultiCurrencyEnabled")),
                 own_numbers=bool((preferences.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers", True)))
@@ -413,6 +430,8 @@ class OnlineLink(PushLink):
             # Whoever numbers it (our order number, the General tab's choice, the company's preference),
             # the number QuickBooks saved comes back and is the one kept.
             body = entities.invoice_body(spec, own_numbers=self._read_company_once().own_numbers)
+            if self._read_company_once().country != US:
+                entities.set_tax_code(body, spec.tax_code_id)
             invoice = self.client.create("Invoice", body, request_id)
             return Created({"txn_id": str(invoice["Id"]), "ref_number": invoice.get("DocNumber")})
 
@@ -422,14 +441,15 @@ class OnlineLink(PushLink):
         """What the bridge cannot invoice correctly in this company yet, refused before anything is sent.
 
         * Outside the US QuickBooks wants a VAT/GST tax code on every line, and which one is the
-          company's choice; the bridge has no tax-code setting yet, so it does not guess one.
+          company's choice: without the account's tax code setting the bridge does not guess one.
         * A customer in another currency would need CurrencyRef and an ExchangeRate, or QuickBooks
           books the invoice at 1:1 in the customer's currency: a wrong amount, silently.
         The customer's currency costs one read per invoice, in multicurrency companies only.
         """
         company = self._read_company_once()
-        if company.country != "US":
-            return Refused("tax_code", NON_US_EXPLANATION, NON_US_ACTION, reason=RefusalReason.VALIDATION)
+        if company.country != US and spec.tax_code_id is None:
+            return Refused(TAX_CODE_NEEDED, NON_US_EXPLANATION, NON_US_ACTION, reason=RefusalReason.SETTING_NEEDED,
+                           field="settings.tax_code")
         if company.multicurrency:
             customer = self.client.get("Customer", spec.customer_id)
             currency = (customer.get("CurrencyRef") or {}).get("value")

@@ -36,13 +36,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ... import security
+from ... import outbox, security
 from ...config import Settings
 from ...errors import Conflict, ReconnectNeeded
 from ...services.status import RECONNECT_ACTION, RECONNECT_NEEDED
 from ...store.db import Store
 from ...store.models import Account, AccountKind, ConnectionStatus, OAuthState, QboConnection, utcnow
-from ...sync.initial import initial_complete, start_initial_sync
+from ...operations import OperationKind
+from ...sync.initial import WHOLE_LIST_PRIORITY, initial_complete, start_initial_sync
 from ...token_keys import TokenCipher, TokenKeyError
 from .oauth import IntuitOAuth, IntuitUnavailable, InvalidGrant, OAuthRefused, TokenGrant, WrongRealm
 
@@ -406,11 +407,38 @@ def needs_reconnect(db: Session, account_id: int) -> bool:
             or db.get(QboConnection, account_id) is None)
 
 
-def record_company_name(db: Session, account_id: int, name: str | None) -> None:
-    """Keep the company's name (from QuickBooks' CompanyInfo, read by the sync) for the connection card."""
+# Intuit's Disconnect URL may be opened by anyone, with any realm: one check per company this often at most.
+DISCONNECT_CHECK_EVERY = dt.timedelta(minutes=5)
+_REALM = re.compile(r"[0-9]{1,32}")  # Intuit's realm ids are digits
+
+
+def check_after_disconnect(db: Session, realm_id: str | None, now: dt.datetime) -> bool:
+    """Intuit's Disconnect URL was opened for ``realm_id``: have the worker try that company's connection now.
+
+    The request proves nothing, so it changes nothing itself: it queues one small pull (the terms)
+    for the account linked to the realm, at most once per :data:`DISCONNECT_CHECK_EVERY`. If Intuit
+    has indeed revoked our authorization, that pull meets ``invalid_grant`` and the account reads
+    Reconnect at once rather than at its next piece of work. Returns whether a check was queued.
+    """
+    if not realm_id or not _REALM.fullmatch(realm_id):
+        return False
+    connection = db.scalar(select(QboConnection).where(QboConnection.realm_id == realm_id))
+    account = db.get(Account, connection.account_id) if connection is not None else None
+    if account is None or account.error_code == RECONNECT_NEEDED:
+        return False
+    # The key names the five minutes: a second opening in the same five minutes finds it taken.
+    window = int(now.timestamp() // DISCONNECT_CHECK_EVERY.total_seconds())
+    return outbox.enqueue(db, account.id, OperationKind.SYNC_TERMS.value, {}, priority=WHOLE_LIST_PRIORITY,
+                          dedupe_key=f"disconnect-check:{window}") is not None
+
+
+def record_company(db: Session, account_id: int, name: str | None, country: str) -> None:
+    """Keep the company's name (for the connection card) and country (does it need a tax code?), from
+    QuickBooks' CompanyInfo, read by the sync."""
     connection, account = db.get(QboConnection, account_id), db.get(Account, account_id)
     if connection is not None and account is not None:
         connection.company_name = account.company_name = (name or "").strip()[:200] or None
+        account.company_country = country[:40]
 
 
 def disconnect(db: Session, settings: Settings, account: Account, *, oauth: IntuitOAuth | None = None) -> bool:

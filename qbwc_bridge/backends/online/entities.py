@@ -1,8 +1,8 @@
 """QuickBooks Online's JSON records and the engine's vocabulary, both ways, in one place.
 
-Reading: :func:`terms_row`, :func:`account_row`, :func:`item_row` and :func:`customer_row`
-turn QBO records into mirror rows (the columns of ``QbTerms``, ``QbAccount``, ``QbItem`` and
-``QbCustomer`` but the account); :func:`found_invoice` turns an Invoice into what the
+Reading: :func:`terms_row`, :func:`account_row`, :func:`item_row`, :func:`customer_row` and
+:func:`tax_code_row` turn QBO records into mirror rows (the columns of ``QbTerms``, ``QbAccount``,
+``QbItem``, ``QbCustomer`` and ``QbTaxCode`` but the account); :func:`found_invoice` turns an Invoice into what the
 engine judges "ours or not". Writing: :func:`item_body`, :func:`customer_body` and
 :func:`invoice_body` build the JSON QBO takes for the engine's ``NewItem``, ``NewCustomer``
 and ``NewInvoice``. Nothing here talks to QuickBooks.
@@ -70,6 +70,15 @@ def terms_row(record: dict) -> dict[str, Any]:
             "days_due": int(days) if days is not None else None}
 
 
+def tax_code_row(record: dict) -> dict[str, Any]:
+    """A TaxCode as a mirror row. Our reading of Intuit's reference (no TaxCode is recorded): Name is what
+    QuickBooks shows ("20.0% S"), Description its longer words; a Hidden code is one QuickBooks keeps for
+    itself and does not offer on a sales form, so it is mirrored as inactive (never offered as the setting)."""
+    name = record.get("Name", "")
+    return {**_common(record, name), "full_name": name, "description": record.get("Description"),
+            "is_active": bool(record.get("Active", True)) and not record.get("Hidden", False)}
+
+
 def account_type(value: str | None) -> str | None:
     """QBO's account type in the engine's spelling (Desktop's): ``Cost of Goods Sold`` → ``CostOfGoodsSold``.
 
@@ -112,17 +121,19 @@ def customer_row(record: dict) -> dict[str, Any]:
 
 def found_invoice(record: dict) -> FoundInvoice:
     """An Invoice as the engine judges it. QBO has no external id field: ``guid`` is None, the marker decides."""
-    lines = []
+    lines, amounts = [], []
     for line in record.get("Line") or ():
         detail = line.get("SalesItemLineDetail") if line.get("DetailType") == "SalesItemLineDetail" else None
         if detail:
             lines.append((_ref(detail, "ItemRef") or "", decimal(detail.get("Qty")) or Decimal(0),
                           decimal(detail.get("UnitPrice")) or Decimal(0)))
+            amounts.append(decimal(line.get("Amount")) or Decimal(0))
     txn_date = record.get("TxnDate")
+    # The lines' own total, as sent: TotalAmt adds the tax QuickBooks computed (US sales tax, VAT, GST).
     return FoundInvoice(
         id=str(record["Id"]), number=record.get("DocNumber"), note=record.get("PrivateNote") or "", guid=None,
         txn_date=dt.date.fromisoformat(txn_date) if txn_date else None, lines=tuple(lines),
-        total=decimal(record.get("TotalAmt")), created_at=created_at(record))
+        total=sum(amounts, Decimal(0)), created_at=created_at(record))
 
 
 VOIDED_NOTE = "Voided"  # what QuickBooks Online writes into PrivateNote when an invoice is voided (recorded)
@@ -241,3 +252,11 @@ def invoice_body(spec: NewInvoice, *, own_numbers: bool = True) -> dict[str, Any
         if address_body(value):
             body[field] = address_body(value)
     return body
+
+
+def set_tax_code(body: dict[str, Any], tax_code_id: str | None) -> None:
+    """Put the tax code on every sales line of an Invoice body (QuickBooks outside the US needs one on each)."""
+    if tax_code_id is None:
+        return
+    for line in body["Line"]:
+        line["SalesItemLineDetail"]["TaxCodeRef"] = _ref_to(tax_code_id)

@@ -119,6 +119,8 @@ def save_general(account_id: int):
     }
     if "invoice_numbering" in form:  # a form from before the choice existed leaves it as it is
         changes["invoice_numbering"] = form["invoice_numbering"]
+    if "tax_code" in form:  # only a company that takes a tax code is shown its select: leave others alone
+        changes["tax_code"] = form.get("tax_code") or None
     return act(
         url_for("admin_integration.general", account_id=account_id),
         "General settings saved.",

@@ -29,6 +29,14 @@ _NUMBERINGS = [n.value for n in InvoiceNumbering]
 _NUMBERING_TEXT = ("Who numbers invoices: order_number = the BlueTrace order number (its last 21 characters on "
                    "QuickBooks Online, 11 on Desktop, when longer); quickbooks = QuickBooks' own next number. The "
                    "number QuickBooks gave is in the order's invoice either way.")
+
+
+def _choices(**extra: dict) -> dict:
+    """A list of QuickBooks records a setting may name: each with its id, its name and ``extra`` properties."""
+    return {"type": "array", "items": {"type": "object", "required": ["id", "name"],
+                                       "properties": {"id": {"type": "string"}, "name": {"type": "string"}, **extra}}}
+
+
 SETTINGS = component(
     "Settings",
     {
@@ -43,6 +51,9 @@ SETTINGS = component(
             "customers_sync": {"type": "boolean", "description": "On: unmatched new customers are created in QuickBooks"},
             "item_match_field": {"enum": _MATCH_FIELDS, "description": "The QuickBooks field that carries the SKU"},
             "invoice_numbering": {"enum": _NUMBERINGS, "description": _NUMBERING_TEXT},
+            "tax_code": {**_REFERENCE, "description": "Sales tax code put on every invoice line; only for a "
+                         "QuickBooks Online company outside the US (a US company's QuickBooks applies sales tax "
+                         "itself)"},
         },
     },
 )
@@ -63,6 +74,8 @@ SETTINGS_PATCH = component(
             "customers_sync": {"type": "boolean"},
             "item_match_field": {"enum": _MATCH_FIELDS},
             "invoice_numbering": {"enum": _NUMBERINGS, "description": _NUMBERING_TEXT},
+            "tax_code": {"type": ["string", "null"], "description": "A tax code's name or id (see choices); "
+                         "refused where the company takes none"},
         },
     },
 )
@@ -70,29 +83,13 @@ CHOICES = component(
     "SettingChoices",
     {
         "type": "object",
-        "required": ["terms", "accounts", "item_match_fields"],
+        "required": ["terms", "accounts", "item_match_fields", "tax_code_needed", "tax_codes"],
         "properties": {
-            "terms": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["id", "name"],
-                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "days_due": {"type": ["integer", "null"]}},
-                },
-            },
-            "accounts": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["id", "name"],
-                    "properties": {
-                        "id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "account_type": {"type": ["string", "null"]},
-                    },
-                },
-            },
+            "terms": _choices(days_due={"type": ["integer", "null"]}),
+            "accounts": _choices(account_type={"type": ["string", "null"]}),
             "item_match_fields": {"type": "array", "items": {"enum": _MATCH_FIELDS}},
+            "tax_code_needed": {"type": "boolean", "description": "Whether the company takes a tax code"},
+            "tax_codes": _choices(description={"type": ["string", "null"]}),
         },
     },
 )

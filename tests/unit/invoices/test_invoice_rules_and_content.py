@@ -19,7 +19,7 @@ from qbwc_bridge.services.invoices import read_packed_order
 from qbwc_bridge.store.models import Account, BtCustomer, BtItem, PackedOrder, QbCustomer, QbItem, QbTerms
 from qbwc_bridge.operations import FoundInvoice
 from qbwc_bridge.sync.invoices import (
-    Catalog, InvoiceBlocked, Verdict, action_text, blockers, build_invoice, external_guid, memo_marker, verdict,
+    Catalog, InvoiceBlocked, SentContent, Verdict, action_text, blockers, build_invoice, external_guid, memo_marker, verdict,
 )  # fmt: skip
 
 
@@ -260,8 +260,27 @@ def test_an_invoice_marked_for_another_order_is_never_ours_even_with_the_same_co
     found = FoundInvoice("T1", "2024-000123", earlier.note, None, spec.txn_date,
                          tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines),
                          spec.total.quantize(Decimal("0.01")), None)
-    assert verdict(found, account(), order("o-2"), spec) is Verdict.NOT_OURS
+    assert verdict(found, account(), order("o-2"), SentContent.of(spec)) is Verdict.NOT_OURS
     unmarked = FoundInvoice("T1", "2024-000123", "typed over by a bookkeeper", None, found.txn_date, found.lines,
                             found.total, None)
-    assert verdict(unmarked, account(), order("o-2"), spec) is Verdict.SAME_CONTENT
-    assert verdict(found, account(), order("o-1"), earlier) is Verdict.OURS
+    assert verdict(unmarked, account(), order("o-2"), SentContent.of(spec)) is Verdict.SAME_CONTENT
+    assert verdict(found, account(), order("o-1"), SentContent.of(earlier)) is Verdict.OURS
+
+
+def test_the_content_judged_is_what_was_sent_not_what_the_order_says_now():
+    """A price corrected after a lost write must not hide the invoice that write saved (marker typed over)."""
+    sent_spec = build_invoice(account(), order("o-1"), catalog())
+    kept = SentContent.from_payload(SentContent.of(sent_spec).as_payload())  # through the payload's JSON
+    assert kept == SentContent.of(sent_spec)
+    saved = FoundInvoice("T9", "1001", "typed over", None, sent_spec.txn_date, kept.lines, kept.total, None)
+    corrected = build_invoice(account(), order("o-1", lines=[{"item_id": "I1", "quantity": "2", "unit_price": "8.99"}]),
+                              catalog())
+    assert verdict(saved, account(), order("o-1"), kept) is Verdict.SAME_CONTENT
+    assert verdict(saved, account(), order("o-1"), SentContent.of(corrected)) is Verdict.NOT_OURS
+
+
+def test_the_sent_total_rounds_each_line_to_the_cent_as_quickbooks_does():
+    spec = build_invoice(account(), order("o-1", lines=[
+        {"item_id": "I1", "quantity": "1", "unit_price": "0.005"},
+        {"item_id": "I1", "quantity": "1", "unit_price": "0.005"}]), catalog())
+    assert SentContent.of(spec).total == Decimal("0.02")  # 0.01 + 0.01, not round(0.010)

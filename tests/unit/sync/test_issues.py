@@ -5,9 +5,10 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from qbwc_bridge.operations import ItemKind, KeyKind, ListName, ListPull, NewItem, OperationKind, RecordLookup, SkuPlace
-from qbwc_bridge.backends.desktop import list_sync, record_limits
-from qbwc_bridge.backends.desktop.qbxml import QbxmlRecord, QbxmlResponse, render_request
+from qbwc_bridge.operations import (FoundInvoice, ItemKind, KeyKind, ListName, ListPull, NewItem, OperationKind,
+                                    RecordLookup, SkuPlace)
+from qbwc_bridge.backends.desktop import list_sync, record_limits, rows
+from qbwc_bridge.backends.desktop.qbxml import QbxmlRecord, QbxmlResponse, parse_response, render_request
 from qbwc_bridge.backends.desktop.status import explain_status
 from qbwc_bridge.domain import IssueType, ItemMatchField
 from qbwc_bridge.sync import facts, records
@@ -99,3 +100,16 @@ def test_answers_become_mirror_rows_created_records_or_refusals():
 def test_names_quickbooks_could_not_hold_are_not_looked_up():
     names = record_limits.queryable_names(ListName.ITEMS, ["W-1", " w-1 ", "", None, "x" * 200, "Caf\u00e9", "\u4e2d"])
     assert names == ["W-1", "Caf\u00e9"]
+
+
+def test_a_desktop_invoice_is_read_into_the_engines_terms_for_the_verdict():
+    """One InvoiceLineRet, as QuickBooks answers the look-up, read from the wire (a lone line is still a list)."""
+    (response,) = parse_response(
+        '<?xml version="1.0"?><QBXML><QBXMLMsgsRs><InvoiceQueryRs requestID="4.2" statusCode="0" '
+        'statusSeverity="Info" statusMessage="Status OK"><InvoiceRet><TxnID>7A-1</TxnID><TxnDate>2024-05-31</TxnDate>'
+        '<RefNumber>000123</RefNumber><Subtotal>19.98</Subtotal><Memo>typed over</Memo><InvoiceLineRet>'
+        '<TxnLineID>1</TxnLineID><ItemRef><ListID>QI1</ListID></ItemRef><Quantity>2</Quantity><Rate>9.99</Rate>'
+        '</InvoiceLineRet></InvoiceRet></InvoiceQueryRs></QBXMLMsgsRs></QBXML>')
+    found = rows.found_invoice(response.records[0])
+    assert found == FoundInvoice("7A-1", "000123", "typed over", None, dt.date(2024, 5, 31),
+                                 (("QI1", Decimal("2"), Decimal("9.99")),), Decimal("19.98"), None)

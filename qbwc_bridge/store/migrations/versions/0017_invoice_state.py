@@ -4,7 +4,7 @@ Rows from before this revision hold no state yet (null, not voided): the invoice
 them in as QuickBooks reports their invoices modified.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 13:30:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import qbwc_bridge.store.models
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
