@@ -37,7 +37,16 @@ from .. import backends, outbox
 from ..operations import Deletable, DeletionsPull, InvoiceChangesPull, ListName, OperationKind
 from ..store.models import Account, OperationState, OutboxOperation
 from . import invoice_states, pulls
-from .initial import PAGED_LIST_PRIORITY, PAGED_LISTS, WHOLE_LIST_PRIORITY, WHOLE_LISTS, initial_complete
+from .initial import (
+    INITIAL_PREFIX,
+    OPTIONAL_LISTS,
+    PAGED_LIST_PRIORITY,
+    PAGED_LISTS,
+    WHOLE_LIST_PRIORITY,
+    WHOLE_LISTS,
+    initial_complete,
+    offered_lists,
+)
 
 SCHEDULE_SLACK = dt.timedelta(seconds=15)  # a pull backend's timer (and a worker's wake-up) is not exact
 WHOLE_LIST_EVERY = dt.timedelta(hours=1)
