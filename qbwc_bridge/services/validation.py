@@ -111,6 +111,18 @@ def whole_number(value: str | None, field: str, *, minimum: int, maximum: int, d
     return int(value)
 
 
+def json_whole_number(value: Any, field: str, *, minimum: int, maximum: int) -> int:
+    """A JSON integer from ``minimum`` to ``maximum`` (true/false and 5.0 are refused: they hide mistakes).
+
+    Raises:
+        InvalidInput: not an integer, or out of bounds.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        shown = value if isinstance(value, int) and not isinstance(value, bool) else _json_type(value)
+        raise InvalidInput(field, f"must be a whole number from {minimum} to {maximum}, not {shown}")
+    return value
+
+
 def money(value: Any, field: str) -> Decimal | None:
     """A non-negative amount with at most 5 decimal places, from a JSON number or string.
 
