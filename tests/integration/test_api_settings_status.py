@@ -111,6 +111,7 @@ def test_live_mode_is_minutes_kept_on_the_account_and_null_or_0_is_off(api, stor
     with store.begin() as db:
         assert db.get(Account, account_id).live_mode_minutes == 30
     assert api.ok("PATCH", "/settings", {"live_mode": 480})["live_mode"] == 480
+    assert api.ok("PATCH", "/settings", {"live_mode": 45.0})["live_mode"] == 45  # JSON Schema's integer
     assert api.ok("PATCH", "/settings", {"live_mode": None})["live_mode"] == 0
     choices = api.ok("GET", "/settings/choices")
     assert choices["live_mode_offered"] is True and choices["live_mode_max_minutes"] == 480

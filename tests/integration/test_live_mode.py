@@ -208,4 +208,5 @@ def test_an_error_ends_an_idle_session(settings, store, tenant, world, clock, sh
     assert service.get_last_error(ticket) != NOOP
     service.close_connection(ticket)
     assert service.send_request_xml(ticket, "", "C:\\Co.QBW", "US", 13, 0) == ""
+    assert service.get_last_error(ticket) != NOOP  # an ended session is never kept waiting
     assert len(ours(world.company, "A")) == 1 and not ours(world.company, "B")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from ...store.models import Account, WebConnectorSession
+from ...store.models import Account, SessionState, WebConnectorSession
 from .status import IN_USE_BY_ANOTHER_USER
 
 # What receiveResponseXML answers when the work is done but the session stays open: 100 would end it.
@@ -26,7 +26,8 @@ IDLE_PERCENT = 99
 def keep_open(ws: WebConnectorSession, account: Account, now: dt.datetime) -> bool:
     """Whether ``ws``, out of work now, stays open; the first time it is, its live-mode clock starts."""
     minutes = account.live_mode_minutes or 0
-    if minutes <= 0 or ws.last_error or ws.fatal_error:
+    # An ended session (closed, superseded) is never kept: a NoOp would have its Web Connector ask forever.
+    if minutes <= 0 or ws.state != SessionState.OPEN.value or ws.last_error or ws.fatal_error:
         return False
     if ws.live_until is None:
         ws.live_until = now + dt.timedelta(minutes=minutes)
