@@ -104,6 +104,11 @@ class Backend:
     # whole with them; they never hold back "Connected", so an account connected before one existed still is.
     optional_lists: ClassVar[frozenset[ListName]] = frozenset()
 
+    # Whether a contact of this QuickBooks that has finished its work can stay open a while, asking for new
+    # work every few seconds (the account's ``live_mode`` setting). Only a pull backend's QuickBooks comes
+    # to us and can wait; a push backend sends each piece of work as it arises anyway.
+    live_mode: ClassVar[bool] = False
+
     def tax_code_needed(self, account: Account) -> bool:
         """Whether the company needs a sales tax code on every invoice line (the account's ``tax_code`` setting).
 

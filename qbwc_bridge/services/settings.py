@@ -11,7 +11,10 @@ company's QuickBooks applies sales tax itself and takes none.
 
 Some changes have consequences the engine must act on at once: turning a sync on or
 changing the field SKUs match re-matches every record; turning invoice creation on (or
-setting the default terms or the tax code) lets blocked invoices go. Who numbers invoices needs
+setting the default terms or the tax code) lets blocked invoices go. Live mode (minutes a contact
+with QuickBooks that has finished its work stays open, asking for new work every few seconds; 0 = off) is
+offered only where the backend can wait so (Desktop) and needs no action either: it is read at each ask.
+Who numbers invoices needs
 no action: an invoice's request is built when it is sent, so every invoice not yet sent follows
 the new choice, and those QuickBooks holds keep their numbers.
 """
@@ -38,7 +41,11 @@ REFERENCE_SETTINGS = {
     "tax_code": ("tax_code_id", QbTaxCode),
 }
 SWITCHES = ("invoice_creation", "items_sync", "customers_sync")
-SETTING_NAMES = (*REFERENCE_SETTINGS, *SWITCHES, "item_match_field", "invoice_numbering")
+SETTING_NAMES = (*REFERENCE_SETTINGS, *SWITCHES, "item_match_field", "invoice_numbering", "live_mode")
+# Live mode's longest duration: a working day, so a contact left open is still ended every day.
+MAX_LIVE_MODE_MINUTES = 480
+NO_LIVE_MODE = ("Live mode is only for QuickBooks Desktop: QuickBooks Online receives each invoice as soon as "
+                "it is ready anyway.")
 INVOICE_NUMBERINGS = [numbering.value for numbering in InvoiceNumbering]
 _WHAT = {"default_terms": "terms", "ar_account": "account", "ap_account": "account", "tax_code": "tax code"}
 NO_TAX_CODE = ("This QuickBooks company takes no tax code: QuickBooks applies US sales tax itself "
@@ -66,6 +73,7 @@ def get_settings(db: Session, account_id: int) -> dict[str, Any]:
         view[name] = bool(getattr(account, name))
     view["item_match_field"] = account.item_match_field
     view["invoice_numbering"] = account.invoice_numbering
+    view["live_mode"] = account.live_mode_minutes or 0
     return view
 
 
@@ -96,6 +104,8 @@ def setting_choices(db: Session, account_id: int) -> dict[str, Any]:
         "item_match_fields": [f.value for f in backend.item_match_fields],
         "tax_code_needed": needed,
         "tax_codes": [{"id": c.list_id, "name": c.full_name, "description": c.description} for c in tax_codes],
+        "live_mode_offered": backend.live_mode,
+        "live_mode_max_minutes": MAX_LIVE_MODE_MINUTES,
     }
 
 
@@ -145,6 +155,12 @@ def _read_changes(db: Session, account_id: int, changes: Mapping[str, Any]) -> d
         new["item_match_field"] = v.choice(changes["item_match_field"], "item_match_field", [f.value for f in offered])
     if "invoice_numbering" in changes:
         new["invoice_numbering"] = v.choice(changes["invoice_numbering"], "invoice_numbering", INVOICE_NUMBERINGS)
+    if "live_mode" in changes:  # null is off, like 0
+        minutes = 0 if changes["live_mode"] is None else \
+            v.json_whole_number(changes["live_mode"], "live_mode", minimum=0, maximum=MAX_LIVE_MODE_MINUTES)
+        if minutes and not backends.for_account(_account(db, account_id)).live_mode:
+            raise v.InvalidInput("live_mode", NO_LIVE_MODE)
+        new["live_mode_minutes"] = minutes
     return new
 
 

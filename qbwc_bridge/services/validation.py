@@ -111,6 +111,29 @@ def whole_number(value: str | None, field: str, *, minimum: int, maximum: int, d
     return int(value)
 
 
+def json_whole_number(value: Any, field: str, *, minimum: int, maximum: int) -> int:
+    """A JSON integer from ``minimum`` to ``maximum``; true/false are refused (they hide mistakes).
+
+    5.0 is read as 5: JSON Schema calls it an integer, so a client generated from our OpenAPI may send it.
+
+    Raises:
+        InvalidInput: not an integer, or out of bounds.
+    """
+    if isinstance(value, (float, Decimal)):  # the API reads JSON numbers with a point as Decimal
+        try:
+            whole = minimum <= value <= maximum and value == int(value)
+        except (ArithmeticError, ValueError):  # NaN, infinity
+            whole = False
+        if whole:
+            return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        # A huge number is not echoed: str() of thousands of digits is slow, and refused past 4300.
+        small = isinstance(value, int) and not isinstance(value, bool) and -10**12 < value < 10**12
+        shown = value if small else _json_type(value)
+        raise InvalidInput(field, f"must be a whole number from {minimum} to {maximum}, not {shown}")
+    return value
+
+
 def money(value: Any, field: str) -> Decimal | None:
     """A non-negative amount with at most 5 decimal places, from a JSON number or string.
 

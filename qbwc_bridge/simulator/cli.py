@@ -70,6 +70,9 @@ def _schema_folder(schema_option: str | None, shared_dir: Path | None) -> Path |
 @click.option("--json", "as_json", is_flag=True, help="Print the transcripts as one JSON document.")
 @click.option("--noop-pause", type=click.FloatRange(0, 60), default=5.0, show_default=True,
               help="Seconds to wait after a NoOp, as QBWC does.")
+@click.option("--max-calls", type=click.IntRange(10, 10**6), default=500, show_default=True,
+              help="SOAP calls after which a session is abandoned (a live-mode session asks twice per NoOp pause: "
+                   "raise it to watch one idle for long).")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=120.0, show_default=True,
               help="Seconds before an HTTP call is abandoned.")
 @click.option("--shared-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -81,7 +84,7 @@ def _schema_folder(schema_option: str | None, shared_dir: Path | None) -> Path |
               help="Trust the https server's certificate if this PEM file (a CA or the self-signed "
                    "certificate itself) signed it, instead of the system's CAs. Names are still checked.")
 def simulate_command(qwc_path: Path, password: str, company_path: Path | None, save_company: Path | None,
-                     fault_spec: str, runs: int, as_json: bool, noop_pause: float, timeout: float,
+                     fault_spec: str, runs: int, as_json: bool, noop_pause: float, max_calls: int, timeout: float,
                      shared_dir: Path | None, schema_option: str | None, ca_file: Path | None) -> None:
     """Run simulated Web Connector sessions against the server named in a .qwc."""
     try:
@@ -96,7 +99,8 @@ def simulate_command(qwc_path: Path, password: str, company_path: Path | None, s
         raise click.ClickException(str(error)) from None
     quickbooks = RequestProcessor(company, schema_folder)
     connector = WebConnector(quickbooks, password, faults=faults,
-                             transport=HttpTransport(timeout=timeout, ssl_context=ssl_context), noop_pause=noop_pause)
+                             transport=HttpTransport(timeout=timeout, ssl_context=ssl_context), noop_pause=noop_pause,
+                             max_calls_per_session=max_calls)
     added = connector.add_application(qwc_path)
     sessions = connector.run(runs) if added.ok else []
     if save_company is not None:

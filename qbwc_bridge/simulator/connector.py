@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import NoReturn
 
 from .envelopes import AnswerError, fault_text, read_answer, request_envelope, soap_action
@@ -79,13 +80,16 @@ class WebConnector:
         faults: faults for the whole simulation (the connector's and QuickBooks').
         transport: HTTP client; tests may pass a configured :class:`HttpTransport`.
         noop_pause: seconds QBWC waits after a ``NoOp`` (the real one: about 5).
+        on_noop: called during each ``NoOp`` pause, once the pause has passed, with the pause's number in
+            the session (from 1): the world moving on while the Web Connector waits (an order packed).
         max_calls_per_session: SOAP calls after which a session is abandoned.
         accept_warnings: whether the "user" clicks OK on a ``W:`` clientVersion warning.
     """
 
     def __init__(self, quickbooks: RequestProcessor, password: str, *, faults: Faults | None = None,
                  transport: HttpTransport | None = None, client_version: str = QBWC_VERSION,
-                 noop_pause: float = 5.0, max_calls_per_session: int = 500, accept_warnings: bool = True):
+                 noop_pause: float = 5.0, max_calls_per_session: int = 500, accept_warnings: bool = True,
+                 on_noop: Callable[[int], None] | None = None):
         self.quickbooks = quickbooks
         if faults is not None:
             quickbooks.faults = faults.injector()
@@ -94,6 +98,7 @@ class WebConnector:
         self.transport = transport or HttpTransport()
         self.client_version = client_version
         self.noop_pause = noop_pause
+        self.on_noop = on_noop
         self.max_calls_per_session = max_calls_per_session
         self.accept_warnings = accept_warnings
         self.applications: dict[str, QwcFile] = {}
@@ -283,8 +288,11 @@ class WebConnector:
             if request.strip() in ("", "NoOp"):
                 message = self._call(transcript, started, "getLastError", ticket) or ""
                 if message == "NoOp":
+                    # QBWC waits, then asks again with sendRequestXML (no HCP response): the session stays open.
                     transcript.noops += 1
                     time.sleep(self.noop_pause)
+                    if self.on_noop is not None:
+                        self.on_noop(transcript.noops)
                     continue
                 transcript.last_error_messages.append(message)
                 if message == "Interactive mode":

@@ -174,6 +174,9 @@ class Account(Base):
     tax_code_id: Mapped[str | None] = mapped_column(String(40))
     # The company's country as QuickBooks states it (CompanyInfo.Country), read by the sync; None until known.
     company_country: Mapped[str | None] = mapped_column(String(40))
+    # Live mode (Desktop): minutes a Web Connector session that has finished its work stays open, asking
+    # every ~5 s for new work; 0 = off. The server default lets rows from before migration 0018 read off.
+    live_mode_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WebConnectorCredential(Base):
@@ -220,6 +223,9 @@ class WebConnectorSession(Base):
     operations_done: Mapped[int] = mapped_column(Integer, default=0)
     operations_failed: Mapped[int] = mapped_column(Integer, default=0)
     in_flight: Mapped[dict[str, Any] | None]  # {"request_ids": {...}} of the message set QBWC holds
+    # Live mode: until when this session, once out of work, keeps answering NoOp (set when it first runs out
+    # of work; moved to now when live mode must stop: QuickBooks reported another user needs the data).
+    live_until: Mapped[dt.datetime | None]
 
 
 class OperationState(str, enum.Enum):

@@ -90,6 +90,31 @@ def test_general_tab_says_who_numbers_invoices_and_saves_it(client, people, acme
         assert db.get(Account, acme).invoice_numbering == "quickbooks"
 
 
+def test_general_tab_sets_live_mode_minutes_for_a_desktop_account(client, people, acme, store):
+    client.login(people.acme_bookkeeper)
+    page = client.get(f"/admin/accounts/{acme}/general").get_data(as_text=True)
+    assert ('<label for="live_mode">Live mode: keep the Web Connector session open for N minutes after its work'
+            '</label>') in page
+    assert re.search(r'<input type="number" id="live_mode" name="live_mode" min="0" max="480"[^>]*value="0"', page)
+    response = client.post(f"/admin/accounts/{acme}/general", {"live_mode": "15"})
+    assert "General settings saved." in client.get(response.headers["Location"]).get_data(as_text=True)
+    with store.begin() as db:
+        assert db.get(Account, acme).live_mode_minutes == 15
+    assert 'value="15"' in client.get(f"/admin/accounts/{acme}/general").get_data(as_text=True)
+    # Without the page's CSRF token nothing changes.
+    refused = client.post(f"/admin/accounts/{acme}/general", {"live_mode": "0"}, with_token=False)
+    assert refused.status_code == 400
+    for wrong in ("481", "ten", "-5"):
+        response = client.post(f"/admin/accounts/{acme}/general", {"live_mode": wrong})
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert 'class="message error"' in page and "must be a whole number from 0 to 480" in page
+    with store.begin() as db:
+        assert db.get(Account, acme).live_mode_minutes == 15
+    response = client.post(f"/admin/accounts/{acme}/general", {"live_mode": ""})  # empty: off
+    with store.begin() as db:
+        assert db.get(Account, acme).live_mode_minutes == 0
+
+
 def test_a_setting_quickbooks_lacks_is_refused_in_plain_words(client, people, acme, store):
     client.login(people.acme_bookkeeper)
     response = client.post(f"/admin/accounts/{acme}/general", {"ar_account": "NOPE", "invoice_creation": "on"})

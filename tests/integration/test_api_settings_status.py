@@ -7,6 +7,7 @@ import jsonschema
 import pytest
 import requests
 
+from qbwc_bridge.services.accounts import create_account
 from qbwc_bridge.store.models import Account, BtItem, QbAccount, QbTerms, utcnow
 from tests.integration.conftest import make_tenant
 from tests.integration.test_api_catalog import PREFIX, Api, assert_valid, finish_initial_sync, response_schema, seed_qb_items
@@ -44,7 +45,7 @@ def test_new_accounts_have_everything_off(api, openapi_document):
     assert settings == {
         "default_terms": None, "ar_account": None, "ap_account": None, "invoice_creation": False,
         "items_sync": False, "customers_sync": False, "item_match_field": "name", "invoice_numbering": "order_number",
-        "tax_code": None,
+        "tax_code": None, "live_mode": 0,
     }
     assert_valid(openapi_document, settings, response_schema(openapi_document, "get", "/settings", 200))
 
@@ -76,6 +77,11 @@ def test_terms_and_accounts_by_name_or_listid_answer_with_both(api, mirror, stor
         ({"invoice_numbering": "ours"}, "invoice_numbering", "one of"),
         ({"invoice_numbering": None}, "invoice_numbering", "one of"),
         ({"colour": "blue"}, "colour", "not a setting"),
+        ({"live_mode": 481}, "live_mode", "from 0 to 480"),
+        ({"live_mode": -1}, "live_mode", "from 0 to 480"),
+        ({"live_mode": True}, "live_mode", "whole number"),
+        ({"live_mode": 2.5}, "live_mode", "whole number"),
+        ({"live_mode": "30"}, "live_mode", "whole number"),
     ],
 )
 def test_wrong_settings_are_a_422_naming_the_setting_and_change_nothing(api, mirror, change, field, words):
@@ -95,6 +101,30 @@ def test_invoice_numbering_round_trips_and_is_kept_on_the_account(api, store, ac
     with store.begin() as db:
         assert db.get(Account, account_id).invoice_numbering == "quickbooks"
     assert api.ok("PATCH", "/settings", {"invoice_numbering": "order_number"})["invoice_numbering"] == "order_number"
+
+
+def test_live_mode_is_minutes_kept_on_the_account_and_null_or_0_is_off(api, store, account_id, openapi_document):
+    changed = api.ok("PATCH", "/settings", {"live_mode": 30})
+    assert changed["live_mode"] == 30
+    assert_valid(openapi_document, changed, response_schema(openapi_document, "patch", "/settings", 200))
+    assert api.ok("GET", "/settings") == changed
+    with store.begin() as db:
+        assert db.get(Account, account_id).live_mode_minutes == 30
+    assert api.ok("PATCH", "/settings", {"live_mode": 480})["live_mode"] == 480
+    assert api.ok("PATCH", "/settings", {"live_mode": 45.0})["live_mode"] == 45  # JSON Schema's integer
+    assert api.ok("PATCH", "/settings", {"live_mode": None})["live_mode"] == 0
+    choices = api.ok("GET", "/settings/choices")
+    assert choices["live_mode_offered"] is True and choices["live_mode_max_minutes"] == 480
+
+
+def test_live_mode_is_refused_for_an_online_account(server, store, openapi_document):
+    with store.begin() as db:
+        online = Api(server.url, create_account(db, "Online Co", "online").api_token)
+    answer = online("PATCH", "/settings", {"live_mode": 10})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == "live_mode" and "only for QuickBooks Desktop" in answer.json()["error"]["message"]
+    assert online.ok("PATCH", "/settings", {"live_mode": 0})["live_mode"] == 0  # off is always allowed
+    assert online.ok("GET", "/settings/choices")["live_mode_offered"] is False
 
 
 def test_a_deleted_setting_target_shows_as_missing(api, mirror, store, account_id):

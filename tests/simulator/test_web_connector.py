@@ -1,6 +1,8 @@
 """The simulated Web Connector over real HTTP, against a scripted stub server."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from lxml import etree
 
@@ -13,7 +15,7 @@ SESSION_START = ["serverVersion", "clientVersion", "authenticate"]
 
 
 def connector_for(processor: RequestProcessor, server, **options) -> WebConnector:
-    connector = WebConnector(processor, "secret", noop_pause=0, **options)
+    connector = WebConnector(processor, "secret", **{"noop_pause": 0, **options})
     added = connector.add_application(qwc_text(server.url))
     assert added.ok, added.to_text()
     return connector
@@ -156,6 +158,31 @@ def test_empty_requests_lead_to_get_last_error_and_noop_pauses(processor, stub):
     assert transcript.noops == 2 and transcript.outcome == "completed"
     hcps = [p["strHCPResponse"] for p in server.app.params_of("sendRequestXML")]
     assert hcps[0] and hcps[1:] == ["", ""]
+
+
+def test_after_99_an_idle_session_pauses_on_each_noop_and_asks_again(processor, stub):
+    """Live mode as QBWC plays it: < 100 keeps the session, "" + NoOp pauses, the next ask may carry work."""
+    queue = [CUSTOMER_QUERY, "", "", CUSTOMER_QUERY]
+    percents = [99, 100]
+    server = stub(sendRequestXML=lambda p: queue.pop(0), getLastError=lambda p: "NoOp",
+                  receiveResponseXML=lambda p: percents.pop(0))
+    seen: list[tuple[int, float]] = []
+    started = time.monotonic()
+    connector = connector_for(processor, server, noop_pause=0.2, on_noop=lambda n: seen.append((n, time.monotonic())))
+    transcript = connector.run_session()
+    assert server.app.operations == SESSION_START + ["sendRequestXML", "receiveResponseXML"] + \
+        ["sendRequestXML", "getLastError"] * 2 + ["sendRequestXML", "receiveResponseXML", "closeConnection"]
+    assert transcript.noops == 2 and transcript.progress == [99, 100] and transcript.outcome == "completed"
+    assert [n for n, _ in seen] == [1, 2]
+    assert seen[0][1] - started >= 0.2 and seen[1][1] - seen[0][1] >= 0.2  # each NoOp really waits the pause
+
+
+def test_an_idle_session_ends_when_get_last_error_stops_saying_noop(processor, stub):
+    answers = ["NoOp", "Live mode is over for this run."]
+    server = stub(sendRequestXML=lambda p: "", getLastError=lambda p: answers.pop(0))
+    transcript = connector_for(processor, server).run_session()
+    assert server.app.operations[-1] == "closeConnection"
+    assert transcript.noops == 1 and transcript.last_error_messages == ["Live mode is over for this run."]
 
 
 def test_an_empty_request_with_a_message_ends_the_session(processor, stub):

@@ -305,3 +305,14 @@ def test_ndjson_reads_numbers_exactly_and_reports_bad_lines():
     assert [r.line for r in rows] == [1, 2, 4, 5, 6]
     assert rows[3].record_id == "7"
     assert rows[4].field == "item_id"
+
+
+@given(json_values)
+@settings(max_examples=300)
+def test_live_mode_minutes_are_a_whole_number_within_bounds_or_refused(value):
+    try:
+        minutes = v.json_whole_number(value, "live_mode", minimum=0, maximum=480)
+    except v.InvalidInput as exc:
+        assert exc.field == "live_mode" and "whole number from 0 to 480" in str(exc)
+    else:
+        assert type(minutes) is int and 0 <= minutes <= 480 and minutes == value and not isinstance(value, bool)

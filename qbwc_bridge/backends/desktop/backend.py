@@ -42,6 +42,7 @@ class DesktopBackend(Backend):
     # wrongly by an hour): look-ups compare its times with ours this loosely.
     clock_margin = dt.timedelta(hours=24)
     item_match_fields = (ItemMatchField.NAME, ItemMatchField.MANUFACTURER_PART_NUMBER, ItemMatchField.BARCODE)
+    live_mode = True  # see ``live_mode.py``: the session answers NoOp instead of ending
     # ListDeletedQuery / TxnDeletedQuery (qbXML 2.0, older than any file we talk to): see ``deletion_sync``.
     deletion_kinds = frozenset({OperationKind.SYNC_ITEM_DELETIONS, OperationKind.SYNC_CUSTOMER_DELETIONS,
                                 OperationKind.SYNC_INVOICE_DELETIONS})

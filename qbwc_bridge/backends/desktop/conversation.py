@@ -108,8 +108,8 @@ def in_flight_operations(db: Session, ws: WebConnectorSession) -> dict[str, Outb
     return {rid: op for rid, op in found.items() if op is not None and op.state == OperationState.SENT.value}
 
 
-def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, response_xml: str) -> None:
-    """Hand every *Rs to its operation's handler.
+def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, response_xml: str) -> set[int]:
+    """Hand every *Rs to its operation's handler; return the status codes other than 0 QuickBooks gave.
 
     Raises:
         QbxmlParseError: the response was unreadable; the operations become unconfirmed
@@ -117,6 +117,7 @@ def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, respo
     """
     waiting = in_flight_operations(db, ws)
     ws.in_flight = None
+    codes: set[int] = set()
     try:
         responses = parse_response(response_xml)
     except QbxmlParseError:
@@ -130,6 +131,7 @@ def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, respo
             continue
         if response.status.code != 0:
             metrics.count_quickbooks_status(response.status.code)
+            codes.add(response.status.code)
         REGISTRY[op.kind].handle(op, response, ctx)
         if op.state == OperationState.DONE.value:
             ws.operations_done += 1
@@ -139,6 +141,7 @@ def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, respo
     # QuickBooks may have applied an Add, so that is looked up first (sets use continueOnError).
     for op in waiting.values():
         _outcome_unknown(db, op)
+    return codes
 
 
 def apply_late_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, response_xml: str) -> int:

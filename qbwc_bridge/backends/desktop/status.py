@@ -301,3 +301,9 @@ def explain_hresult(hresult: str, message: str) -> StatusInfo:
             Outcome.NEEDS_PERSON,
         )
     return StatusInfo(code, "Error", message, meaning.explanation, meaning.action, meaning.outcome)
+
+
+# Statuses saying another QuickBooks user is working on the data right now (a record or a list locked
+# by them). A session in live mode that meets one stops idling: its open connection must not stand in
+# the way of someone who needs the company file (to switch it to single-user mode, say).
+IN_USE_BY_ANOTHER_USER: frozenset[int] = frozenset({3170, 3175, 3176, 3180})

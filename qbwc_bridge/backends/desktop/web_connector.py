@@ -31,7 +31,7 @@ from ...store.models import (
 from ...sync import schedule
 from ...sync.initial import LIST_REFUSED, refresh_connection_status
 from ... import outbox
-from . import conversation
+from . import conversation, live_mode
 from .company_file import negotiate_version, parse_hcp_response, verify_company_file
 from .operations import WorkContext
 from .qbxml import QbxmlParseError
@@ -162,6 +162,8 @@ class WebConnectorService:
             if not ws.company_verified:
                 if not self._verify_company(db, ws, account, hcp_response, company_file_name, major, minor):
                     return ""
+            if live_mode.is_idling(ws, now):  # no authenticate comes while it idles: plan the due pulls here
+                schedule.plan(db, account, now, self.settings.run_every_minutes)
             ctx = WorkContext(db, account, conversation.version_of(ws), now, ws.id)
             message_set = conversation.build_message_set(db, ws, account, ctx)
             if message_set is None:
@@ -190,7 +192,7 @@ class WebConnectorService:
                 return -1
             self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"{len(response or '')} bytes", response)
             try:
-                conversation.apply_response(db, ws, ctx, response or "")
+                statuses = conversation.apply_response(db, ws, ctx, response or "")
             except QbxmlParseError as exc:
                 self._record_error(account, ws, str(exc), "unreadable_response", now)
                 return -1
@@ -199,6 +201,9 @@ class WebConnectorService:
             if percent == 100 and account.status == ConnectionStatus.ERROR.value and account.error_code != LIST_REFUSED:
                 account.status = ConnectionStatus.CONNECTED.value
                 account.status_message = account.error_code = account.error_action = None
+            live_mode.note_statuses(ws, statuses, now)
+            if percent == 100 and live_mode.keep_open(ws, account, now):
+                return live_mode.IDLE_PERCENT
             return percent
 
     def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
@@ -224,7 +229,9 @@ class WebConnectorService:
                 return ws.last_error
             # sendRequestXML answered "" with no error: nothing ready right now. Pause and ask again.
             ws.noops += 1
-            return NOOP if outbox.has_ready(db, account.id, now) else "Nothing more to send right now."
+            if outbox.has_ready(db, account.id, now) or live_mode.keep_open(ws, account, now):
+                return NOOP
+            return live_mode.closing_message(ws) or "Nothing more to send right now."
 
     def close_connection(self, ticket: str | None) -> str:
         now = self.clock()

@@ -119,6 +119,8 @@ def save_general(account_id: int):
     }
     if "invoice_numbering" in form:  # a form from before the choice existed leaves it as it is
         changes["invoice_numbering"] = form["invoice_numbering"]
+    if "live_mode" in form:  # only a Desktop account is shown the field: leave others alone
+        changes["live_mode"] = _minutes(form["live_mode"])
     if "tax_code" in form:  # only a company that takes a tax code is shown its select: leave others alone
         changes["tax_code"] = form.get("tax_code") or None
     return act(
@@ -126,6 +128,15 @@ def save_general(account_id: int):
         "General settings saved.",
         lambda db: account_settings.update_settings(db, account_id, changes),
     )
+
+
+def _minutes(text: str) -> Any:
+    """The live-mode field as the settings read JSON: empty is off, digits a number; anything else is
+    passed on as it is, so the settings refuse it with the same words the API gives."""
+    text = text.strip()
+    if not text:
+        return 0
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else text
 
 
 # -- Items and Customers -----------------------------------------------------------------------

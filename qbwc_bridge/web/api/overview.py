@@ -29,6 +29,10 @@ _NUMBERINGS = [n.value for n in InvoiceNumbering]
 _NUMBERING_TEXT = ("Who numbers invoices: order_number = the BlueTrace order number (its last 21 characters on "
                    "QuickBooks Online, 11 on Desktop, when longer); quickbooks = QuickBooks' own next number. The "
                    "number QuickBooks gave is in the order's invoice either way.")
+_LIVE_MODE_TEXT = (f"Live mode, QuickBooks Desktop only: minutes (0 to {settings_service.MAX_LIVE_MODE_MINUTES}) a Web "
+                   "Connector session that has finished its work stays open, asking for new work every ~5 s, so an "
+                   "order packed meanwhile is invoiced within seconds. 0 (or null in a PATCH) = off, the default. "
+                   "The session still ends on any error and when another QuickBooks user needs the data.")
 
 
 def _choices(**extra: dict) -> dict:
@@ -51,6 +55,8 @@ SETTINGS = component(
             "customers_sync": {"type": "boolean", "description": "On: unmatched new customers are created in QuickBooks"},
             "item_match_field": {"enum": _MATCH_FIELDS, "description": "The QuickBooks field that carries the SKU"},
             "invoice_numbering": {"enum": _NUMBERINGS, "description": _NUMBERING_TEXT},
+            "live_mode": {"type": "integer", "minimum": 0, "maximum": settings_service.MAX_LIVE_MODE_MINUTES,
+                          "description": _LIVE_MODE_TEXT},
             "tax_code": {**_REFERENCE, "description": "Sales tax code put on every invoice line; only for a "
                          "QuickBooks Online company outside the US (a US company's QuickBooks applies sales tax "
                          "itself)"},
@@ -74,6 +80,8 @@ SETTINGS_PATCH = component(
             "customers_sync": {"type": "boolean"},
             "item_match_field": {"enum": _MATCH_FIELDS},
             "invoice_numbering": {"enum": _NUMBERINGS, "description": _NUMBERING_TEXT},
+            "live_mode": {"type": ["integer", "null"], "minimum": 0, "maximum": settings_service.MAX_LIVE_MODE_MINUTES,
+                          "description": _LIVE_MODE_TEXT + " A non-zero value is refused (422) for an Online account."},
             "tax_code": {"type": ["string", "null"], "description": "A tax code's name or id (see choices); "
                          "refused where the company takes none"},
         },
@@ -83,12 +91,15 @@ CHOICES = component(
     "SettingChoices",
     {
         "type": "object",
-        "required": ["terms", "accounts", "item_match_fields", "tax_code_needed", "tax_codes"],
+        "required": ["terms", "accounts", "item_match_fields", "tax_code_needed", "tax_codes", "live_mode_offered",
+                     "live_mode_max_minutes"],
         "properties": {
             "terms": _choices(days_due={"type": ["integer", "null"]}),
             "accounts": _choices(account_type={"type": ["string", "null"]}),
             "item_match_fields": {"type": "array", "items": {"enum": _MATCH_FIELDS}},
             "tax_code_needed": {"type": "boolean", "description": "Whether the company takes a tax code"},
+            "live_mode_offered": {"type": "boolean", "description": "Whether live_mode may be set (Desktop)"},
+            "live_mode_max_minutes": {"type": "integer"},
             "tax_codes": _choices(description={"type": ["string", "null"]}),
         },
     },
