@@ -82,7 +82,7 @@ from .client import (
 )
 from .faults import FaultReason
 from .oauth import IntuitUnavailable, OAuthRefused
-from .rate_limit import limiter_for
+from .rate_limit import CompanyLimiter, limiter_for
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +169,13 @@ class OnlineBackend(PushBackend):
                                 OperationKind.SYNC_INVOICE_DELETIONS})
     optional_lists = frozenset({ListName.TAX_CODES})
 
-    def __init__(self, clock: Callable[[], dt.datetime] = utcnow, **client_options: Any):
+    def __init__(self, clock: Callable[[], dt.datetime] = utcnow, *,
+                 limiters: Callable[[str], CompanyLimiter] = limiter_for, **client_options: Any):
         # ``clock``: our time, where CDC's window is reckoned from (tests: the driver's settable clock).
+        # ``limiters``: a company's 500-a-minute limiter by realm (benchmarks: one paced on a virtual clock).
         # Options of every QboClient this backend opens (tests: ``sleep`` to back off without waiting).
         self.clock = clock
+        self.limiters = limiters
         self.client_options = client_options
 
     def link(self, store: Store, settings: Settings, account_id: int) -> PushLink:
@@ -180,7 +183,7 @@ class OnlineBackend(PushBackend):
             realm_id = db.get(QboConnection, account_id).realm_id
         tokens = _Tokens(store, settings, account_id)
         http = httpx.Client(timeout=DEFAULT_TIMEOUT)  # one drive's connections, closed with the link
-        client = QboClient(http, settings.qbo_api_base, realm_id, tokens, limiter_for(realm_id),
+        client = QboClient(http, settings.qbo_api_base, realm_id, tokens, self.limiters(realm_id),
                            on_exchange=_ExchangeLog(store, account_id), resend_lost_writes=False,
                            **self.client_options)
         return OnlineLink(store, account_id, client, http, self.clock)
