@@ -5,8 +5,8 @@ worker and push driver talk to it through the Online backend, the account connec
 through Intuit's consent page as the contract suite does (tests/contract/worlds.py).
 Each figure is printed beside a baseline measured in the same run, with the ratio.
 
-* ``sync``: N items + N customers, on SQLite and PostgreSQL, from a fake running in a process of its
-  own (so this process's memory is the bridge's only). API calls, wall time, the worker thread's CPU
+* ``sync``: N items + N customers, on SQLite and PostgreSQL, each in a fresh process, from a fake
+  running in a process of its own (so the measured process's memory is the bridge's only). API calls, wall time, the worker thread's CPU
   per 1000 records (``time.thread_time``), this process's peak RSS during the sync and its growth over
   the start, and the projected time at Intuit's real limit (500 calls a minute per company).
   Baseline: the same GET queries replayed by a bare httpx loop (transport + JSON parse, no bridge).
@@ -266,12 +266,28 @@ def sync(database_url: str, data_dir: Path, records: int) -> dict:
             "bare_rss_growth": bare_rss_growth, "paced": virtual.elapsed()}
 
 
+def sync_process(database_url: str, data_dir: Path, records: int, answer) -> None:
+    answer.put(sync(database_url, data_dir, records))
+
+
+def sync_fresh(database_url: str, data_dir: Path, records: int) -> dict:
+    """:func:`sync` in a fresh process: its peak RSS is then this sync's, not an earlier run's heap as well."""
+    context = multiprocessing.get_context("spawn")
+    answer = context.Queue()
+    process = context.Process(target=sync_process, args=(database_url, data_dir, records, answer))
+    process.start()
+    try:
+        return answer.get(timeout=3600)
+    finally:
+        process.join(60)
+
+
 def print_sync(records: int, results: list[tuple[str, dict]]) -> None:
     thousands = 2 * records / 1000
     print(f"\nInitial sync of {records} items + {records} customers from the fake (a process of its own) over "
           f"loopback HTTP (baseline: a bare httpx loop replaying the same GET queries, JSON parsed)")
-    print("  (peak RSS: this process only, the bridge's side; growth: over its RSS before the sync; "
-          "at 500/min: the calls at QuickBooks' limit)")
+    print("  (peak RSS: the bridge's process only, a fresh one per database; growth: over its RSS before the "
+          "sync; bare MB: the bare loop's growth; at 500/min: the calls at QuickBooks' limit)")
     print(f"  {'database':10} {'calls':>6} {'wall s':>8} {'bare s':>7} {'ratio':>6} {'CPU ms/1000':>12} "
           f"{'bare ms/1000':>12} {'ratio':>6} {'peak RSS MB':>12} {'growth MB':>10} {'bare MB':>8} "
           f"{'at 500/min':>10}")
@@ -466,7 +482,7 @@ def main() -> None:
         if not args.no_postgres:
             databases.append(("PostgreSQL", server.create_database))
         if args.only in (None, "sync"):
-            print_sync(args.records, [(label, sync(url(f"sync{n}"), tmp / f"sync{n}", args.records))
+            print_sync(args.records, [(label, sync_fresh(url(f"sync{n}"), tmp / f"sync{n}", args.records))
                                       for n, (label, url) in enumerate(databases)])
         if args.only in (None, "faults"):
             print_faults(args.orders, [(label, faults(url(f"faults{n}"), tmp / f"faults{n}", args.orders, True),
