@@ -19,9 +19,14 @@ Each figure is printed beside a baseline measured in the same run, with the rati
 * ``faults``: packed orders with 10% of invoice answers lost after the write was applied,
   5% 503 and 5% 429 on any call (seeded). Duplicates (must be 0), missing (0), calls
   per invoice, wall time, minutes on Intuit's clock. Baseline: the same orders with no faults.
-* ``workers``: P worker processes on PostgreSQL drive M accounts (one company each)
-  while every access token is ended every ``--expire-every`` seconds. Refreshes,
-  refresh-token reuses (0), duplicates (0), wall time. Baseline: the same run, no expiry.
+* ``workers``: P worker processes on PostgreSQL drive M accounts (one company each) while
+  every ``--expire-every`` seconds the access tokens issued at least that long before are
+  ended (each lives one to two periods; Intuit's live an hour). Refreshes, refresh-token
+  reuses (0), duplicates (0), missing (0), accounts paused as reconnect_needed (0), wall
+  time. Baseline: the same run, no expiry. ``--end-fresh-tokens`` ends every token, even one
+  a refresh has just issued: the client refuses to go on when a fresh token is refused
+  (client.QboUnauthorized: the account needs a person to reconnect), so under load that
+  pauses accounts; it shows what a too-short token life does, not Intuit.
 
 Run: .venv/bin/python bench/bench_qbo.py [--records 20000] [--orders 200] [--processes 4] [--accounts 8]
      [--only sync|faults|workers] [--no-postgres]   (issue 13's sizes: --records 100000 --orders 1000 --processes 8;
@@ -56,9 +61,10 @@ from qbwc_bridge.config import Settings  # noqa: E402
 from qbwc_bridge.fake_qbo import FakeIntuit, serve  # noqa: E402
 from qbwc_bridge.services import catalog, invoices, settings as account_settings  # noqa: E402
 from qbwc_bridge.services.accounts import create_account  # noqa: E402
+from qbwc_bridge.services.status import RECONNECT_NEEDED  # noqa: E402
 from qbwc_bridge.store.db import Store  # noqa: E402
 from qbwc_bridge.store.migrate import upgrade  # noqa: E402
-from qbwc_bridge.store.models import PackedOrder  # noqa: E402
+from qbwc_bridge.store.models import Account, PackedOrder  # noqa: E402
 from qbwc_bridge.worker import Worker  # noqa: E402
 from tests.contract.worlds import CLIENT_ID, CLIENT_SECRET, connect_online  # noqa: E402
 from tests.integration.invoice_world import Clock  # noqa: E402
@@ -247,15 +253,12 @@ def sync(database_url: str, data_dir: Path, records: int) -> dict:
         queries = [path for method, path in made if method == "GET"]
         token = connection.access_token(bridge.store, bridge.settings, bridge.accounts[name])
         bridge.store.dispose()
-        reset_peak_rss()
-        bare_rss_before = rss_mb("VmRSS")
         bare_wall, bare_cpu = time.perf_counter(), time.thread_time()
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}",
                                                  "Accept": "application/json"}, timeout=60) as client:
             for path in queries:
                 client.get(path).json()
         bare_wall, bare_cpu = time.perf_counter() - bare_wall, time.thread_time() - bare_cpu
-        bare_rss_growth = rss_mb("VmHWM") - bare_rss_before
         ask("stop")
     finally:
         fake.join(60)
@@ -263,7 +266,7 @@ def sync(database_url: str, data_dir: Path, records: int) -> dict:
             fake.kill()
     return {"calls": len(made), "queries": len(queries), "wall": wall, "cpu": cpu, "bare_wall": bare_wall,
             "bare_cpu": bare_cpu, "rss": rss_after, "rss_growth": rss_after - rss_before,
-            "bare_rss_growth": bare_rss_growth, "paced": virtual.elapsed()}
+            "rss_start": rss_before, "paced": virtual.elapsed()}
 
 
 def sync_process(database_url: str, data_dir: Path, records: int, answer) -> None:
@@ -286,16 +289,16 @@ def print_sync(records: int, results: list[tuple[str, dict]]) -> None:
     thousands = 2 * records / 1000
     print(f"\nInitial sync of {records} items + {records} customers from the fake (a process of its own) over "
           f"loopback HTTP (baseline: a bare httpx loop replaying the same GET queries, JSON parsed)")
-    print("  (peak RSS: the bridge's process only, a fresh one per database; growth: over its RSS before the "
-          "sync; bare MB: the bare loop's growth; at 500/min: the calls at QuickBooks' limit)")
+    print("  (peak RSS: the bridge's process only, a fresh one per database, beside its RSS before the sync, "
+          "connected, nothing synced: the memory baseline; at 500/min: the calls at QuickBooks' limit)")
     print(f"  {'database':10} {'calls':>6} {'wall s':>8} {'bare s':>7} {'ratio':>6} {'CPU ms/1000':>12} "
-          f"{'bare ms/1000':>12} {'ratio':>6} {'peak RSS MB':>12} {'growth MB':>10} {'bare MB':>8} "
+          f"{'bare ms/1000':>12} {'ratio':>6} {'peak RSS MB':>12} {'start MB':>9} {'growth MB':>10} "
           f"{'at 500/min':>10}")
     for database, f in results:
         print(f"  {database:10} {f['calls']:6} {f['wall']:8.2f} {f['bare_wall']:7.2f} "
               f"{ratio(f['wall'], f['bare_wall']):>6} {f['cpu'] * 1000 / thousands:12.1f} "
               f"{f['bare_cpu'] * 1000 / thousands:12.1f} {ratio(f['cpu'], f['bare_cpu']):>6} {f['rss']:12.0f} "
-              f"{f['rss_growth']:10.0f} {f['bare_rss_growth']:8.0f} "
+              f"{f['rss_start']:9.0f} {f['rss_growth']:10.0f} "
               f"{f['calls'] / QBO_CALLS_PER_MINUTE * 60:9.1f}s")
 
 
@@ -410,7 +413,7 @@ def worker_process(env: dict[str, str], ready, go, stop) -> None:
 
 
 def workers(database_url: str, data_dir: Path, processes: int, accounts: int, orders: int,
-            expire_every: float | None) -> dict:
+            expire_every: float | None, end_fresh: bool = False) -> dict:
     intuit = FakeIntuit(seed=13)
     run = next(RUNS)
     realms = [realm(n, run) for n in range(accounts)]
@@ -435,9 +438,17 @@ def workers(database_url: str, data_dir: Path, processes: int, accounts: int, or
         go.set()
         wall = time.perf_counter()
         expiries, deadline, next_expiry = 0, time.monotonic() + 600, time.monotonic()
-        while outcome(intuit, realms, numbers)[1] and time.monotonic() < deadline:
+        missing, progress_at = len(numbers), time.monotonic()
+        # Until every order is an invoice, or nothing more came for a minute (accounts paused for a person).
+        while missing and time.monotonic() < min(deadline, progress_at + 60):
+            now_missing = outcome(intuit, realms, numbers)[1]
+            if now_missing < missing:
+                missing, progress_at = now_missing, time.monotonic()
             if expire_every and time.monotonic() >= next_expiry:
-                intuit.expire_access_tokens()
+                # Tokens issued at least a period ago: each lives one to two periods, so one just refreshed
+                # is not refused at once (ending every token, a retry that came later than the next tick
+                # on this shared machine had its fresh token refused: see --end-fresh-tokens).
+                intuit.expire_access_tokens(older_than=None if end_fresh else dt.timedelta(seconds=expire_every))
                 expiries += 1
                 next_expiry = time.monotonic() + expire_every
             time.sleep(0.02)
@@ -447,20 +458,27 @@ def workers(database_url: str, data_dir: Path, processes: int, accounts: int, or
         for process in running:
             process.join(60)
         duplicates, missing = outcome(intuit, realms, numbers)
+        with bridge.store.begin() as db:
+            paused = db.scalar(select(func.count()).select_from(Account).where(
+                Account.error_code == RECONNECT_NEEDED))
         bridge.store.dispose()
     return {"wall": wall, "refreshes": intuit.refresh_count - refreshes, "expiries": expiries,
-            "reuses": len(intuit.refresh_token_reuses), "duplicates": duplicates, "missing": missing}
+            "reuses": len(intuit.refresh_token_reuses), "duplicates": duplicates, "missing": missing,
+            "paused": paused}
 
 
-def print_workers(processes: int, accounts: int, orders: int, expire_every: float, f: dict, b: dict) -> None:
-    print(f"\n{processes} worker processes on PostgreSQL, {accounts} accounts x {orders} orders, every access "
-          f"token ended each {expire_every:g} s, against the same run with no expiry (the machine is shared: "
-          f"wall times are indicative; refreshes needed: at most expiries x accounts, 0 reuses, 0 duplicates)")
-    print(f"  {'run':10} {'expiries':>8} {'refreshes':>9} {'reuses':>6} {'dupl.':>5} {'missing':>7} {'wall s':>7} "
-          f"{'ratio':>6}")
+def print_workers(processes: int, accounts: int, orders: int, expire_every: float, end_fresh: bool, f: dict,
+                  b: dict) -> None:
+    ended = "every access token" if end_fresh else f"every access token issued {expire_every:g} s or more before"
+    print(f"\n{processes} worker processes on PostgreSQL, {accounts} accounts x {orders} orders, {ended} ended each "
+          f"{expire_every:g} s, against the same run with no expiry (the machine is shared: wall times are "
+          f"indicative; refreshes needed: at most expiries x accounts; 0 reuses, 0 duplicates, 0 missing, "
+          f"0 paused: accounts marked reconnect_needed)")
+    print(f"  {'run':10} {'expiries':>8} {'refreshes':>9} {'reuses':>6} {'dupl.':>5} {'missing':>7} {'paused':>6} "
+          f"{'wall s':>7} {'ratio':>6}")
     for name, figures in (("expiring", f), ("baseline", b)):
         print(f"  {name:10} {figures['expiries']:8} {figures['refreshes']:9} {figures['reuses']:6} "
-              f"{figures['duplicates']:5} {figures['missing']:7} {figures['wall']:7.2f} "
+              f"{figures['duplicates']:5} {figures['missing']:7} {figures['paused']:6} {figures['wall']:7.2f} "
               f"{ratio(figures['wall'], b['wall']):>6}")
 
 
@@ -471,7 +489,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--accounts", type=int, default=8)
     parser.add_argument("--orders-per-account", type=int, default=25)
-    parser.add_argument("--expire-every", type=float, default=0.5, help="seconds between ending every access token")
+    parser.add_argument("--expire-every", type=float, default=2.0,
+                        help="seconds between ending the access tokens issued at least that long before")
+    parser.add_argument("--end-fresh-tokens", action="store_true",
+                        help="end every access token, even one issued a moment before (a fresh token refused)")
     parser.add_argument("--only", choices=("sync", "faults", "workers"))
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
@@ -490,9 +511,10 @@ def main() -> None:
                                        for n, (label, url) in enumerate(databases)])
         if args.only in (None, "workers") and not args.no_postgres:
             measured = [workers(server.create_database(name), tmp / name, args.processes, args.accounts,
-                                args.orders_per_account, expire)
+                                args.orders_per_account, expire, args.end_fresh_tokens)
                         for name, expire in (("expiring", args.expire_every), ("steady", None))]
-            print_workers(args.processes, args.accounts, args.orders_per_account, args.expire_every, *measured)
+            print_workers(args.processes, args.accounts, args.orders_per_account, args.expire_every,
+                          args.end_fresh_tokens, *measured)
         server.dispose()
 
 
