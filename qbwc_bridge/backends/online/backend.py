@@ -12,7 +12,11 @@ mapping of :mod:`.entities`. Every answer comes back as the engine's neutral res
 * a write whose answer is lost (``QboAnswerLost``) → ``Unconfirmed``. The client is told not
   to send such a write again by itself (``resend_lost_writes=False``): the driver looks it up
   first and only then resends with the same requestid (see ``backends.push``);
-* authorization gone (``QboUnauthorized``, ``ReconnectNeeded``) → ``NeedsReconnect``.
+* authorization gone (``ReconnectNeeded``: Intuit refused the refresh token) → ``NeedsReconnect``;
+  a token QuickBooks refused although a refresh had just issued it (``QboUnauthorized``) →
+  ``RetryLater``: the refresh worked, so the authorization is alive, and a person asked to
+  reconnect would change nothing. Should the authorization really be gone, the next attempt's
+  refresh is refused and pauses the account then.
 
 Deletions and merges come from Change Data Capture (``OnlineLink.deleted_since``): the
 records it answers ``"status": "Deleted"`` are reported to the engine as ``Gone``.
@@ -124,6 +128,7 @@ REFUSAL_REASONS = {
 # Faults a person cannot fix and waiting can: answered RetryLater, never Refused.
 PASSING = (FaultReason.STALE, FaultReason.THROTTLED, FaultReason.SERVER, FaultReason.EXPIRED_TOKEN)
 UNAVAILABLE = "QuickBooks Online is busy or unreachable; the bridge tries again shortly."
+TOKEN_REFUSED = "QuickBooks Online refused a new access token; the bridge signs in again shortly."
 US = "US"
 NON_US_EXPLANATION = (
     "This QuickBooks Online company is outside the US, where QuickBooks needs a VAT or GST tax code on every "
@@ -487,7 +492,10 @@ def _transport(failure: Exception) -> RetryLater | NeedsReconnect:
         return RetryLater(None, "no_token", "The bridge could not sign in to QuickBooks Online (its app keys or token "
                                             "keys are wrong); support has been told.")
     if isinstance(failure, QboUnauthorized):
-        return NeedsReconnect(connection.RECONNECT_MESSAGE)
+        # Refused just after a refresh that worked (a token ended at once, Intuit's own hiccup): not a lost
+        # authorization. The next attempt refreshes again; an invalid_grant then is ReconnectNeeded below.
+        log.warning("QuickBooks Online refused a freshly refreshed access token; trying again later: %s", failure)
+        return RetryLater(None, "token_refused", TOKEN_REFUSED)
     if isinstance(failure, errors.ReconnectNeeded):
         return NeedsReconnect(failure.explanation)
     raise failure
