@@ -201,12 +201,17 @@ class AuthorizationServer:
             raise AccessDenied(f"Token expired: {bearer[:50]}")
         return token.grant.realm
 
-    def expire_access_tokens(self, realm: str | None = None) -> int:
-        """End every live access token (of one company): the next API call answers 401 3200."""
+    def expire_access_tokens(self, realm: str | None = None, *, older_than: timedelta | None = None) -> int:
+        """End every live access token (of one company): the next API call answers 401 3200.
+
+        ``older_than``: only tokens issued at least that long ago, as if access tokens lived that
+        long (Intuit's live an hour): a token just issued by a refresh is not refused at once.
+        """
         now = self.clock()
+        issued_by = now - (older_than or timedelta(0)) + timedelta(seconds=ACCESS_TOKEN_SECONDS)
         ended = 0
         for token in self.access_tokens.values():
-            if (realm is None or token.grant.realm == realm) and token.expires_at > now:
+            if (realm is None or token.grant.realm == realm) and now < token.expires_at <= issued_by:
                 token.expires_at = now
                 ended += 1
         return ended

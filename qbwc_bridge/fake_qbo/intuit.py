@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from .authorization import AuthorizationServer, RefreshTokenReuse
@@ -107,10 +108,10 @@ class FakeIntuit:
 
     # --- tokens -------------------------------------------------------------------------------
 
-    def expire_access_tokens(self, realm: str | None = None) -> int:
-        """End every live access token now (of one company): the next call answers 401 3200."""
+    def expire_access_tokens(self, realm: str | None = None, *, older_than: timedelta | None = None) -> int:
+        """End every live access token now (of one company; issued ``older_than`` ago): the next call answers 401 3200."""
         with self.lock:
-            return self.authorization.expire_access_tokens(realm)
+            return self.authorization.expire_access_tokens(realm, older_than=older_than)
 
     def disconnect(self, realm: str) -> None:
         """The company disconnected every app from its side: refreshes answer invalid_grant."""

@@ -1,6 +1,7 @@
 """Intuit's OAuth 2 as the fake plays it: consent, code exchange, rotation, expiry, revocation."""
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -130,3 +131,12 @@ def test_the_refresh_token_lives_about_100_days_from_its_issue(http: httpx.Clien
     unused = connect(http)
     clock.advance(days=102)
     assert refresh(http, unused.refresh_token).json()["error"] == "invalid_grant"
+
+
+def test_expire_access_tokens_older_than_spares_a_token_just_issued(qbo: Connection, intuit: FakeIntuit):
+    # Tokens that live a while, as Intuit's do: ending those issued a minute ago spares one issued now.
+    assert intuit.expire_access_tokens(REALM, older_than=dt.timedelta(minutes=1)) == 0
+    assert qbo.get("preferences").status_code == 200
+    intuit.clock.advance(minutes=1)
+    assert intuit.expire_access_tokens(REALM, older_than=dt.timedelta(minutes=1)) == 1
+    assert qbo.get("preferences").status_code == 401

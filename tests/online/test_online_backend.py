@@ -93,6 +93,18 @@ def test_an_access_token_ending_mid_run_is_refreshed_once_and_the_work_goes_on(w
     assert world.intuit.refresh_token_reuses == []
 
 
+def test_a_fresh_token_refused_once_is_retried_later_not_a_reconnect(world):
+    # The call's token ends, and so does the one its refresh just gave (bench_qbo's workers, every token
+    # ended each 0.5 s: a retry that came after the next tick). The refresh worked, so the authorization
+    # is alive: the work waits and goes on; only Intuit refusing the refresh (invalid_grant) needs a person.
+    with_orders(world)
+    world.intuit.inject("expire_token", times=2, on="any", realm=REALM)
+    world.run()
+    assert account(world).error_code != RECONNECT_NEEDED
+    one_invoice_per_order(world)
+    assert world.intuit.refresh_token_reuses == []
+
+
 def test_a_429_storm_still_finishes_within_ten_concurrent_calls(world):
     with_orders(world)
     world.intuit.inject("throttle", rate=0.6, on="any", realm=REALM)

@@ -12,7 +12,11 @@ mapping of :mod:`.entities`. Every answer comes back as the engine's neutral res
 * a write whose answer is lost (``QboAnswerLost``) → ``Unconfirmed``. The client is told not
   to send such a write again by itself (``resend_lost_writes=False``): the driver looks it up
   first and only then resends with the same requestid (see ``backends.push``);
-* authorization gone (``QboUnauthorized``, ``ReconnectNeeded``) → ``NeedsReconnect``.
+* authorization gone (``ReconnectNeeded``: Intuit refused the refresh token) → ``NeedsReconnect``;
+  a token QuickBooks refused although a refresh had just issued it (``QboUnauthorized``) →
+  ``RetryLater``: the refresh worked, so the authorization is alive, and a person asked to
+  reconnect would change nothing. Should the authorization really be gone, the next attempt's
+  refresh is refused and pauses the account then.
 
 Deletions and merges come from Change Data Capture (``OnlineLink.deleted_since``): the
 records it answers ``"status": "Deleted"`` are reported to the engine as ``Gone``.
@@ -85,7 +89,7 @@ from .client import (
 )
 from .faults import FaultReason
 from .oauth import IntuitUnavailable, OAuthRefused
-from .rate_limit import limiter_for
+from .rate_limit import CompanyLimiter, limiter_for
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +131,7 @@ REFUSAL_REASONS = {
 # Faults a person cannot fix and waiting can: answered RetryLater, never Refused.
 PASSING = (FaultReason.STALE, FaultReason.THROTTLED, FaultReason.SERVER, FaultReason.EXPIRED_TOKEN)
 UNAVAILABLE = "QuickBooks Online is busy or unreachable; the bridge tries again shortly."
+TOKEN_REFUSED = "QuickBooks Online refused a new access token; the bridge signs in again shortly."
 US = "US"
 NON_US_EXPLANATION = (
     "This QuickBooks Online company is outside the US, where QuickBooks needs a VAT or GST tax code on every "
@@ -174,10 +179,13 @@ class OnlineBackend(PushBackend):
     tells_invoice_changes = True
     optional_lists = frozenset({ListName.TAX_CODES})
 
-    def __init__(self, clock: Callable[[], dt.datetime] = utcnow, **client_options: Any):
+    def __init__(self, clock: Callable[[], dt.datetime] = utcnow, *,
+                 limiters: Callable[[str], CompanyLimiter] = limiter_for, **client_options: Any):
         # ``clock``: our time, where CDC's window is reckoned from (tests: the driver's settable clock).
+        # ``limiters``: a company's 500-a-minute limiter by realm (benchmarks: one paced on a virtual clock).
         # Options of every QboClient this backend opens (tests: ``sleep`` to back off without waiting).
         self.clock = clock
+        self.limiters = limiters
         self.client_options = client_options
 
     def link(self, store: Store, settings: Settings, account_id: int) -> PushLink:
@@ -185,7 +193,7 @@ class OnlineBackend(PushBackend):
             realm_id = db.get(QboConnection, account_id).realm_id
         tokens = _Tokens(store, settings, account_id)
         http = httpx.Client(timeout=DEFAULT_TIMEOUT)  # one drive's connections, closed with the link
-        client = QboClient(http, settings.qbo_api_base, realm_id, tokens, limiter_for(realm_id),
+        client = QboClient(http, settings.qbo_api_base, realm_id, tokens, self.limiters(realm_id),
                            on_exchange=_ExchangeLog(store, account_id), resend_lost_writes=False,
                            **self.client_options)
         return OnlineLink(store, account_id, client, http, self.clock)
@@ -509,7 +517,10 @@ def _transport(failure: Exception) -> RetryLater | NeedsReconnect:
         return RetryLater(None, "no_token", "The bridge could not sign in to QuickBooks Online (its app keys or token "
                                             "keys are wrong); support has been told.")
     if isinstance(failure, QboUnauthorized):
-        return NeedsReconnect(connection.RECONNECT_MESSAGE)
+        # Refused just after a refresh that worked (a token ended at once, Intuit's own hiccup): not a lost
+        # authorization. The next attempt refreshes again; an invalid_grant then is ReconnectNeeded below.
+        log.warning("QuickBooks Online refused a freshly refreshed access token; trying again later: %s", failure)
+        return RetryLater(None, "token_refused", TOKEN_REFUSED)
     if isinstance(failure, errors.ReconnectNeeded):
         return NeedsReconnect(failure.explanation)
     raise failure

@@ -14,7 +14,7 @@ The rules, per call:
 * Every write (POST) carries ``requestid``, our exactly-once key: QuickBooks answers a
   repeated requestid with the original result. A write without one is refused here.
 * 401: one fresh token (``token(True)``) and one more try; refused again →
-  :class:`QboUnauthorized` (the company must be reconnected).
+  :class:`QboUnauthorized` (the backend tries again later: the refresh had worked).
 * 429 (or QuickBooks' throttle fault 3001) and 5xx, timeouts and lost connections:
   exponential backoff with jitter, ``Retry-After`` honoured, at most ``max_attempts``
   attempts and ``max_total_wait`` seconds of waiting; then :class:`QboUnavailable`.
@@ -117,7 +117,7 @@ class QboFaultError(QboError):
 
 
 class QboUnauthorized(QboError):
-    """A fresh access token was refused too: the company must be connected again."""
+    """A fresh access token was refused too (the backend tries again later; a refused refresh is what pauses)."""
 
     def __init__(self, fault: QboFault) -> None:
         super().__init__(f"QuickBooks Online refused a fresh access token: {fault.message}")
