@@ -34,8 +34,17 @@ def login_key(login: str | None) -> str:
 
 def is_locked(db: Session, kind: LoginKind, login: str, source: str, now: dt.datetime) -> bool:
     """True while this source may not log in as ``login`` (whatever the password)."""
-    locked_until = db.scalar(select(LoginThrottle.locked_until).where(_key(kind, login, source)))
-    return locked_until is not None and locked_until > now
+    return standing(db, kind, login, source, now)[1]
+
+
+def standing(db: Session, kind: LoginKind, login: str, source: str, now: dt.datetime) -> tuple[bool, bool]:
+    """(whether failures of this source at ``login`` are counted, whether it is locked), in one statement.
+
+    The first tells :func:`record_success` whether it has anything to wipe: the Web Connector's
+    right password, every run, then costs no write.
+    """
+    row = db.execute(select(LoginThrottle.locked_until).where(_key(kind, login, source))).first()
+    return row is not None, row is not None and row.locked_until is not None and row.locked_until > now
 
 
 def record_failure(
@@ -88,8 +97,10 @@ def last_failure(db: Session, kind: LoginKind, login: str) -> dt.datetime | None
                      .where(LoginThrottle.kind == kind.value, LoginThrottle.login == login_key(login)))  # fmt: skip
 
 
-def record_success(db: Session, kind: LoginKind, login: str, source: str) -> None:
-    """A right password from this source wipes its count."""
+def record_success(db: Session, kind: LoginKind, login: str, source: str, *, counted: bool = True) -> None:
+    """A right password from this source wipes its count (``counted=False``: :func:`standing` found none)."""
+    if not counted:
+        return
     db.execute(delete(LoginThrottle).where(_key(kind, login, source)))
 
 

@@ -40,6 +40,15 @@ def cursor(db: Session, account_id: int, list_name: ListName) -> SyncCursor:
     return found
 
 
+def load_cursors(db: Session, account_id: int) -> None:
+    """Read the account's cursors in one statement, so the ``db.get`` of each that follows needs none.
+
+    The session's identity map holds unchanged objects only weakly: kept in ``db.info`` for the
+    unit of work, the cursors stay there (else each of the dozen ``db.get`` of a plan reads one again).
+    """
+    db.info.setdefault("sync_cursors", []).extend(db.scalars(select(SyncCursor).where(SyncCursor.account_id == account_id)))
+
+
 def initial_done(db: Session, account_id: int, list_name: ListName) -> bool:
     found = db.get(SyncCursor, (account_id, list_name.value))
     return bool(found and found.initial_done)

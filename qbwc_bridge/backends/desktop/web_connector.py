@@ -53,6 +53,8 @@ MAX_LOGGED_BODY = 64 * 1024
 # accounts.error_code is VARCHAR(40); a real HRESULT takes at most 11 characters ("-2147220480").
 MAX_ERROR_CODE = 40
 UNREADABLE_HRESULT = "unreadable_hresult"
+# How stale ``accounts.last_contact_at`` may be (see _contact); silence is reported after minutes.
+CONTACT_PRECISION = dt.timedelta(seconds=5)
 # Verified against when a username is unknown, so every refusal costs the same check.
 _DUMMY_HASH = security.hash_generated_secret("not a real password")
 # The source of calls made in this process (tests, the in-process simulator): no network address.
@@ -92,7 +94,7 @@ class WebConnectorService:
         throwaway = security.new_token()
         login = throttle.login_key(username)
         with self.store.begin() as db:
-            locked = throttle.is_locked(db, LoginKind.WEB_CONNECTOR, login, source, now)
+            counted, locked = throttle.standing(db, LoginKind.WEB_CONNECTOR, login, source, now)
             credential = db.scalar(select(WebConnectorCredential).where(WebConnectorCredential.username == login))
             verified = security.verify_generated_secret(credential.password_hash if credential else _DUMMY_HASH,
                                                         password or "")  # fmt: skip
@@ -106,13 +108,13 @@ class WebConnectorService:
                 self._log(db, credential and credential.account_id, None, "authenticate", "in",
                           f"refused {login!r} from {source}: {reason}")  # fmt: skip
                 return [throwaway, BAD_LOGIN_ANSWER]
-            throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source)
+            throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source, counted=counted)
             if not security.is_upgraded(credential.password_hash):  # stored as argon2 before: upgraded once
                 credential.password_hash = security.hash_generated_secret(password)
             bind(account_id=credential.account_id)
             # Lock the account row: concurrent authenticates of one account are serialised.
             account = db.get(Account, credential.account_id, with_for_update=True)
-            account.last_contact_at = now
+            _contact(account, now)
 
             live = conversation.open_sessions(db, account.id)
             if any(ws.last_seen_at > now - dt.timedelta(seconds=self.settings.busy_window_seconds) for ws in live):
@@ -121,9 +123,9 @@ class WebConnectorService:
             for ws in live:  # abandoned by a Web Connector that crashed or lost a response
                 conversation.end_session(db, ws, SessionState.SUPERSEDED, now, inflight_timeout=self.settings.inflight_timeout)
 
-            schedule.plan(db, account, now, self.settings.run_every_minutes)
+            latest_pulls = schedule.plan(db, account, now, self.settings.run_every_minutes)
             if not outbox.has_ready(db, account.id, now):
-                refresh_connection_status(db, account)
+                refresh_connection_status(db, account, latest_pulls)
                 self._log(db, account.id, None, "authenticate", "out", "none: nothing to do")
                 return [throwaway, NO_WORK_ANSWER]
 
@@ -274,7 +276,7 @@ class WebConnectorService:
             ws.last_seen_at = now
             ws.expires_at = now + dt.timedelta(seconds=self.settings.ticket_idle_seconds)
         account = db.get(Account, ws.account_id)
-        account.last_contact_at = now
+        _contact(account, now)
         return ws, account
 
     def _late_response(self, db, ticket: str, response: str, now: dt.datetime) -> None:
@@ -341,6 +343,13 @@ class WebConnectorService:
                 account_id=account_id, session_id=session_id, operation=operation, direction=direction, summary=summary, body=body
             )
         )
+
+
+def _contact(account: Account, now: dt.datetime) -> None:
+    """Record that the Web Connector called, to :data:`CONTACT_PRECISION`: a session's every call wrote
+    the account row again for a time that is shown as "N minutes ago" and compared with minutes."""
+    if account.last_contact_at is None or not now - CONTACT_PRECISION < account.last_contact_at <= now:
+        account.last_contact_at = now
 
 
 def _version_tuple(text: str) -> tuple[int, ...] | None:
