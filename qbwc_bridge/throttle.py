@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,11 @@ from .store.models import LoginKind, LoginThrottle, UTCDateTime
 
 _LOGIN_LENGTH = LoginThrottle.login.property.columns[0].type.length
 _SOURCE_LENGTH = LoginThrottle.source.property.columns[0].type.length
+
+
+def source_key(source: str) -> str:
+    """``source`` as stored and looked up (the column has a length)."""
+    return source[:_SOURCE_LENGTH]
 
 
 def login_key(login: str | None) -> str:
@@ -43,7 +48,8 @@ def standing(db: Session, kind: LoginKind, login: str, source: str, now: dt.date
     The first tells :func:`record_success` whether it has anything to wipe: the Web Connector's
     right password, every run, then costs no write.
     """
-    row = db.execute(select(LoginThrottle.locked_until).where(_key(kind, login, source))).first()
+    row = db.connection().execute(_STANDING, {"kind": kind.value, "login": login_key(login),
+                                              "source": source[:_SOURCE_LENGTH]}).first()  # fmt: skip
     return row is not None, row is not None and row.locked_until is not None and row.locked_until > now
 
 
@@ -107,6 +113,12 @@ def record_success(db: Session, kind: LoginKind, login: str, source: str, *, cou
 def forget(db: Session, kind: LoginKind, login: str) -> None:
     """A new password: what was counted against the old one, from anywhere, no longer applies."""
     db.execute(delete(LoginThrottle).where(LoginThrottle.kind == kind.value, LoginThrottle.login == login_key(login)))
+
+
+_THROTTLES = LoginThrottle.__table__.c
+# Built once, on the table (no ORM entity, so it runs as plain SQL on the connection): every authenticate asks.
+_STANDING = select(_THROTTLES.locked_until).where(
+    _THROTTLES.kind == bindparam("kind"), _THROTTLES.login == bindparam("login"), _THROTTLES.source == bindparam("source"))
 
 
 def _key(kind: LoginKind, login: str, source: str):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .. import backends, outbox
@@ -66,12 +66,13 @@ def initial_complete(db: Session, account: Account) -> bool:
 
 def _latest_pulls(db: Session, account_id: int) -> list[OutboxOperation]:
     """The newest pull operation of each list (the one that says how that list stands)."""
-    newest = (
-        select(func.max(OutboxOperation.id))
-        .where(OutboxOperation.account_id == account_id, OutboxOperation.kind.in_(PULL_KINDS))
-        .group_by(OutboxOperation.kind)
-    )
-    return list(db.scalars(select(OutboxOperation).where(OutboxOperation.id.in_(newest))))
+    return list(db.scalars(_LATEST_PULLS, {"account_id": account_id}))
+
+
+_LATEST_PULLS = select(OutboxOperation).where(OutboxOperation.id.in_(  # built once: every authenticate asks
+    select(func.max(OutboxOperation.id))
+    .where(OutboxOperation.account_id == bindparam("account_id"), OutboxOperation.kind.in_(PULL_KINDS))
+    .group_by(OutboxOperation.kind)))
 
 
 def retry_refused_pulls(db: Session, account: Account) -> list[OutboxOperation]:
