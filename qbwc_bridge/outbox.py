@@ -52,21 +52,21 @@ def enqueue(
         created_at=utcnow(),
         updated_at=utcnow(),
     )
-    session.flush()  # as the ORM's autoflush would: the plain INSERT below sees what the caller changed
     insert = _INSERTS[session.get_bind().dialect.name == "postgresql", dedupe_key is not None]
-    new_id = session.connection().scalar(insert, values)
-    return None if new_id is None else session.get(OutboxOperation, new_id)
+    return session.scalars(insert, values).first()  # the new row itself (RETURNING): no SELECT after
 
 
 def _insert(dialect, dedupe: bool):
-    insert = dialect.insert(OutboxOperation.__table__)
+    columns = ("account_id", "kind", "payload", "dedupe_key", "priority", "depends_on_id", "state", "attempts",
+               "verify_first", "created_at", "updated_at")  # fmt: skip
+    insert = dialect.insert(OutboxOperation).values({name: bindparam(name) for name in columns})
     if dedupe:
         insert = insert.on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
-    return insert.returning(OutboxOperation.__table__.c.id)
+    return insert.returning(OutboxOperation)
 
 
-# Built once, on the table, with the values as parameters: an INSERT built with its values (the payload
-# too) was keyed for the statement cache value by value, which cost more than running it (every packed order).
+# Built once, with the values as parameters: an INSERT built with its values (the payload too) was keyed
+# for the statement cache value by value, which cost more than running it (every packed order).
 _INSERTS = {(pg, dedupe): _insert(postgresql if pg else sqlite, dedupe) for pg in (False, True) for dedupe in (False, True)}
 
 
