@@ -11,7 +11,7 @@ Latency. The bridge runs as its own process (``qbwc-bridge serve``, 8 threads) o
 then on a throwaway PostgreSQL; 8 clients with keep-alive connections post packed-order
 events at once. Per request: p50 / p99 latency and events/s. Baseline in the same run:
 GET /healthz (HTTP plus SELECT 1) from the same 8 clients.
-Run: .venv/bin/python bench/bench_invoices.py [--orders 1000] [--events 2000] [--no-postgres]
+Run: .venv/bin/python bench/bench_invoices.py [--orders 1000] [--events 2000] [--no-postgres] [--latency-only]
 """
 from __future__ import annotations
 
@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="only the packed-event latency (no round trips)")
     args = parser.parse_args()
     os.environ.setdefault("QBWC_BRIDGE_LOG_LEVEL", "WARNING")
     shared = Path(os.environ.get("QBWC_BRIDGE_SHARED_DIR") or _find_shared_dir() or "")
@@ -170,29 +171,37 @@ def main() -> None:
         sys.exit("Intuit's qbXML schema is needed (../shared or QBWC_BRIDGE_SHARED_DIR)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        batched = round_trips(args.orders, conversation.MAX_REQUESTS_PER_SET, tmp, shared)
-        single = round_trips(args.orders, 1, tmp, shared)
-        print(f"{args.orders} invoices through the simulated Web Connector over HTTP (SQLite), after the initial sync")
-        print(f"{'mode':34} {'round trips':>11} {'SOAP calls':>10} {'seconds':>8} {'invoices/s':>10}")
-        for name, result in ((f"batched ({conversation.MAX_REQUESTS_PER_SET} per message set)", batched),
-                             ("baseline: one invoice per round trip", single)):  # fmt: skip
-            print(f"{name:34} {result['trips']:11d} {result['calls']:10d} {result['seconds']:8.1f} "
-                  f"{args.orders / result['seconds']:10.1f}")
-        print(f"initial sync before that: {batched['initial']} round trips; target for the invoices: "
-              f"{args.orders} / {conversation.MAX_REQUESTS_PER_SET} = {args.orders / conversation.MAX_REQUESTS_PER_SET:.0f}"
-              f" + a small constant")  # fmt: skip
+        if not args.latency_only:
+            _print_round_trips(args, tmp, shared)
+        _print_latency(args, tmp)
 
-        rows = [("SQLite", api_latency(f"sqlite:///{tmp}/api.sqlite3", args.events, tmp))]
-        if not args.no_postgres:
-            with ThrowawayPostgres(find_pg_bin_dir()) as pg:
-                server = PostgresServer(pg.base_url)
-                rows.append(("PostgreSQL", api_latency(server.create_database("bench_invoices"), args.events, tmp)))
-                server.dispose()
-        print(f"\nPOST /api/v1/orders/{{id}}/packed: {args.events} events from {CLIENTS} concurrent clients (server process)")
-        print(f"{'database':12} {'p50 ms':>8} {'p99 ms':>8} {'events/s':>9}   {'GET /healthz p50 / p99 ms (baseline)':>36}")
-        for name, result in rows:
-            print(f"{name:12} {result['p50']:8.1f} {result['p99']:8.1f} {result['rate']:9.1f}   "
-                  f"{result['health_p50']:16.1f} / {result['health_p99']:.1f}")
+
+def _print_round_trips(args, tmp: Path, shared: Path) -> None:
+    batched = round_trips(args.orders, conversation.MAX_REQUESTS_PER_SET, tmp, shared)
+    single = round_trips(args.orders, 1, tmp, shared)
+    print(f"{args.orders} invoices through the simulated Web Connector over HTTP (SQLite), after the initial sync")
+    print(f"{'mode':34} {'round trips':>11} {'SOAP calls':>10} {'seconds':>8} {'invoices/s':>10}")
+    for name, result in ((f"batched ({conversation.MAX_REQUESTS_PER_SET} per message set)", batched),
+                         ("baseline: one invoice per round trip", single)):  # fmt: skip
+        print(f"{name:34} {result['trips']:11d} {result['calls']:10d} {result['seconds']:8.1f} "
+              f"{args.orders / result['seconds']:10.1f}")
+    print(f"initial sync before that: {batched['initial']} round trips; target for the invoices: "
+          f"{args.orders} / {conversation.MAX_REQUESTS_PER_SET} = {args.orders / conversation.MAX_REQUESTS_PER_SET:.0f}"
+          f" + a small constant")  # fmt: skip
+
+
+def _print_latency(args, tmp: Path) -> None:
+    rows = [("SQLite", api_latency(f"sqlite:///{tmp}/api.sqlite3", args.events, tmp))]
+    if not args.no_postgres:
+        with ThrowawayPostgres(find_pg_bin_dir()) as pg:
+            server = PostgresServer(pg.base_url)
+            rows.append(("PostgreSQL", api_latency(server.create_database("bench_invoices"), args.events, tmp)))
+            server.dispose()
+    print(f"\nPOST /api/v1/orders/{{id}}/packed: {args.events} events from {CLIENTS} concurrent clients (server process)")
+    print(f"{'database':12} {'p50 ms':>8} {'p99 ms':>8} {'events/s':>9}   {'GET /healthz p50 / p99 ms (baseline)':>36}")
+    for name, result in rows:
+        print(f"{name:12} {result['p50']:8.1f} {result['p99']:8.1f} {result['rate']:9.1f}   "
+              f"{result['health_p50']:16.1f} / {result['health_p99']:.1f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -52,12 +52,22 @@ def enqueue(
         created_at=utcnow(),
         updated_at=utcnow(),
     )
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxOperation).values(**values)
-    if dedupe_key is not None:
+    insert = _INSERTS[session.get_bind().dialect.name == "postgresql", dedupe_key is not None]
+    return session.scalars(insert, values).first()  # the new row itself (RETURNING): no SELECT after
+
+
+def _insert(dialect, dedupe: bool):
+    columns = ("account_id", "kind", "payload", "dedupe_key", "priority", "depends_on_id", "state", "attempts",
+               "verify_first", "created_at", "updated_at")  # fmt: skip
+    insert = dialect.insert(OutboxOperation).values({name: bindparam(name) for name in columns})
+    if dedupe:
         insert = insert.on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"])
-    new_id = session.execute(insert.returning(OutboxOperation.id)).scalar()
-    return None if new_id is None else session.get(OutboxOperation, new_id)
+    return insert.returning(OutboxOperation)
+
+
+# Built once, with the values as parameters: an INSERT built with its values (the payload too) was keyed
+# for the statement cache value by value, which cost more than running it (every packed order).
+_INSERTS = {(pg, dedupe): _insert(postgresql if pg else sqlite, dedupe) for pg in (False, True) for dedupe in (False, True)}
 
 
 # Built once: a fresh alias per call cost more than the query it filters (authenticate asks on
@@ -85,18 +95,31 @@ def ready(session: Session, account_id: int, now: dt.datetime, limit: int) -> Se
     An operation whose dependency is not done yet waits: a customer and the invoice
     that needs it never share a message set.
     """
-    query = (
-        select(OutboxOperation)
-        .where(_ready_clause(account_id, now))
-        .order_by(OutboxOperation.priority, OutboxOperation.id)
-        .limit(limit)
-    )
-    return session.scalars(query).all()
+    return session.scalars(_READY, {"account_id": account_id, "now": now, "limit": limit}).all()
 
 
 def has_ready(session: Session, account_id: int, now: dt.datetime) -> bool:
     """Whether anything may be sent now: stops at the first such operation instead of counting them all."""
-    return session.scalar(select(select(OutboxOperation.id).where(_ready_clause(account_id, now)).exists()))
+    session.flush()  # what the caller queued or requeued counts (plain SQL below skips the ORM's autoflush)
+    return session.connection().scalar(_HAS_READY, {"account_id": account_id, "now": now})
+
+
+# Built once, with parameters: building and keying a statement cost more than running it (these two run
+# in every authenticate and sendRequestXML).
+_READY_PARAMS = _ready_clause(bindparam("account_id"), bindparam("now"))
+_READY = (select(OutboxOperation).where(_READY_PARAMS).order_by(OutboxOperation.priority, OutboxOperation.id)
+          .limit(bindparam("limit")))  # fmt: skip
+_TABLE = OutboxOperation.__table__
+_DEPENDENCY_ROW = _TABLE.alias("dependency")
+# On the table, not the entity: plain SQL on the connection, without the ORM's bookkeeping.
+_HAS_READY = select(select(_TABLE.c.id).where(
+    _TABLE.c.account_id == bindparam("account_id"),
+    _TABLE.c.state.in_(READY_STATES),
+    or_(_TABLE.c.not_before.is_(None), _TABLE.c.not_before <= bindparam("now")),
+    or_(_TABLE.c.depends_on_id.is_(None),
+        select(_DEPENDENCY_ROW.c.id).where(_DEPENDENCY_ROW.c.id == _TABLE.c.depends_on_id,
+                                           _DEPENDENCY_ROW.c.state == OperationState.DONE.value).exists()),
+).exists())
 
 
 def count_ready(session: Session, account_id: int, now: dt.datetime) -> int:

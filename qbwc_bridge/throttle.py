@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,11 @@ _LOGIN_LENGTH = LoginThrottle.login.property.columns[0].type.length
 _SOURCE_LENGTH = LoginThrottle.source.property.columns[0].type.length
 
 
+def source_key(source: str) -> str:
+    """``source`` as stored and looked up (the column has a length)."""
+    return source[:_SOURCE_LENGTH]
+
+
 def login_key(login: str | None) -> str:
     """``login`` as stored and looked up: PostgreSQL refuses NUL in text, and columns have a length."""
     return (login or "").strip().replace("\x00", "\ufffd")[:_LOGIN_LENGTH]
@@ -34,8 +39,18 @@ def login_key(login: str | None) -> str:
 
 def is_locked(db: Session, kind: LoginKind, login: str, source: str, now: dt.datetime) -> bool:
     """True while this source may not log in as ``login`` (whatever the password)."""
-    locked_until = db.scalar(select(LoginThrottle.locked_until).where(_key(kind, login, source)))
-    return locked_until is not None and locked_until > now
+    return standing(db, kind, login, source, now)[1]
+
+
+def standing(db: Session, kind: LoginKind, login: str, source: str, now: dt.datetime) -> tuple[bool, bool]:
+    """(whether failures of this source at ``login`` are counted, whether it is locked), in one statement.
+
+    The first tells :func:`record_success` whether it has anything to wipe: the Web Connector's
+    right password, every run, then costs no write.
+    """
+    row = db.connection().execute(_STANDING, {"kind": kind.value, "login": login_key(login),
+                                              "source": source[:_SOURCE_LENGTH]}).first()  # fmt: skip
+    return row is not None, row is not None and row.locked_until is not None and row.locked_until > now
 
 
 def record_failure(
@@ -88,14 +103,22 @@ def last_failure(db: Session, kind: LoginKind, login: str) -> dt.datetime | None
                      .where(LoginThrottle.kind == kind.value, LoginThrottle.login == login_key(login)))  # fmt: skip
 
 
-def record_success(db: Session, kind: LoginKind, login: str, source: str) -> None:
-    """A right password from this source wipes its count."""
+def record_success(db: Session, kind: LoginKind, login: str, source: str, *, counted: bool = True) -> None:
+    """A right password from this source wipes its count (``counted=False``: :func:`standing` found none)."""
+    if not counted:
+        return
     db.execute(delete(LoginThrottle).where(_key(kind, login, source)))
 
 
 def forget(db: Session, kind: LoginKind, login: str) -> None:
     """A new password: what was counted against the old one, from anywhere, no longer applies."""
     db.execute(delete(LoginThrottle).where(LoginThrottle.kind == kind.value, LoginThrottle.login == login_key(login)))
+
+
+_THROTTLES = LoginThrottle.__table__.c
+# Built once, on the table (no ORM entity, so it runs as plain SQL on the connection): every authenticate asks.
+_STANDING = select(_THROTTLES.locked_until).where(
+    _THROTTLES.kind == bindparam("kind"), _THROTTLES.login == bindparam("login"), _THROTTLES.source == bindparam("source"))
 
 
 def _key(kind: LoginKind, login: str, source: str):

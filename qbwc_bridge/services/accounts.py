@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .. import backends, security
@@ -69,7 +69,10 @@ def get_account(session: Session, account_id: int) -> Account:
 def account_for_api_token(session: Session, token: str) -> Account | None:
     if not token:
         return None
-    return session.scalar(select(Account).where(Account.api_token_hash == security.token_hash(token)))
+    return session.scalar(_BY_TOKEN, {"token_hash": security.token_hash(token)})
+
+
+_BY_TOKEN = select(Account).where(Account.api_token_hash == bindparam("token_hash"))  # built once: every API call
 
 
 def rotate_api_token(session: Session, account_id: int) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -166,10 +166,7 @@ def record_packed_order(db: Session, account_id: int, order_id: str, payload: An
         payload_hash=digest, status=InvoiceStatus.WAITING.value, attempts=0, received_at=now, updated_at=now,
     )  # fmt: skip
     # Two requests racing on one order: the database picks one winner, the other replays.
-    insert = (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)(PackedOrder)
-    inserted = db.scalars(
-        insert.values(**values).on_conflict_do_nothing(index_elements=["account_id", "order_id"]).returning(PackedOrder)
-    ).first()
+    inserted = db.scalars(_ORDER_INSERTS[db.get_bind().dialect.name == "postgresql"], values).first()
     order = inserted
     if inserted is None:
         # Locked: a replay racing a replacement, Retry or re-evaluation of the order decides on what is committed.
@@ -185,6 +182,18 @@ def record_packed_order(db: Session, account_id: int, order_id: str, payload: An
     rules.evaluate(db, account, [order])
     db.flush()  # the answer shows what is stored (updated_at is set on flush)
     return invoice_view(order), inserted is not None
+
+
+def _order_insert(dialect):
+    columns = ("account_id", "order_id", "order_number", "payload", "payload_hash", "status", "attempts", "received_at",
+               "updated_at")  # fmt: skip
+    return (dialect.insert(PackedOrder).values({name: bindparam(name) for name in columns})
+            .on_conflict_do_nothing(index_elements=["account_id", "order_id"]).returning(PackedOrder))  # fmt: skip
+
+
+# Built once, the values as parameters: built with its values (the whole event), the INSERT was keyed
+# for the statement cache value by value, and that cost more than running it.
+_ORDER_INSERTS = {pg: _order_insert(postgresql if pg else sqlite) for pg in (False, True)}
 
 
 def _verifying(db: Session, order: PackedOrder) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .. import backends, outbox
@@ -86,28 +86,34 @@ def initial_complete(db: Session, account: Account) -> bool:
 
 def _latest_pulls(db: Session, account_id: int) -> list[OutboxOperation]:
     """The newest pull operation of each list (the one that says how that list stands)."""
-    newest = (
-        select(func.max(OutboxOperation.id))
-        .where(OutboxOperation.account_id == account_id, OutboxOperation.kind.in_(PULL_KINDS))
-        .group_by(OutboxOperation.kind)
-    )
-    return list(db.scalars(select(OutboxOperation).where(OutboxOperation.id.in_(newest))))
+    return list(db.scalars(_LATEST_PULLS, {"account_id": account_id}))
 
 
-def retry_refused_pulls(db: Session, account: Account) -> None:
-    """At the start of a contact with QuickBooks: ask again for every list it refused last time."""
-    for op in _latest_pulls(db, account.id):
+_LATEST_PULLS = select(OutboxOperation).where(OutboxOperation.id.in_(  # built once: every authenticate asks
+    select(func.max(OutboxOperation.id))
+    .where(OutboxOperation.account_id == bindparam("account_id"), OutboxOperation.kind.in_(PULL_KINDS))
+    .group_by(OutboxOperation.kind)))
+
+
+def retry_refused_pulls(db: Session, account: Account) -> list[OutboxOperation]:
+    """At the start of a contact with QuickBooks: ask again for every list it refused last time.
+
+    Returns the newest pull of each list (as they stand now), for :func:`refresh_connection_status`."""
+    latest = _latest_pulls(db, account.id)
+    for op in latest:
         if op.state == OperationState.FAILED.value:
             outbox.requeue(op)
+    return latest
 
 
-def _show_refusals(db: Session, account: Account, now: dt.datetime) -> bool:
+def _show_refusals(db: Session, account: Account, now: dt.datetime, latest: list[OutboxOperation] | None) -> bool:
     """Put a refused pull on the account as its error; clear that error once every list came through.
 
     Returns whether a refusal is showing. While a refused list is being asked for again,
     the error stays: it clears only when no pull is failed or still on its way.
     """
-    latest = _latest_pulls(db, account.id)
+    if latest is None:
+        latest = _latest_pulls(db, account.id)
     refused = [op for op in latest if op.state == OperationState.FAILED.value]
     if refused:
         op = min(refused, key=lambda o: o.id)
@@ -131,10 +137,12 @@ def _show_refusals(db: Session, account: Account, now: dt.datetime) -> bool:
     return False
 
 
-def refresh_connection_status(db: Session, account: Account) -> None:
+def refresh_connection_status(db: Session, account: Account, latest: list[OutboxOperation] | None = None) -> None:
     """Mark terms and accounts done once their pulls are; Connecting becomes Connected when all four are.
 
     A list QuickBooks refused shows as the account's error instead (see the module docstring).
+    ``latest``: the newest pull of each list when the caller has just read them (``schedule.plan``)
+    and queued none since; read here otherwise.
     """
     now = utcnow()
     for kind, list_name, model in (*WHOLE_LISTS, *offered_lists(account)):
@@ -144,7 +152,7 @@ def refresh_connection_status(db: Session, account: Account) -> None:
             state.records_seen = state.total_hint = db.scalar(
                 select(func.count()).select_from(model).where(model.account_id == account.id))
             state.updated_at = now
-    if _show_refusals(db, account, now):
+    if _show_refusals(db, account, now, latest):
         return
     if account.status == ConnectionStatus.CONNECTING.value and initial_complete(db, account):
         account.status = ConnectionStatus.CONNECTED.value

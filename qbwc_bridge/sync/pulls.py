@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..operations import ListName, ListPull
@@ -38,6 +38,18 @@ def cursor(db: Session, account_id: int, list_name: ListName) -> SyncCursor:
         db.add(found)
         db.flush()
     return found
+
+
+def load_cursors(db: Session, account_id: int) -> None:
+    """Read the account's cursors in one statement, so the ``db.get`` of each that follows needs none.
+
+    The session's identity map holds unchanged objects only weakly: kept in ``db.info`` for the
+    unit of work, the cursors stay there (else each of the dozen ``db.get`` of a plan reads one again).
+    """
+    db.info.setdefault("sync_cursors", []).extend(db.scalars(_CURSORS, {"account_id": account_id}))
+
+
+_CURSORS = select(SyncCursor).where(SyncCursor.account_id == bindparam("account_id"))
 
 
 def initial_done(db: Session, account_id: int, list_name: ListName) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ... import metrics, outbox
@@ -222,13 +222,11 @@ def return_in_flight(
 
 def open_sessions(db: Session, account_id: int) -> list[WebConnectorSession]:
     """The account's sessions that still accept calls."""
-    return list(
-        db.scalars(
-            select(WebConnectorSession).where(
-                WebConnectorSession.account_id == account_id, WebConnectorSession.state == SessionState.OPEN.value
-            )
-        )
-    )
+    return list(db.scalars(_OPEN_SESSIONS, {"account_id": account_id}))
+
+
+_OPEN_SESSIONS = select(WebConnectorSession).where(  # built once: every authenticate asks
+    WebConnectorSession.account_id == bindparam("account_id"), WebConnectorSession.state == SessionState.OPEN.value)
 
 
 def end_session(

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, literal_column, select
 
 from ... import security, throttle
 from ...config import Settings
@@ -23,6 +23,7 @@ from ...store.models import (
     ConnectionStatus,
     ExchangeLogEntry,
     LoginKind,
+    LoginThrottle,
     SessionState,
     WebConnectorCredential,
     WebConnectorSession,
@@ -53,8 +54,13 @@ MAX_LOGGED_BODY = 64 * 1024
 # accounts.error_code is VARCHAR(40); a real HRESULT takes at most 11 characters ("-2147220480").
 MAX_ERROR_CODE = 40
 UNREADABLE_HRESULT = "unreadable_hresult"
+# How stale ``accounts.last_contact_at`` may be (see _contact); silence is reported after minutes.
+CONTACT_PRECISION = dt.timedelta(seconds=5)
 # Verified against when a username is unknown, so every refusal costs the same check.
 _DUMMY_HASH = security.hash_generated_secret("not a real password")
+# Starts the ticket of an answer that opened no session (nvu, none, busy): the closeConnection that
+# follows is answered without asking the database. A session's ticket is URL-safe base64, never a '.'.
+NO_SESSION_TICKET = "none."
 # The source of calls made in this process (tests, the in-process simulator): no network address.
 IN_PROCESS = "in-process"
 
@@ -89,11 +95,15 @@ class WebConnectorService:
         locked) costs one HMAC verification and the same writes, so none answers faster.
         """
         now = self.clock()
-        throwaway = security.new_token()
+        throwaway = NO_SESSION_TICKET + security.new_token()
         login = throttle.login_key(username)
         with self.store.begin() as db:
-            locked = throttle.is_locked(db, LoginKind.WEB_CONNECTOR, login, source, now)
-            credential = db.scalar(select(WebConnectorCredential).where(WebConnectorCredential.username == login))
+            # The throttle's count, the credential and its account in one statement (the row is there
+            # whether or not the login exists).
+            found = db.execute(_LOGIN, {"kind": LoginKind.WEB_CONNECTOR.value, "login": login,
+                                        "source": throttle.source_key(source)}).one()  # fmt: skip
+            counted, credential = found.counted, found.WebConnectorCredential
+            locked = found.locked_until is not None and found.locked_until > now
             verified = security.verify_generated_secret(credential.password_hash if credential else _DUMMY_HASH,
                                                         password or "")  # fmt: skip
             if credential is None or locked or not verified:
@@ -106,13 +116,16 @@ class WebConnectorService:
                 self._log(db, credential and credential.account_id, None, "authenticate", "in",
                           f"refused {login!r} from {source}: {reason}")  # fmt: skip
                 return [throwaway, BAD_LOGIN_ANSWER]
-            throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source)
+            throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source, counted=counted)
             if not security.is_upgraded(credential.password_hash):  # stored as argon2 before: upgraded once
                 credential.password_hash = security.hash_generated_secret(password)
             bind(account_id=credential.account_id)
-            # Lock the account row: concurrent authenticates of one account are serialised.
-            account = db.get(Account, credential.account_id, with_for_update=True)
-            account.last_contact_at = now
+            account = found.Account
+            if self.store.is_postgresql:
+                # Lock the account row (and read it again under the lock): concurrent authenticates of one
+                # account are serialised. SQLite's BEGIN IMMEDIATE has serialised the whole unit of work.
+                account = db.scalar(_ACCOUNT_FOR_UPDATE, {"id": credential.account_id})
+            _contact(account, now)
 
             live = conversation.open_sessions(db, account.id)
             if any(ws.last_seen_at > now - dt.timedelta(seconds=self.settings.busy_window_seconds) for ws in live):
@@ -121,9 +134,9 @@ class WebConnectorService:
             for ws in live:  # abandoned by a Web Connector that crashed or lost a response
                 conversation.end_session(db, ws, SessionState.SUPERSEDED, now, inflight_timeout=self.settings.inflight_timeout)
 
-            schedule.plan(db, account, now, self.settings.run_every_minutes)
+            latest_pulls = schedule.plan(db, account, now, self.settings.run_every_minutes)
             if not outbox.has_ready(db, account.id, now):
-                refresh_connection_status(db, account)
+                refresh_connection_status(db, account, latest_pulls)
                 self._log(db, account.id, None, "authenticate", "out", "none: nothing to do")
                 return [throwaway, NO_WORK_ANSWER]
 
@@ -259,9 +272,9 @@ class WebConnectorService:
     # -- helpers ---------------------------------------------------------------------
     def _session_for(self, db, ticket: str | None, now: dt.datetime, *, touch: bool = True):
         """The open session a ticket names, or (None, None). Expired sessions are ended here."""
-        if not ticket:
+        if not ticket or ticket.startswith(NO_SESSION_TICKET):
             return None, None
-        ws = db.scalar(select(WebConnectorSession).where(WebConnectorSession.ticket_hash == security.token_hash(ticket)))
+        ws = db.scalar(_SESSION_BY_TICKET, {"ticket_hash": security.token_hash(ticket)})
         if ws is None:
             return None, None
         bind(account_id=ws.account_id, session_id=ws.id)
@@ -281,7 +294,7 @@ class WebConnectorService:
             ws.last_seen_at = now
             ws.expires_at = now + dt.timedelta(seconds=self.settings.ticket_idle_seconds)
         account = db.get(Account, ws.account_id)
-        account.last_contact_at = now
+        _contact(account, now)
         return ws, account
 
     def _late_response(self, db, ticket: str, response: str, now: dt.datetime) -> None:
@@ -343,11 +356,33 @@ class WebConnectorService:
     def _log(db, account_id, session_id, operation, direction, summary, body: str | None = None) -> None:
         if body is not None and len(body) > MAX_LOGGED_BODY:
             body = body[:MAX_LOGGED_BODY] + f"\n... ({len(body)} characters in all; the rest is not kept)"
-        db.add(
-            ExchangeLogEntry(
-                account_id=account_id, session_id=session_id, operation=operation, direction=direction, summary=summary, body=body
-            )
-        )
+        # A plain INSERT, not an ORM object: nothing reads the entry back in this unit of work, and the
+        # object's unit-of-work bookkeeping cost more than the statement.
+        db.execute(_LOG_INSERT, {"account_id": account_id, "session_id": session_id, "at": utcnow(), "operation": operation,
+                                 "direction": direction, "summary": summary, "body": body})  # fmt: skip
+
+
+# Built once (building and keying a statement cost more than running it): asked in every call.
+_THROTTLES = LoginThrottle.__table__
+_LOGIN = (
+    select(_THROTTLES.c.locked_until, _THROTTLES.c.kind.is_not(None).label("counted"), WebConnectorCredential, Account)
+    .select_from(select(literal_column("1").label("one")).subquery("one"))
+    .outerjoin(_THROTTLES, and_(_THROTTLES.c.kind == bindparam("kind"), _THROTTLES.c.login == bindparam("login"),
+                                _THROTTLES.c.source == bindparam("source")))
+    .outerjoin(WebConnectorCredential, WebConnectorCredential.username == bindparam("login"))
+    .outerjoin(Account, Account.id == WebConnectorCredential.account_id)
+)
+_SESSION_BY_TICKET = select(WebConnectorSession).where(WebConnectorSession.ticket_hash == bindparam("ticket_hash"))
+_LOG_INSERT = ExchangeLogEntry.__table__.insert()
+_ACCOUNT_FOR_UPDATE = (select(Account).where(Account.id == bindparam("id")).with_for_update()
+                       .execution_options(populate_existing=True))  # as db.get(..., with_for_update=True)
+
+
+def _contact(account: Account, now: dt.datetime) -> None:
+    """Record that the Web Connector called, to :data:`CONTACT_PRECISION`: a session's every call wrote
+    the account row again for a time that is shown as "N minutes ago" and compared with minutes."""
+    if account.last_contact_at is None or not now - CONTACT_PRECISION < account.last_contact_at <= now:
+        account.last_contact_at = now
 
 
 def _version_tuple(text: str) -> tuple[int, ...] | None:

@@ -111,6 +111,7 @@ def _authenticate(db: Session) -> int:
     if account is None:
         raise ApiError(401, "unauthorized", "The API token is not valid (it may have been rotated).")
     g.account_id = account.id
+    db.info["account"] = account  # held for the unit of work: the view's db.get(Account, ...) then reads nothing
     bind(account_id=account.id)
     return account.id
 
