@@ -6,6 +6,7 @@ backend that can tell runs these (Desktop, memory, Online).
 """
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,9 @@ from qbwc_bridge.domain import InvoiceStatus
 from qbwc_bridge.operations import OperationKind
 from qbwc_bridge.services import catalog, invoices
 from qbwc_bridge.services.invoice_view import invoice_view
-from qbwc_bridge.store.models import OutboxOperation, PackedOrder
+from qbwc_bridge.store.models import OutboxOperation, PackedOrder, WebhookDelivery
+from qbwc_bridge.webhooks.endpoints import put_endpoint
+from qbwc_bridge.webhooks.sealed_secret import SecretBox
 
 from tests.contract.stories import connected, order_status, send_order
 from tests.contract.worlds import World
@@ -48,8 +51,20 @@ def settle(world: World) -> None:
     world.run()
 
 
+def paid_events(world: World) -> list[str | None]:
+    """The ``invoice.paid`` deliveries recorded for BlueTrace's webhook, oldest first: each one's ``paid``."""
+    with world.store.begin() as db:
+        bodies = db.scalars(select(WebhookDelivery.body).where(
+            WebhookDelivery.account_id == world.account_id, WebhookDelivery.type == "invoice.paid")
+            .order_by(WebhookDelivery.id))
+        return [json.loads(body)["data"]["paid"] for body in bodies]
+
+
 def test_a_payment_recorded_in_quickbooks_shows_as_paid_partly_then_fully(world):
     connected(world, invoice_creation=True)
+    with world.store.begin() as db:  # BlueTrace listens for payments (delivery itself: tests/integration/test_webhooks)
+        put_endpoint(db, world.account_id, {"url": "http://localhost:9/hook", "events": ["invoice.paid"]},
+                     SecretBox("contract"))
     created_order(world)
     fresh = view(world)
     assert (fresh["paid"], fresh["balance"], fresh["voided"], fresh["quickbooks_total"]) == (
@@ -59,6 +74,7 @@ def test_a_payment_recorded_in_quickbooks_shows_as_paid_partly_then_fully(world)
     settle(world)
     partly = view(world)
     assert (partly["paid"], partly["balance"], partly["total_difference"]) == ("partly", "14.98", None)
+    assert paid_events(world) == ["partly"]
     with world.store.begin() as db:
         assert isinstance(db.get(PackedOrder, (world.account_id, "o-1")).qb_balance, Decimal)
     world.later(minutes=1)
@@ -66,6 +82,7 @@ def test_a_payment_recorded_in_quickbooks_shows_as_paid_partly_then_fully(world)
     settle(world)
     fully = view(world)
     assert (fully["paid"], fully["balance"], fully["status"]) == ("fully", "0.00", InvoiceStatus.CREATED.value)
+    assert paid_events(world) == ["partly", "fully"]  # once per payment, whatever the pulls' overlap read again
     with world.store.begin() as db:
         kinds = list(db.scalars(select(OutboxOperation.kind).where(OutboxOperation.account_id == world.account_id)))
     assert OperationKind.SYNC_INVOICE_CHANGES.value in kinds
