@@ -27,9 +27,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
-from ..domain import InvoiceStatus
 from ..operations import Deletable, Gone, ListName
-from ..store.models import Account, OperationState, OutboxOperation, PackedOrder
+from ..store.models import Account, OperationState, OutboxOperation
 from ..webhooks import events as webhook_events
 from . import invoices, records
 from .facts import SIDES
@@ -87,25 +86,20 @@ def invoices_deleted(db: Session, account: Account, txn_ids: tuple[str, ...] | l
 
     Returns the order ids marked.
     """
-    wanted = sorted(set(txn_ids))
     marked: list[str] = []
-    for start in range(0, len(wanted), CHUNK):
-        orders = db.scalars(select(PackedOrder).where(
-            PackedOrder.account_id == account.id, PackedOrder.txn_id.in_(wanted[start:start + CHUNK]),
-            PackedOrder.status == InvoiceStatus.CREATED.value).with_for_update())
-        for order in orders:
-            op = db.get(OutboxOperation, order.operation_id) if order.operation_id else None
-            if op is not None and op.state == OperationState.DONE.value:
-                # Failed rather than done, so that Retry (a person's choice) can queue it again.
-                outbox.fail(op, DELETED_CODE, DELETED_ERROR)
-            if op is not None:
-                # Creating it again is a new write: under the old request id QuickBooks Online would answer
-                # with the deleted invoice instead of creating one.
-                op.request_id = None
-            invoices.mark_deleted(order, action=DELETED_ACTION, error=DELETED_ERROR, code=DELETED_CODE)
-            # In this unit of work, once: only a created invoice is marked, so the overlap's repeat finds none.
-            webhook_events.record_invoice(db, order, webhook_events.EventType.INVOICE_DELETED)
-            marked.append(order.order_id)
+    for order in invoices.created_orders(db, account.id, txn_ids):
+        op = db.get(OutboxOperation, order.operation_id) if order.operation_id else None
+        if op is not None and op.state == OperationState.DONE.value:
+            # Failed rather than done, so that Retry (a person's choice) can queue it again.
+            outbox.fail(op, DELETED_CODE, DELETED_ERROR)
+        if op is not None:
+            # Creating it again is a new write: under the old request id QuickBooks Online would answer
+            # with the deleted invoice instead of creating one.
+            op.request_id = None
+        invoices.mark_deleted(order, action=DELETED_ACTION, error=DELETED_ERROR, code=DELETED_CODE)
+        # In this unit of work, once: only a created invoice is marked, so the overlap's repeat finds none.
+        webhook_events.record_invoice(db, order, webhook_events.EventType.INVOICE_DELETED)
+        marked.append(order.order_id)
     if marked:
         log.info("account %s: invoices of orders %s were deleted in QuickBooks", account.id, ", ".join(marked[:10]))
     return marked

@@ -30,15 +30,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from ..domain import InvoiceStatus, PaidStatus
+from ..domain import PaidStatus
 from ..operations import InvoiceChangesPull, InvoiceState, InvoiceStates, OperationKind
 from ..store.models import Account, OperationState, OutboxOperation, PackedOrder
 from ..webhooks import events as webhook_events
+from . import invoices
 from .pulls import OVERLAP
 
 log = logging.getLogger(__name__)
 
-CHUNK = 500  # ids per IN (...)
 CENT = Decimal("0.01")
 KIND = OperationKind.SYNC_INVOICE_CHANGES
 _NEVER = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
@@ -61,15 +61,8 @@ def apply(db: Session, account: Account, states: InvoiceStates) -> list[str]:
     by_id: dict[str, InvoiceState] = {}
     for state in sorted(states.invoices, key=lambda s: s.modified_at or _NEVER):
         by_id[state.id] = state
-    wanted = sorted(by_id)
-    changed: list[str] = []
-    for start in range(0, len(wanted), CHUNK):
-        orders = db.scalars(select(PackedOrder).where(
-            PackedOrder.account_id == account.id, PackedOrder.txn_id.in_(wanted[start:start + CHUNK]),
-            PackedOrder.status == InvoiceStatus.CREATED.value).with_for_update())
-        for order in orders:
-            if _keep(order, by_id[order.txn_id]):
-                changed.append(order.order_id)
+    changed = [order.order_id for order in invoices.created_orders(db, account.id, by_id)
+               if _keep(order, by_id[order.txn_id])]
     if changed:
         log.info("account %s: QuickBooks changed the invoices of orders %s", account.id, ", ".join(changed[:10]))
     return changed

@@ -45,7 +45,7 @@ import enum
 import logging
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from decimal import ROUND_HALF_UP, Decimal
@@ -684,6 +684,23 @@ def settle_lookup(order: PackedOrder, op: OutboxOperation, account: Account, fou
     else:
         log.info("Invoice of order %s is not in QuickBooks: sending it again", order.order_id)
         outbox.looked_up(op)
+
+
+# Ids per IN (...): well inside every database's parameter limit.
+TXN_ID_CHUNK = 500
+
+
+def created_orders(db: Session, account_id: int, txn_ids: Iterable[str]) -> Iterator[PackedOrder]:
+    """The account's orders whose created invoice QuickBooks knows by one of ``txn_ids``, row-locked.
+
+    What QuickBooks reports of invoices (deleted, paid, voided, edited) only ever concerns these:
+    an invoice we did not create, or one of an order since deleted or failed, is nobody's here.
+    """
+    wanted = sorted(set(txn_ids))
+    for start in range(0, len(wanted), TXN_ID_CHUNK):
+        yield from db.scalars(select(PackedOrder).where(
+            PackedOrder.account_id == account_id, PackedOrder.txn_id.in_(wanted[start:start + TXN_ID_CHUNK]),
+            PackedOrder.status == InvoiceStatus.CREATED.value).with_for_update())
 
 
 def order_for(db: Session, op: OutboxOperation) -> PackedOrder | None:
