@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import asdict, dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
@@ -269,6 +269,8 @@ def new_record_from_payload(kind: OperationKind, payload: dict[str, Any]) -> New
 
 @dataclass(frozen=True)
 class InvoiceLine:
+    """One line of an invoice; ``amount`` is exact, :func:`line_amount` what QuickBooks keeps."""
+
     item_id: str  # our id of the mirrored QuickBooks item
     description: str | None
     quantity: Decimal
@@ -277,6 +279,11 @@ class InvoiceLine:
     @property
     def amount(self) -> Decimal:
         return self.quantity * self.unit_price
+
+
+def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """A line's amount as QuickBooks keeps (and checks) it: quantity × unit price rounded half up to the cent."""
+    return (quantity * unit_price).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session
 from .. import backends, outbox
 from ..domain import InvoiceNumbering, InvoiceStatus, IssueType, PendingAction
 from ..errors import DataError
-from ..operations import TAX_CODE_NEEDED, FoundInvoice, InvoiceLine, NewInvoice, OperationKind, address
+from ..operations import TAX_CODE_NEEDED, FoundInvoice, InvoiceLine, NewInvoice, OperationKind, address, line_amount
 from ..store.models import (
     Account,
     BtCustomer,
@@ -76,7 +76,6 @@ log = logging.getLogger(__name__)
 OPERATION_KIND = OperationKind.INVOICE_ADD.value
 _GUID_NAMESPACE = uuid.UUID("6f1c2a4e-8d5b-5c1e-9a57-3b0d6c2e4f81")  # qbwc-bridge invoices
 _CHUNK = 500  # ids per IN (...) query
-_CENT = Decimal("0.01")
 _MAX_LISTED = 5  # fixes listed in one Action before "and N more"
 
 REPORT_TO_SUPPORT = (
@@ -593,7 +592,7 @@ class SentContent:
     @classmethod
     def of(cls, spec: NewInvoice) -> SentContent:
         lines = tuple((line.item_id, line.quantity, line.unit_price) for line in spec.lines)
-        total = sum(((quantity * price).quantize(_CENT, ROUND_HALF_UP) for _, quantity, price in lines), Decimal(0))
+        total = sum((line_amount(quantity, price) for _, quantity, price in lines), Decimal(0))
         return cls(spec.txn_date, lines, total)
 
     def as_payload(self) -> dict[str, Any]:
@@ -686,10 +685,6 @@ def settle_lookup(order: PackedOrder, op: OutboxOperation, account: Account, fou
         outbox.looked_up(op)
 
 
-# Ids per IN (...): well inside every database's parameter limit.
-TXN_ID_CHUNK = 500
-
-
 def created_orders(db: Session, account_id: int, txn_ids: Iterable[str]) -> Iterator[PackedOrder]:
     """The account's orders whose created invoice QuickBooks knows by one of ``txn_ids``, row-locked.
 
@@ -697,9 +692,9 @@ def created_orders(db: Session, account_id: int, txn_ids: Iterable[str]) -> Iter
     an invoice we did not create, or one of an order since deleted or failed, is nobody's here.
     """
     wanted = sorted(set(txn_ids))
-    for start in range(0, len(wanted), TXN_ID_CHUNK):
+    for start in range(0, len(wanted), _CHUNK):
         yield from db.scalars(select(PackedOrder).where(
-            PackedOrder.account_id == account_id, PackedOrder.txn_id.in_(wanted[start:start + TXN_ID_CHUNK]),
+            PackedOrder.account_id == account_id, PackedOrder.txn_id.in_(wanted[start:start + _CHUNK]),
             PackedOrder.status == InvoiceStatus.CREATED.value).with_for_update())
 
 

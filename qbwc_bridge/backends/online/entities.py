@@ -15,14 +15,14 @@ exactly the Decimal's (checked: a value that would not survive is refused as our
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from ...errors import OurBug
-from ...operations import FoundInvoice, InvoiceState, ItemKind, NewCustomer, NewInvoice, NewItem, SkuPlace
+from ...operations import (FoundInvoice, InvoiceState, ItemKind, NewCustomer, NewInvoice, NewItem, SkuPlace,
+                           line_amount)
 from ...sync.invoices import invoice_number
 
-CENT = Decimal("0.01")
 ITEM_TYPES = {ItemKind.SERVICE: "Service", ItemKind.NON_INVENTORY: "NonInventory", ItemKind.INVENTORY: "Inventory"}
 ADDRESS_KEYS = {"line1": "Line1", "line2": "Line2", "line3": "Line3", "line4": "Line4", "line5": "Line5",
                 "city": "City", "state": "CountrySubDivisionCode", "postal_code": "PostalCode", "country": "Country"}
@@ -166,11 +166,6 @@ def number(value: Decimal) -> int | float:
     if Decimal(repr(as_float)) != value:
         raise OurBug(f"{value} cannot be sent to QuickBooks Online exactly")
     return as_float
-
-
-def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """A line's Amount as QuickBooks checks it: quantity × unit price rounded half up to the cent."""
-    return (quantity * unit_price).quantize(CENT, ROUND_HALF_UP)
 
 
 def address_body(value: dict[str, str] | None) -> dict[str, str] | None:
