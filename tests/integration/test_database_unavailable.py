@@ -8,6 +8,7 @@ read-only after it was writable again, so authenticate failed until the processe
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from qbwc_bridge.config import Settings
-from qbwc_bridge.store.db import Store
+from qbwc_bridge.store.db import PING_AFTER_IDLE_SECONDS, Store
 from qbwc_bridge.store.migrate import upgrade
 from qbwc_bridge.web.app import create_app
 from tests.integration.conftest import make_tenant
@@ -85,6 +86,32 @@ def test_a_database_read_only_for_a_moment_is_a_503_and_recovers_without_a_resta
             answer = _authenticate(server.url, tenant.username, tenant.password)
             assert answer.status_code == 200, answer.text
             assert f"{{{SOAP_NS}}}Fault" not in answer.text
+    finally:
+        admin.dispose()
+        store.dispose()
+
+
+def test_pooled_connections_lost_while_resting_are_replaced_before_use(postgres_url, tmp_path):
+    """A database restarted (or its connections dropped) while the server rested: no call fails for it.
+    Pooled connections are checked before use once they rested PING_AFTER_IDLE_SECONDS (store/db.py)."""
+    settings = _settings(postgres_url, tmp_path)
+    store = Store.from_settings(settings)
+    upgrade(store)
+    tenant = make_tenant(store, "Resting Supply")
+    database = make_url(postgres_url).database
+    admin = sa.create_engine(make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with LiveServer(create_app(settings, store)) as server:
+            assert _authenticate(server.url, tenant.username, tenant.password).status_code == 200  # pool warmed
+            with admin.connect() as connection:
+                dropped = connection.exec_driver_sql(
+                    f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    f"WHERE datname = '{database}' AND pid <> pg_backend_pid()").scalar()
+            assert dropped >= 1
+            time.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
+            for _ in range(3):
+                answer = _authenticate(server.url, tenant.username, tenant.password)
+                assert answer.status_code == 200, answer.text
     finally:
         admin.dispose()
         store.dispose()
