@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Exists, and_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -111,15 +111,23 @@ _READY = (select(OutboxOperation).where(_READY_PARAMS).order_by(OutboxOperation.
           .limit(bindparam("limit")))  # fmt: skip
 _TABLE = OutboxOperation.__table__
 _DEPENDENCY_ROW = _TABLE.alias("dependency")
-# On the table, not the entity: plain SQL on the connection, without the ORM's bookkeeping.
-_HAS_READY = select(select(_TABLE.c.id).where(
-    _TABLE.c.account_id == bindparam("account_id"),
-    _TABLE.c.state.in_(READY_STATES),
-    or_(_TABLE.c.not_before.is_(None), _TABLE.c.not_before <= bindparam("now")),
-    or_(_TABLE.c.depends_on_id.is_(None),
-        select(_DEPENDENCY_ROW.c.id).where(_DEPENDENCY_ROW.c.id == _TABLE.c.depends_on_id,
-                                           _DEPENDENCY_ROW.c.state == OperationState.DONE.value).exists()),
-).exists())
+
+
+def ready_exists(account_id, now) -> Exists:
+    """SQL for :func:`has_ready`, to put inside a bigger statement: ``account_id`` and ``now`` are SQL
+    expressions (a bound parameter, or a column of the outer statement)."""
+    # On the table, not the entity: plain SQL on the connection, without the ORM's bookkeeping.
+    return select(_TABLE.c.id).where(
+        _TABLE.c.account_id == account_id,
+        _TABLE.c.state.in_(READY_STATES),
+        or_(_TABLE.c.not_before.is_(None), _TABLE.c.not_before <= now),
+        or_(_TABLE.c.depends_on_id.is_(None),
+            select(_DEPENDENCY_ROW.c.id).where(_DEPENDENCY_ROW.c.id == _TABLE.c.depends_on_id,
+                                               _DEPENDENCY_ROW.c.state == OperationState.DONE.value).exists()),
+    ).exists()
+
+
+_HAS_READY = select(ready_exists(bindparam("account_id"), bindparam("now")))
 
 
 def count_ready(session: Session, account_id: int, now: dt.datetime) -> int:

@@ -177,6 +177,9 @@ class Account(Base):
     # Live mode (Desktop): minutes a Web Connector session that has finished its work stays open, asking
     # every ~5 s for new work; 0 = off. The server default lets rows from before migration 0018 read off.
     live_mode_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Until when the schedule has nothing to queue for this account (see sync/schedule.py's quiet): a poll
+    # before then, finding no work queued and no session open, is answered from one read. None: look in full.
+    plan_due_at: Mapped[dt.datetime | None]
 
 
 class WebConnectorCredential(Base):

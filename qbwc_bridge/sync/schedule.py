@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..store.models import Account, ConnectionStatus, OutboxOperation
 from . import pulls
-from .incremental import queue_incremental_sync
+from .incremental import next_pull_at, queue_incremental_sync
 from .initial import retry_refused_pulls, start_initial_sync
 
 
@@ -31,3 +31,28 @@ def plan(db: Session, account: Account, now: dt.datetime, run_every_minutes: int
     # lists changed in QuickBooks since the last pull give this run its work
     latest = retry_refused_pulls(db, account)
     return None if queue_incremental_sync(db, account, now, run_every_minutes) else latest
+
+
+# -- a quiet account: answered without planning ----------------------------------------------------------
+# Most contacts find nothing to do; planning one reads the cursors and the newest pulls. After a plan that
+# queued nothing, the account keeps when its next pull falls due (``plan_due_at``). Until then, plan() has
+# nothing to queue unless something else changed, and each such change is looked for by the caller
+# (work queued, a session open) or ends the promise: the account leaving Connected (a refused list, a
+# reconnect, a reset), or a session opening (its answers change what plan() finds next).
+
+
+def remember_quiet(db: Session, account: Account, run_every_minutes: int) -> None:
+    """After a contact that found nothing to do: until when :func:`quiet` may answer without planning."""
+    connected = account.status == ConnectionStatus.CONNECTED.value
+    account.plan_due_at = next_pull_at(db, account, run_every_minutes) if connected else None
+
+
+def forget_quiet(account: Account) -> None:
+    """Something may have changed what plan() finds (a session opened, a late answer came): look in full next time."""
+    account.plan_due_at = None
+
+
+def quiet(status: str, plan_due_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether plan() would queue nothing now for an account with this ``status`` and ``plan_due_at``
+    (read as columns: the caller answers from one statement). The caller still checks queued work and sessions."""
+    return status == ConnectionStatus.CONNECTED.value and plan_due_at is not None and now < plan_due_at

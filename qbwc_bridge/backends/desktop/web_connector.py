@@ -98,34 +98,40 @@ class WebConnectorService:
         throwaway = NO_SESSION_TICKET + security.new_token()
         login = throttle.login_key(username)
         with self.store.begin() as db:
-            # The throttle's count, the credential and its account in one statement (the row is there
-            # whether or not the login exists).
-            found = db.execute(_LOGIN, {"kind": LoginKind.WEB_CONNECTOR.value, "login": login,
-                                        "source": throttle.source_key(source)}).one()  # fmt: skip
-            counted, credential = found.counted, found.WebConnectorCredential
+            # The throttle's count, the credential, its account and whether it has a session or work, in
+            # one statement (the row is there whether or not the login exists).
+            found = db.connection().execute(_LOGIN, {"kind": LoginKind.WEB_CONNECTOR.value, "login": login,
+                                                     "source": throttle.source_key(source), "now": now}).one()
+            account_id = found.account_id
             locked = found.locked_until is not None and found.locked_until > now
-            verified = security.verify_generated_secret(credential.password_hash if credential else _DUMMY_HASH,
-                                                        password or "")  # fmt: skip
-            if credential is None or locked or not verified:
+            verified = security.verify_generated_secret(found.password_hash or _DUMMY_HASH, password or "")
+            if account_id is None or locked or not verified:
                 throttle.record_failure(
                     db, LoginKind.WEB_CONNECTOR, login, source, now,
                     max_failures=self.settings.login_max_failures,
                     lockout=dt.timedelta(seconds=self.settings.login_lockout_seconds),
                 )  # fmt: skip
-                reason = "unknown user" if credential is None else "locked: too many wrong passwords" if locked else "wrong password"
-                self._log(db, credential and credential.account_id, None, "authenticate", "in",
-                          f"refused {login!r} from {source}: {reason}")  # fmt: skip
+                reason = "unknown user" if account_id is None else "locked: too many wrong passwords" if locked else "wrong password"
+                self._log(db, account_id, None, "authenticate", "in", f"refused {login!r} from {source}: {reason}")
                 return [throwaway, BAD_LOGIN_ANSWER]
-            throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source, counted=counted)
-            if not security.is_upgraded(credential.password_hash):  # stored as argon2 before: upgraded once
-                credential.password_hash = security.hash_generated_secret(password)
-            bind(account_id=credential.account_id)
-            account = found.Account
+            throttle.record_success(db, LoginKind.WEB_CONNECTOR, login, source, counted=found.counted)
+            if not security.is_upgraded(found.password_hash):  # stored as argon2 before: upgraded once
+                db.get(WebConnectorCredential, account_id).password_hash = security.hash_generated_secret(password)
+            bind(account_id=account_id)
+            if not found.session_open and not found.work_ready and schedule.quiet(found.status, found.plan_due_at, now):
+                # Most polls: nothing queued, no session, no pull due. The statement above said so; no lock
+                # is needed to answer "none" (a concurrent authenticate decides for itself).
+                if _contact_due(found.last_contact_at, now):
+                    db.connection().execute(_CONTACT, {"account_id": account_id, "now": now})
+                    self._log(db, account_id, None, "authenticate", "out", "none: nothing to do")
+                return [throwaway, NO_WORK_ANSWER]
             if self.store.is_postgresql:
-                # Lock the account row (and read it again under the lock): concurrent authenticates of one
-                # account are serialised. SQLite's BEGIN IMMEDIATE has serialised the whole unit of work.
-                account = db.scalar(_ACCOUNT_FOR_UPDATE, {"id": credential.account_id})
-            _contact(account, now)
+                # Lock the account row: concurrent authenticates of one account are serialised.
+                # SQLite's BEGIN IMMEDIATE has serialised the whole unit of work.
+                account = db.scalar(_ACCOUNT_FOR_UPDATE, {"id": account_id})
+            else:
+                account = db.get(Account, account_id)
+            contacted = _contact(account, now)
 
             live = conversation.open_sessions(db, account.id)
             if any(ws.last_seen_at > now - dt.timedelta(seconds=self.settings.busy_window_seconds) for ws in live):
@@ -137,8 +143,11 @@ class WebConnectorService:
             latest_pulls = schedule.plan(db, account, now, self.settings.run_every_minutes)
             if not outbox.has_ready(db, account.id, now):
                 refresh_connection_status(db, account, latest_pulls)
-                self._log(db, account.id, None, "authenticate", "out", "none: nothing to do")
+                schedule.remember_quiet(db, account, self.settings.run_every_minutes)
+                if contacted:
+                    self._log(db, account.id, None, "authenticate", "out", "none: nothing to do")
                 return [throwaway, NO_WORK_ANSWER]
+            schedule.forget_quiet(account)  # what the session's answers change, the next contact plans for
 
             ticket = security.new_token()
             ws = WebConnectorSession(
@@ -310,6 +319,7 @@ class WebConnectorService:
         self._log(db, account.id, ws.id, "receiveResponseXML", "in", f"late answer ({ws.state} session)", response)
         ctx = WorkContext(db, account, conversation.version_of(ws), now, ws.id)
         conversation.apply_late_response(db, ws, ctx, response)
+        schedule.forget_quiet(account)  # the answer may change what the next contact must plan
 
     def _verify_company(self, db, ws, account, hcp_response, company_file_name, major, minor) -> bool:
         try:
@@ -364,25 +374,46 @@ class WebConnectorService:
 
 # Built once (building and keying a statement cost more than running it): asked in every call.
 _THROTTLES = LoginThrottle.__table__
+_CREDENTIALS = WebConnectorCredential.__table__
+_ACCOUNTS = Account.__table__
+_SESSIONS = WebConnectorSession.__table__
+# Plain SQL on the connection (columns, no ORM entities): most calls end with this one statement.
 _LOGIN = (
-    select(_THROTTLES.c.locked_until, _THROTTLES.c.kind.is_not(None).label("counted"), WebConnectorCredential, Account)
+    select(_THROTTLES.c.locked_until, _THROTTLES.c.kind.is_not(None).label("counted"),
+           _CREDENTIALS.c.account_id, _CREDENTIALS.c.password_hash,
+           _ACCOUNTS.c.status, _ACCOUNTS.c.plan_due_at, _ACCOUNTS.c.last_contact_at,
+           # what a quiet poll needs besides the account (see schedule.quiet): no session open, no work queued
+           select(_SESSIONS.c.id).where(_SESSIONS.c.account_id == _CREDENTIALS.c.account_id,
+                                        _SESSIONS.c.state == SessionState.OPEN.value).exists().label("session_open"),
+           outbox.ready_exists(_CREDENTIALS.c.account_id, bindparam("now")).label("work_ready"))
     .select_from(select(literal_column("1").label("one")).subquery("one"))
     .outerjoin(_THROTTLES, and_(_THROTTLES.c.kind == bindparam("kind"), _THROTTLES.c.login == bindparam("login"),
                                 _THROTTLES.c.source == bindparam("source")))
-    .outerjoin(WebConnectorCredential, WebConnectorCredential.username == bindparam("login"))
-    .outerjoin(Account, Account.id == WebConnectorCredential.account_id)
+    .outerjoin(_CREDENTIALS, _CREDENTIALS.c.username == bindparam("login"))
+    .outerjoin(_ACCOUNTS, _ACCOUNTS.c.id == _CREDENTIALS.c.account_id)
 )
+_CONTACT = _ACCOUNTS.update().where(_ACCOUNTS.c.id == bindparam("account_id")).values(last_contact_at=bindparam("now"))
 _SESSION_BY_TICKET = select(WebConnectorSession).where(WebConnectorSession.ticket_hash == bindparam("ticket_hash"))
 _LOG_INSERT = ExchangeLogEntry.__table__.insert()
 _ACCOUNT_FOR_UPDATE = (select(Account).where(Account.id == bindparam("id")).with_for_update()
                        .execution_options(populate_existing=True))  # as db.get(..., with_for_update=True)
 
 
-def _contact(account: Account, now: dt.datetime) -> None:
+def _contact(account: Account, now: dt.datetime) -> bool:
     """Record that the Web Connector called, to :data:`CONTACT_PRECISION`: a session's every call wrote
-    the account row again for a time that is shown as "N minutes ago" and compared with minutes."""
-    if account.last_contact_at is None or not now - CONTACT_PRECISION < account.last_contact_at <= now:
+    the account row again for a time that is shown as "N minutes ago" and compared with minutes.
+
+    Returns whether it was recorded. A poll "none" within the precision of the last one is not logged
+    either: a second entry saying the same within seconds tells support nothing.
+    """
+    if _contact_due(account.last_contact_at, now):
         account.last_contact_at = now
+        return True
+    return False
+
+
+def _contact_due(last_contact_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return last_contact_at is None or not now - CONTACT_PRECISION < last_contact_at <= now
 
 
 def _version_tuple(text: str) -> tuple[int, ...] | None:
