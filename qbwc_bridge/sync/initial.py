@@ -145,6 +145,7 @@ def refresh_connection_status(db: Session, account: Account, latest: list[Outbox
     and queued none since; read here otherwise.
     """
     now = utcnow()
+    pulls.load_cursors(db, account.id)  # one statement instead of one per list
     for kind, list_name, model in (*WHOLE_LISTS, *offered_lists(account)):
         state = pulls.cursor(db, account.id, list_name)
         if not state.initial_done and _whole_list_done(db, account.id, kind):

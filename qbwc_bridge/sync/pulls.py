@@ -46,7 +46,9 @@ def load_cursors(db: Session, account_id: int) -> None:
     The session's identity map holds unchanged objects only weakly: kept in ``db.info`` for the
     unit of work, the cursors stay there (else each of the dozen ``db.get`` of a plan reads one again).
     """
-    db.info.setdefault("sync_cursors", []).extend(db.scalars(_CURSORS, {"account_id": account_id}))
+    loaded = db.info.setdefault("sync_cursors", {})
+    if account_id not in loaded:  # once per unit of work: later changes are on these very objects
+        loaded[account_id] = list(db.scalars(_CURSORS, {"account_id": account_id}))
 
 
 _CURSORS = select(SyncCursor).where(SyncCursor.account_id == bindparam("account_id"))

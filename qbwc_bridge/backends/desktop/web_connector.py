@@ -283,26 +283,29 @@ class WebConnectorService:
         """The open session a ticket names, or (None, None). Expired sessions are ended here."""
         if not ticket or ticket.startswith(NO_SESSION_TICKET):
             return None, None
-        ws = db.scalar(_SESSION_BY_TICKET, {"ticket_hash": security.token_hash(ticket)})
+        ticket_hash = security.token_hash(ticket)
+        if self.store.is_postgresql:
+            # Lock the account row (as authenticate does), then read the session: a session superseded by a
+            # concurrent authenticate on another process must not hand out or take back work. The second
+            # statement sees what was committed before the lock was granted.
+            account = db.scalar(_ACCOUNT_OF_TICKET_FOR_UPDATE, {"ticket_hash": ticket_hash})
+            ws = account and db.scalar(_SESSION_BY_TICKET, {"ticket_hash": ticket_hash})
+        else:  # BEGIN IMMEDIATE has serialised the whole unit of work: one statement reads both
+            ws, account = db.execute(_SESSION_AND_ACCOUNT, {"ticket_hash": ticket_hash}).first() or (None, None)
         if ws is None:
             return None, None
         bind(account_id=ws.account_id, session_id=ws.id)
-        # Lock the account row (as authenticate does) and re-read the session under the lock: a session
-        # superseded by a concurrent authenticate on another process must not hand out or take back work.
-        db.get(Account, ws.account_id, with_for_update=True)
-        db.refresh(ws)
         if ws.state == SessionState.REVOKED.value:
             # Its password was reset: whoever still holds the ticket gets nothing, not even its last error.
             return None, None
         if ws.state != SessionState.OPEN.value:
-            return (ws, db.get(Account, ws.account_id)) if not touch else (None, None)
+            return (ws, account) if not touch else (None, None)
         if ws.expires_at <= now:
             conversation.end_session(db, ws, SessionState.EXPIRED, now, inflight_timeout=self.settings.inflight_timeout)
             return None, None
         if touch:
             ws.last_seen_at = now
             ws.expires_at = now + dt.timedelta(seconds=self.settings.ticket_idle_seconds)
-        account = db.get(Account, ws.account_id)
         _contact(account, now)
         return ws, account
 
@@ -393,7 +396,14 @@ _LOGIN = (
     .outerjoin(_ACCOUNTS, _ACCOUNTS.c.id == _CREDENTIALS.c.account_id)
 )
 _CONTACT = _ACCOUNTS.update().where(_ACCOUNTS.c.id == bindparam("account_id")).values(last_contact_at=bindparam("now"))
-_SESSION_BY_TICKET = select(WebConnectorSession).where(WebConnectorSession.ticket_hash == bindparam("ticket_hash"))
+_SESSION_BY_TICKET = (select(WebConnectorSession).where(WebConnectorSession.ticket_hash == bindparam("ticket_hash"))
+                      .execution_options(populate_existing=True))
+_ACCOUNT_OF_TICKET_FOR_UPDATE = (
+    select(Account).where(Account.id == select(WebConnectorSession.account_id)
+                          .where(WebConnectorSession.ticket_hash == bindparam("ticket_hash")).scalar_subquery())
+    .with_for_update().execution_options(populate_existing=True))
+_SESSION_AND_ACCOUNT = (select(WebConnectorSession, Account).join(Account, Account.id == WebConnectorSession.account_id)
+                        .where(WebConnectorSession.ticket_hash == bindparam("ticket_hash")))
 _LOG_INSERT = ExchangeLogEntry.__table__.insert()
 _ACCOUNT_FOR_UPDATE = (select(Account).where(Account.id == bindparam("id")).with_for_update()
                        .execution_options(populate_existing=True))  # as db.get(..., with_for_update=True)
