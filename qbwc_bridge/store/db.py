@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
@@ -48,10 +48,23 @@ class Store:
         with self._sqlite_writer or contextlib.nullcontext(), self._sessions.begin() as session:
             yield session
 
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection outside any transaction, for a read that one statement answers: each statement
+        sees what was committed when it began. No BEGIN or COMMIT (round trips on a server database),
+        and on SQLite no writer's lock: readers never queue behind writers."""
+        # SQLite's connections are in autocommit already (see "begin" below); asking SQLAlchemy for
+        # AUTOCOMMIT there would hand the connection back in pysqlite's implicit-transaction mode.
+        options = {NO_TRANSACTION: True} if self._sqlite_writer else {"isolation_level": "AUTOCOMMIT"}
+        with self.engine.connect().execution_options(**options) as connection:
+            yield connection
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+# The execution option of Store.read's SQLite connections: no BEGIN IMMEDIATE.
+NO_TRANSACTION = "qbwc_bridge_no_transaction"
 # A server database's pooled connection resting longer than this is checked before it is used again.
 PING_AFTER_IDLE_SECONDS = 1.0
 _LAST_USED = "qbwc_bridge.last_used"
@@ -109,7 +122,8 @@ def _create_engine(database_url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not connection.get_execution_options().get(NO_TRANSACTION):  # Store.read
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -83,7 +83,11 @@ def test_a_database_read_only_for_a_moment_is_a_503_and_recovers_without_a_resta
             assert api.status_code in (422, 503), api.text  # refused as invalid before a write, or 503
             with admin.connect() as connection:  # writable again; the server's connections are kept
                 connection.exec_driver_sql(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
-            answer = _authenticate(server.url, tenant.username, tenant.password)
+            # A pooled connection opened while the database was read-only stays so: its first write is one
+            # more 503, and empties the pool. The call after that is served.
+            first = _authenticate(server.url, tenant.username, tenant.password)
+            assert first.status_code in (200, 503), first.text
+            answer = first if first.status_code == 200 else _authenticate(server.url, tenant.username, tenant.password)
             assert answer.status_code == 200, answer.text
             assert f"{{{SOAP_NS}}}Fault" not in answer.text
     finally:

@@ -92,16 +92,30 @@ class WebConnectorService:
 
         ``source`` is the caller's address (``web/source_address.py``): wrong passwords lock out
         that address only (see ``throttle.py``). Every refusal (unknown user, wrong password,
-        locked) costs one HMAC verification and the same writes, so none answers faster.
+        locked) costs two HMAC verifications (the quiet check's and the unit of work's) and the same
+        writes, so none answers faster.
         """
         now = self.clock()
         throwaway = NO_SESSION_TICKET + security.new_token()
         login = throttle.login_key(username)
+        # The throttle's count, the credential, its account and whether it has a session or work, in one
+        # statement (the row is there whether or not the login exists).
+        login_params = {"kind": LoginKind.WEB_CONNECTOR.value, "login": login, "source": throttle.source_key(source),
+                        "now": now}
+        # Most polls: the right password, nothing queued, no session, no pull due. The statement says so
+        # outside any transaction: no lock is needed to answer "none" (a concurrent authenticate decides for
+        # itself), only the contact is written, when it is due.
+        with self.store.read() as connection:
+            found = connection.execute(_LOGIN, login_params).one()
+        if _quiet(found, password or "", now):
+            bind(account_id=found.account_id)
+            if _contact_due(found.last_contact_at, now):
+                with self.store.begin() as db:
+                    db.connection().execute(_CONTACT, {"account_id": found.account_id, "now": now})
+                    self._log(db, found.account_id, None, "authenticate", "out", "none: nothing to do")
+            return [throwaway, NO_WORK_ANSWER]
         with self.store.begin() as db:
-            # The throttle's count, the credential, its account and whether it has a session or work, in
-            # one statement (the row is there whether or not the login exists).
-            found = db.connection().execute(_LOGIN, {"kind": LoginKind.WEB_CONNECTOR.value, "login": login,
-                                                     "source": throttle.source_key(source), "now": now}).one()
+            found = db.connection().execute(_LOGIN, login_params).one()  # again, inside the unit of work
             account_id = found.account_id
             locked = found.locked_until is not None and found.locked_until > now
             verified = security.verify_generated_secret(found.password_hash or _DUMMY_HASH, password or "")
@@ -118,13 +132,6 @@ class WebConnectorService:
             if not security.is_upgraded(found.password_hash):  # stored as argon2 before: upgraded once
                 db.get(WebConnectorCredential, account_id).password_hash = security.hash_generated_secret(password)
             bind(account_id=account_id)
-            if not found.session_open and not found.work_ready and schedule.quiet(found.status, found.plan_due_at, now):
-                # Most polls: nothing queued, no session, no pull due. The statement above said so; no lock
-                # is needed to answer "none" (a concurrent authenticate decides for itself).
-                if _contact_due(found.last_contact_at, now):
-                    db.connection().execute(_CONTACT, {"account_id": account_id, "now": now})
-                    self._log(db, account_id, None, "authenticate", "out", "none: nothing to do")
-                return [throwaway, NO_WORK_ANSWER]
             if self.store.is_postgresql:
                 # Lock the account row: concurrent authenticates of one account are serialised.
                 # SQLite's BEGIN IMMEDIATE has serialised the whole unit of work.
@@ -420,6 +427,17 @@ def _contact(account: Account, now: dt.datetime) -> bool:
         account.last_contact_at = now
         return True
     return False
+
+
+def _quiet(found, password: str, now: dt.datetime) -> bool:
+    """Whether the login statement's row (``_LOGIN``) alone answers "none": a known login with no failure
+    counted against it from this source, the right password already stored as an HMAC, no session open,
+    no work queued and nothing due (``schedule.quiet``). Anything else goes through the unit of work."""
+    # Verified first, whatever the row: every refusal costs the same (see authenticate).
+    verified = security.verify_generated_secret(found.password_hash or _DUMMY_HASH, password)
+    return (verified and found.account_id is not None and not found.counted
+            and security.is_upgraded(found.password_hash) and not found.session_open and not found.work_ready
+            and schedule.quiet(found.status, found.plan_due_at, now))
 
 
 def _contact_due(last_contact_at: dt.datetime | None, now: dt.datetime) -> bool:
