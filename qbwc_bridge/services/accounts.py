@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .. import backends, security
 from ..errors import NotFound
-from ..store.models import Account, AccountKind, Installation
+from ..store.models import Account, AccountKind, Installation, WebhookEndpoint
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,20 @@ def get_account(session: Session, account_id: int) -> Account:
     return account
 
 
-def account_for_api_token(session: Session, token: str) -> Account | None:
+def account_for_api_token(session: Session, token: str) -> tuple[Account, WebhookEndpoint | None] | None:
+    """The account a token opens, with its webhook endpoint (None: it has none), or None.
+
+    The endpoint comes in the same statement: most API writes record a webhook event, and asking
+    whether the account listens cost a round trip of its own.
+    """
     if not token:
         return None
-    return session.scalar(_BY_TOKEN, {"token_hash": security.token_hash(token)})
+    found = session.execute(_BY_TOKEN, {"token_hash": security.token_hash(token)}).first()
+    return None if found is None else (found.Account, found.WebhookEndpoint)
 
 
-_BY_TOKEN = select(Account).where(Account.api_token_hash == bindparam("token_hash"))  # built once: every API call
+_BY_TOKEN = (select(Account, WebhookEndpoint).outerjoin(WebhookEndpoint, WebhookEndpoint.account_id == Account.id)
+             .where(Account.api_token_hash == bindparam("token_hash")))  # built once: every API call
 
 
 def rotate_api_token(session: Session, account_id: int) -> str:

@@ -86,6 +86,11 @@ def endpoint(db: Session, account_id: int) -> WebhookEndpoint | None:
     return known[account_id]
 
 
+def remember_endpoint(db: Session, account_id: int, found: WebhookEndpoint | None) -> None:
+    """The caller has just read the account's endpoint (or that it has none): :func:`endpoint` need not ask."""
+    db.info.setdefault(_ENDPOINTS, {})[account_id] = found
+
+
 def forget_endpoint(db: Session, account_id: int) -> None:
     """The endpoint was changed in this unit of work: read it again when next asked."""
     db.info.get(_ENDPOINTS, {}).pop(account_id, None)

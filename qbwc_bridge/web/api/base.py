@@ -27,6 +27,7 @@ from ...services.accounts import account_for_api_token
 from ...services import pagination
 from ...services.validation import InvalidInput
 from ...store.db import Store, database_unavailable
+from ...webhooks import events
 from .openapi import RouteDoc, document
 
 log = logging.getLogger(__name__)
@@ -107,9 +108,11 @@ def _authenticate(db: Session) -> int:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send the account's API token as 'Authorization: Bearer <token>'.")
-    account = account_for_api_token(db, token.strip())
-    if account is None:
+    found = account_for_api_token(db, token.strip())
+    if found is None:
         raise ApiError(401, "unauthorized", "The API token is not valid (it may have been rotated).")
+    account, webhook_endpoint = found
+    events.remember_endpoint(db, account.id, webhook_endpoint)
     g.account_id = account.id
     db.info["account"] = account  # held for the unit of work: the view's db.get(Account, ...) then reads nothing
     bind(account_id=account.id)
