@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from sqlalchemy import bindparam, insert, null, select
 from sqlalchemy import inspect as sa_inspect
@@ -135,32 +136,38 @@ def execute_many(db: Session, statement, rows: list[dict]) -> None:
         return
     names = compiled.positiontup if compiled.positional else list(compiled.binds)
     given = rows[0].keys()
+    if not given <= set(names):
+        db.execute(statement, rows)  # a row value no parameter takes: SQLAlchemy says what is wrong
+        return
     fixed = {name: compiled.binds[name].effective_value for name in names if name not in given}
     processors = {name: processor for name in names
                   if (processor := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))}
     for name, processor in processors.items():
         if name in fixed:
             fixed[name] = processor(fixed[name])
-    varying = [(name, processors.get(name)) for name in names if name not in fixed]
-
-    def values(row: dict) -> list:
-        return [row[name] if processor is None else processor(row[name]) for name, processor in varying]
-
+    # Each row merged with the fixed values, picked in the driver's order by itemgetter (C, not
+    # a Python loop per value), then only the values that need it converted.
     if compiled.positional:
-        position = {name: index for index, name in enumerate(names)}
-        template = [fixed.get(name) for name in names]
-        slots = [position[name] for name, _ in varying]
+        pick = itemgetter(*names) if len(names) > 1 else lambda merged: (merged[names[0]],)
+        converted = [(index, processors[name]) for index, name in enumerate(names)
+                     if name in processors and name not in fixed]
 
         def as_driver(row: dict):
-            filled = template.copy()
-            for slot, value in zip(slots, values(row)):
-                filled[slot] = value
-            return tuple(filled)
+            values = pick({**fixed, **row} if fixed else row)
+            if not converted:
+                return values
+            values = list(values)
+            for index, processor in converted:
+                values[index] = processor(values[index])
+            return tuple(values)
     else:
-        keys = [name for name, _ in varying]
+        converted_by_name = [(name, processor) for name, processor in processors.items() if name not in fixed]
 
         def as_driver(row: dict):
-            return {**fixed, **dict(zip(keys, values(row)))}
+            values = {**fixed, **row}
+            for name, processor in converted_by_name:
+                values[name] = processor(values[name])
+            return values
 
     connection.exec_driver_sql(compiled.string, [as_driver(row) for row in rows])
 
