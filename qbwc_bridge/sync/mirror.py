@@ -77,7 +77,7 @@ def _upsert(db: Session, model, account_id: int, rows: list[dict]) -> Upserted:
     fresh = [row for list_id, row in latest.items() if list_id not in known]
     moved = [row for list_id, row in latest.items() if list_id in known and known[list_id] != row["edit_sequence"]]
     if fresh:
-        execute_many(db, insert(model.__table__), fresh)
+        insert_rows(db, model.__table__, fresh)
     if moved:
         update_rows(db, model, moved)
     result.changed = [row["list_id"] for row in fresh + moved]
@@ -148,7 +148,7 @@ def execute_many(db: Session, statement, rows: list[dict]) -> None:
     # Each row merged with the fixed values, picked in the driver's order by itemgetter (C, not
     # a Python loop per value), then only the values that need it converted.
     if compiled.positional:
-        pick = itemgetter(*names) if len(names) > 1 else lambda merged: (merged[names[0]],)
+        pick = _picker(names)
         converted = [(index, processors[name]) for index, name in enumerate(names)
                      if name in processors and name not in fixed]
 
@@ -170,6 +170,47 @@ def execute_many(db: Session, statement, rows: list[dict]) -> None:
             return values
 
     connection.exec_driver_sql(compiled.string, [as_driver(row) for row in rows])
+
+
+def insert_rows(db: Session, table, rows: list[dict]) -> None:
+    """INSERT rows (dicts with the same keys, column keys) into ``table``; on PostgreSQL one COPY.
+
+    Through psycopg every INSERT of an executemany is a message of its own to build and an
+    answer to read, the bridge's CPU rather than the database's; COPY streams the rows as
+    text, which costs it a fraction of that. Elsewhere, and when a missing column takes a
+    Python-side default, :func:`execute_many`.
+    """
+    if not rows:
+        return
+    connection = db.connection()
+    dialect = connection.dialect
+    columns = [table.c[key] for key in rows[0]]
+    defaulted = any(column.default is not None for column in table.c if column.key not in rows[0])
+    if dialect.name != "postgresql" or defaulted:
+        execute_many(db, insert(table), rows)
+        return
+    pick = _picker(list(rows[0]))
+    converted = [(index, processor) for index, column in enumerate(columns)
+                 if (processor := column.type.dialect_impl(dialect).bind_processor(dialect))]
+    preparer = dialect.identifier_preparer
+    copy_in = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(column.name) for column in columns)}) "
+               "FROM STDIN")
+    with connection.connection.cursor() as cursor, cursor.copy(copy_in) as copy:
+        for row in rows:
+            values = pick(row)
+            if converted:
+                values = list(values)
+                for index, processor in converted:
+                    values[index] = processor(values[index])
+            copy.write_row(values)
+
+
+def _picker(names: list[str]):
+    """A row's values under ``names``, as a tuple, in C (itemgetter gives a bare value for one name)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return itemgetter(*names)
 
 
 def upsert_items(db: Session, account_id: int, rows: list[dict]) -> Upserted:
