@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from sqlalchemy import bindparam, insert, null, select
+from sqlalchemy import Column, MetaData, Table, bindparam, insert, null, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -85,10 +85,10 @@ def _upsert(db: Session, model, account_id: int, rows: list[dict]) -> Upserted:
 
 
 def update_rows(db: Session, model, rows: list[dict], constants: dict | None = None) -> None:
-    """UPDATE many rows by primary key in one executemany.
+    """UPDATE many rows by primary key in one executemany (on PostgreSQL, one UPDATE from a COPY).
 
-    Every row carries the primary key and the same varying columns; ``constants`` are
-    the same for all rows and written into the statement itself (None as SQL NULL).
+    Every row carries the primary key and the same varying columns, and names a record once;
+    ``constants`` are the same for all rows and written into the statement itself (None as SQL NULL).
     Core rather than the ORM's bulk update, and constants rather than per-row values
     (JSON nulls, ``updated_at``): at 100k rows that is five times cheaper, and
     :func:`execute_many` five times cheaper again. Objects of these rows already loaded
@@ -102,20 +102,42 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
     if "updated_at" in table.c and "updated_at" not in rows[0]:
         fixed.setdefault("updated_at", utcnow())
     varying = [name for name in rows[0] if name not in keys]
-    statement = (
-        table.update()
-        .where(*(table.c[key] == bindparam(f"pk_{key}") for key in keys))
-        .values({**{name: bindparam(name) for name in varying}, **fixed})
-    )
-    # Parameters named after the key columns would put them in the SET clause too: rewriting
-    # a primary key (even with itself) re-checks its foreign key and rewrites the key's index.
-    execute_many(db, statement, [{**{name: row[name] for name in varying}, **{f"pk_{key}": row[key] for key in keys}}
-                                 for row in rows])
+    if db.connection().dialect.name == "postgresql":
+        _update_through_copy(db, table, keys, varying, fixed, rows)
+    else:
+        statement = (
+            table.update()
+            .where(*(table.c[key] == bindparam(f"pk_{key}") for key in keys))
+            .values({**{name: bindparam(name) for name in varying}, **fixed})
+        )
+        # Parameters named after the key columns would put them in the SET clause too: rewriting
+        # a primary key (even with itself) re-checks its foreign key and rewrites the key's index.
+        execute_many(db, statement, [{**{name: row[name] for name in varying},
+                                      **{f"pk_{key}": row[key] for key in keys}} for row in rows])
     mapper = sa_inspect(model)
     for row in rows:
         loaded = db.identity_map.get(mapper.identity_key_from_primary_key(tuple(row[key] for key in keys)))
         if loaded is not None:
             db.expire(loaded)
+
+
+def _update_through_copy(db: Session, table, keys: list[str], varying: list[str], fixed: dict,
+                         rows: list[dict]) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then one UPDATE ... FROM it, then drop it.
+
+    What :func:`insert_rows` saves on inserts, here on updates: one statement instead of a
+    message and an answer per row. The table lives only inside this call (and this
+    transaction: a failure rolls its creation back).
+    """
+    staged = Table("mirror_staged_rows", MetaData(), *(Column(name, table.c[name].type) for name in rows[0]),
+                   prefixes=["TEMPORARY"])
+    connection = db.connection()
+    staged.create(connection)
+    insert_rows(db, staged, rows)
+    connection.execute(table.update()
+                       .where(*(table.c[key] == staged.c[key] for key in keys))
+                       .values({**{name: staged.c[name] for name in varying}, **fixed}))
+    staged.drop(connection)
 
 
 def execute_many(db: Session, statement, rows: list[dict]) -> None:
