@@ -73,6 +73,16 @@ def match_field(account: Account) -> ItemMatchField:
         return ItemMatchField.NAME
 
 
+def plain_rows(db: Session, statement):
+    """The rows of a SELECT of columns, read through the session's connection (Core).
+
+    The ORM's loading step adds more than the read itself costs: twice its time at 100k
+    rows. Pending changes are flushed first, as the session's own execute would.
+    """
+    db.flush()
+    return db.connection().execute(statement)
+
+
 def bt_facts(db: Session, side: Side, account: Account, *where) -> list:
     """What matching needs of the account's BlueTrace records (those meeting ``where``), streamed."""
     model = side.model
@@ -83,7 +93,8 @@ def bt_facts(db: Session, side: Side, account: Account, *where) -> list:
         columns = (model.item_id, model.sku, model.name)
     else:
         columns = (model.customer_id, model.billing_email, model.name, model.company_name)
-    rows = db.execute(
+    rows = plain_rows(
+        db,
         select(*columns, model.qb_list_id, model.matched_by, rejected)
         .where(model.account_id == account.id, *where)
         .execution_options(yield_per=STREAM)
@@ -103,14 +114,16 @@ def qb_facts(db: Session, side: Side, account: Account, *where) -> list:
     """What matching needs of the mirrored QuickBooks records (those meeting ``where``), streamed."""
     if side is ITEMS:
         q = QbItem
-        rows = db.execute(
+        rows = plain_rows(
+            db,
             select(q.list_id, q.name, q.full_name, q.manufacturer_part_number, q.barcode, q.is_active, q.sku)
             .where(q.account_id == account.id, *where)
             .execution_options(yield_per=STREAM)
         )
         return [matching.QbItemFacts(*row) for row in rows]
     q = QbCustomer
-    rows = db.execute(
+    rows = plain_rows(
+        db,
         select(q.list_id, q.name, q.full_name, q.company_name, q.email, q.is_active, q.parent_list_id)
         .where(q.account_id == account.id, *where)
         .execution_options(yield_per=STREAM)
