@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import IssueType, ItemMatchField, MatchedBy
+from ..store.db import plain_rows
 from ..store.models import Account
 from ..webhooks import events as webhook_events
 from . import facts, invoices, matching, mirror, pulls
@@ -123,13 +124,13 @@ def _state_batches(db: Session, side: Side, account: Account, decisions: dict, e
     if not everything:
         ordered = sorted(decisions)
         for start in range(0, len(ordered), STREAM):
-            yield list(facts.plain_rows(db, select(*columns).where(
+            yield list(plain_rows(db, select(*columns).where(
                 model.account_id == account.id, side.column().in_(ordered[start:start + STREAM]))))
         return
     in_order = select(*columns).where(model.account_id == account.id).order_by(side.column()).limit(STREAM)
     last = None
     while True:
-        batch = facts.plain_rows(db, in_order if last is None else in_order.where(side.column() > last)).all()
+        batch = plain_rows(db, in_order if last is None else in_order.where(side.column() > last)).all()
         if not batch:
             return
         last = batch[-1][0]
