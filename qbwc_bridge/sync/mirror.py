@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
-from sqlalchemy import bindparam, insert, null, select
+from sqlalchemy import Column, MetaData, Table, bindparam, insert, null, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
@@ -76,7 +77,7 @@ def _upsert(db: Session, model, account_id: int, rows: list[dict]) -> Upserted:
     fresh = [row for list_id, row in latest.items() if list_id not in known]
     moved = [row for list_id, row in latest.items() if list_id in known and known[list_id] != row["edit_sequence"]]
     if fresh:
-        execute_many(db, insert(model.__table__), fresh)
+        insert_rows(db, model.__table__, fresh)
     if moved:
         update_rows(db, model, moved)
     result.changed = [row["list_id"] for row in fresh + moved]
@@ -84,10 +85,10 @@ def _upsert(db: Session, model, account_id: int, rows: list[dict]) -> Upserted:
 
 
 def update_rows(db: Session, model, rows: list[dict], constants: dict | None = None) -> None:
-    """UPDATE many rows by primary key in one executemany.
+    """UPDATE many rows by primary key in one executemany (on PostgreSQL, one UPDATE from a COPY).
 
-    Every row carries the primary key and the same varying columns; ``constants`` are
-    the same for all rows and written into the statement itself (None as SQL NULL).
+    Every row carries the primary key and the same varying columns, and names a record once;
+    ``constants`` are the same for all rows and written into the statement itself (None as SQL NULL).
     Core rather than the ORM's bulk update, and constants rather than per-row values
     (JSON nulls, ``updated_at``): at 100k rows that is five times cheaper, and
     :func:`execute_many` five times cheaper again. Objects of these rows already loaded
@@ -101,20 +102,42 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
     if "updated_at" in table.c and "updated_at" not in rows[0]:
         fixed.setdefault("updated_at", utcnow())
     varying = [name for name in rows[0] if name not in keys]
-    statement = (
-        table.update()
-        .where(*(table.c[key] == bindparam(f"pk_{key}") for key in keys))
-        .values({**{name: bindparam(name) for name in varying}, **fixed})
-    )
-    # Parameters named after the key columns would put them in the SET clause too: rewriting
-    # a primary key (even with itself) re-checks its foreign key and rewrites the key's index.
-    execute_many(db, statement, [{**{name: row[name] for name in varying}, **{f"pk_{key}": row[key] for key in keys}}
-                                 for row in rows])
+    if db.connection().dialect.name == "postgresql":
+        _update_through_copy(db, table, keys, varying, fixed, rows)
+    else:
+        statement = (
+            table.update()
+            .where(*(table.c[key] == bindparam(f"pk_{key}") for key in keys))
+            .values({**{name: bindparam(name) for name in varying}, **fixed})
+        )
+        # Parameters named after the key columns would put them in the SET clause too: rewriting
+        # a primary key (even with itself) re-checks its foreign key and rewrites the key's index.
+        execute_many(db, statement, [{**{name: row[name] for name in varying},
+                                      **{f"pk_{key}": row[key] for key in keys}} for row in rows])
     mapper = sa_inspect(model)
     for row in rows:
         loaded = db.identity_map.get(mapper.identity_key_from_primary_key(tuple(row[key] for key in keys)))
         if loaded is not None:
             db.expire(loaded)
+
+
+def _update_through_copy(db: Session, table, keys: list[str], varying: list[str], fixed: dict,
+                         rows: list[dict]) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then one UPDATE ... FROM it, then drop it.
+
+    What :func:`insert_rows` saves on inserts, here on updates: one statement instead of a
+    message and an answer per row. The table lives only inside this call (and this
+    transaction: a failure rolls its creation back).
+    """
+    staged = Table("mirror_staged_rows", MetaData(), *(Column(name, table.c[name].type) for name in rows[0]),
+                   prefixes=["TEMPORARY"])
+    connection = db.connection()
+    staged.create(connection)
+    insert_rows(db, staged, rows)
+    connection.execute(table.update()
+                       .where(*(table.c[key] == staged.c[key] for key in keys))
+                       .values({**{name: staged.c[name] for name in varying}, **fixed}))
+    staged.drop(connection)
 
 
 def execute_many(db: Session, statement, rows: list[dict]) -> None:
@@ -135,34 +158,81 @@ def execute_many(db: Session, statement, rows: list[dict]) -> None:
         return
     names = compiled.positiontup if compiled.positional else list(compiled.binds)
     given = rows[0].keys()
+    if not given <= set(names):
+        db.execute(statement, rows)  # a row value no parameter takes: SQLAlchemy says what is wrong
+        return
     fixed = {name: compiled.binds[name].effective_value for name in names if name not in given}
     processors = {name: processor for name in names
                   if (processor := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))}
     for name, processor in processors.items():
         if name in fixed:
             fixed[name] = processor(fixed[name])
-    varying = [(name, processors.get(name)) for name in names if name not in fixed]
-
-    def values(row: dict) -> list:
-        return [row[name] if processor is None else processor(row[name]) for name, processor in varying]
-
+    # Each row merged with the fixed values, picked in the driver's order by itemgetter (C, not
+    # a Python loop per value), then only the values that need it converted.
     if compiled.positional:
-        position = {name: index for index, name in enumerate(names)}
-        template = [fixed.get(name) for name in names]
-        slots = [position[name] for name, _ in varying]
+        pick = _picker(names)
+        converted = [(index, processors[name]) for index, name in enumerate(names)
+                     if name in processors and name not in fixed]
 
         def as_driver(row: dict):
-            filled = template.copy()
-            for slot, value in zip(slots, values(row)):
-                filled[slot] = value
-            return tuple(filled)
+            values = pick({**fixed, **row} if fixed else row)
+            if not converted:
+                return values
+            values = list(values)
+            for index, processor in converted:
+                values[index] = processor(values[index])
+            return tuple(values)
     else:
-        keys = [name for name, _ in varying]
+        converted_by_name = [(name, processor) for name, processor in processors.items() if name not in fixed]
 
         def as_driver(row: dict):
-            return {**fixed, **dict(zip(keys, values(row)))}
+            values = {**fixed, **row}
+            for name, processor in converted_by_name:
+                values[name] = processor(values[name])
+            return values
 
     connection.exec_driver_sql(compiled.string, [as_driver(row) for row in rows])
+
+
+def insert_rows(db: Session, table, rows: list[dict]) -> None:
+    """INSERT rows (dicts with the same keys, column keys) into ``table``; on PostgreSQL one COPY.
+
+    Through psycopg every INSERT of an executemany is a message of its own to build and an
+    answer to read, the bridge's CPU rather than the database's; COPY streams the rows as
+    text, which costs it a fraction of that. Elsewhere, and when a missing column takes a
+    Python-side default, :func:`execute_many`.
+    """
+    if not rows:
+        return
+    connection = db.connection()
+    dialect = connection.dialect
+    columns = [table.c[key] for key in rows[0]]
+    defaulted = any(column.default is not None for column in table.c if column.key not in rows[0])
+    if dialect.name != "postgresql" or defaulted:
+        execute_many(db, insert(table), rows)
+        return
+    pick = _picker(list(rows[0]))
+    converted = [(index, processor) for index, column in enumerate(columns)
+                 if (processor := column.type.dialect_impl(dialect).bind_processor(dialect))]
+    preparer = dialect.identifier_preparer
+    copy_in = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(column.name) for column in columns)}) "
+               "FROM STDIN")
+    with connection.connection.cursor() as cursor, cursor.copy(copy_in) as copy:
+        for row in rows:
+            values = pick(row)
+            if converted:
+                values = list(values)
+                for index, processor in converted:
+                    values[index] = processor(values[index])
+            copy.write_row(values)
+
+
+def _picker(names: list[str]):
+    """A row's values under ``names``, as a tuple, in C (itemgetter gives a bare value for one name)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return itemgetter(*names)
 
 
 def upsert_items(db: Session, account_id: int, rows: list[dict]) -> Upserted:

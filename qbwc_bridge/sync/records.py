@@ -26,13 +26,14 @@ deleted would undo their work behind their back.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import IssueType, ItemMatchField, MatchedBy
+from ..store.db import plain_rows
 from ..store.models import Account
 from ..webhooks import events as webhook_events
 from . import facts, invoices, matching, mirror, pulls
@@ -105,32 +106,53 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
     keys = {fact.id: fact.sku if side is ITEMS else fact.email  # the key as typed, for the issue messages
             for fact in bt if (decided := decisions.get(fact.id)) is not None and decided.issue is not None}
     del bt, qb  # what matching needed: the writes below need only decisions
-    _apply(db, side, account, decisions, keys, field)
+    _apply(db, side, account, decisions, keys, field, everything=targets is None)
     invoices.on_matches_changed(db, account)
 
 
-def _state_rows(db: Session, side: Side, account: Account, ids: list[str]) -> list:
+def _state_batches(db: Session, side: Side, account: Account, decisions: dict, everything: bool) -> Iterator[list]:
+    """The decided records' match state as stored, at most STREAM rows at a time.
+
+    Re-deciding every record reads the list in key order, one range after the other (a scan
+    of the primary key, cheaper than looking 100k ids up through IN lists); otherwise
+    the ids are looked up. Each batch is fetched whole, so no cursor is open while the
+    caller writes.
+    """
     model = side.model
     columns = (side.column(), model.qb_list_id, model.matched_by, model.issue, model.issue_detail, model.pending,
                model.active)
-    return list(db.execute(select(*columns).where(model.account_id == account.id, side.column().in_(ids))))
+    if not everything:
+        ordered = sorted(decisions)
+        for start in range(0, len(ordered), STREAM):
+            yield list(plain_rows(db, select(*columns).where(
+                model.account_id == account.id, side.column().in_(ordered[start:start + STREAM]))))
+        return
+    in_order = select(*columns).where(model.account_id == account.id).order_by(side.column()).limit(STREAM)
+    last = None
+    while True:
+        batch = plain_rows(db, in_order if last is None else in_order.where(side.column() > last)).all()
+        if not batch:
+            return
+        last = batch[-1][0]
+        yield [row for row in batch if row[0] in decisions]
 
 
-def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dict, field: ItemMatchField) -> None:
+def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dict, field: ItemMatchField,
+           everything: bool) -> None:
     """Write the rows whose state changed, a few thousand at a time, then queue automatic creations.
 
     Batches keep memory flat at 100k records: no list of every row's new state, nor of
-    every UPDATE's parameters, ever exists.
+    every UPDATE's parameters, ever exists. ``everything``: every record was decided.
+    Webhook notes and creations follow the records' ids in Python's order, whatever order
+    the database read them in.
     """
-    creatable = []
+    creatable, issue_changes = [], []
     automatic = bool(getattr(account, side.sync_switch))
-    ordered = sorted(decisions)
-    for start in range(0, len(ordered), STREAM):
+    for state_rows in _state_batches(db, side, account, decisions, everything):
         # Four shapes of UPDATE, each setting only what changes: an index on a column
         # left out of SET is not touched, which halves the cost of a first full match.
         batches: dict[tuple[bool, bool], list[dict]] = {}
-        for record_id, qb_list_id, matched_by, issue, detail, pending, active in _state_rows(
-                db, side, account, ordered[start:start + STREAM]):
+        for record_id, qb_list_id, matched_by, issue, detail, pending, active in state_rows:
             decision = decisions[record_id]
             new = _new_state(side, decision, keys.get(record_id), qb_list_id, matched_by, issue, detail, field)
             row = {"account_id": account.id, side.id_column: record_id}
@@ -141,8 +163,8 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
             elif (new["issue"], new["issue_detail"], qb_list_id, matched_by) != (issue, detail, None, None):
                 row.update(issue=new["issue"], issue_detail=new["issue_detail"])
                 batches.setdefault((False, qb_list_id is None and matched_by is None), []).append(row)
-            if new["issue"] != issue:  # bulk writes pass no column listener: note them for webhooks here
-                webhook_events.match_issue_changing(db, account.id, side.noun, record_id, issue)
+            if new["issue"] != issue:  # bulk writes pass no column listener: note them for webhooks below
+                issue_changes.append((record_id, issue))
             if (automatic and active and not pending and new["issue"] == IssueType.NOT_FOUND.value
                     and not decision.inactive and not decision.shared_with
                     and not (new["issue_detail"] or {}).get("rejected")
@@ -151,9 +173,10 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
         for (is_match, already_clear), rows in batches.items():
             cleared = ({"issue": None, "issue_detail": None} if is_match else {"qb_list_id": None, "matched_by": None})
             mirror.update_rows(db, side.model, rows, constants={} if already_clear else cleared)
-    if creatable:
-        for record_id in creatable:
-            create_automatically(db, account, side, record_id)
+    for record_id, issue in sorted(issue_changes):
+        webhook_events.match_issue_changing(db, account.id, side.noun, record_id, issue)
+    for record_id in sorted(creatable):
+        create_automatically(db, account, side, record_id)
 
 
 def _new_state(side, decision, raw_key, qb_list_id, matched_by, issue, detail, field) -> dict[str, Any]:

@@ -35,6 +35,17 @@ def test_a_page_is_inserted_then_only_moved_records_are_rewritten(store, tenant)
     assert (two.edit_sequence, two.sales_price, two.is_active) == ("2", None, True)
 
 
+def test_text_the_bulk_insert_could_mangle_is_stored_as_given(store, tenant):
+    account_id = tenant.account.account_id
+    awkward = ["tab\there", "line\nbreak\r\n", "back\\slash \\N", "\\N", "", "quote \" and \u00e9\u4e2d"]
+    with store.begin() as db:
+        mirror.upsert_items(db, account_id, [_item_row(n, description=text, name=text or "blank")
+                                             for n, text in enumerate(awkward)])
+    with store.begin() as db:
+        stored = {item.list_id: item for item in db.scalars(select(QbItem).where(QbItem.account_id == account_id))}
+    assert [stored[_item_row(n)["list_id"]].description for n in range(len(awkward))] == awkward
+
+
 def test_match_states_are_updated_by_key_with_constants_and_json(store, tenant):
     account_id = tenant.account.account_id
     with store.begin() as db:
