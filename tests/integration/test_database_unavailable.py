@@ -7,6 +7,7 @@ read-only after it was writable again, so authenticate failed until the processe
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -62,60 +63,57 @@ def test_a_database_that_does_not_answer_gets_503s_not_500s(tmp_path):
         store.dispose()
 
 
-def test_a_database_read_only_for_a_moment_is_a_503_and_recovers_without_a_restart(postgres_url, tmp_path):
+@contextlib.contextmanager
+def _served_on_postgresql(postgres_url: str, tmp_path, tenant_name: str):
+    """The bridge served on the test's PostgreSQL database with one tenant whose pool is warmed, and a
+    connection to the server's maintenance database to act on it from outside: (server, tenant, admin, name)."""
     settings = _settings(postgres_url, tmp_path)
     store = Store.from_settings(settings)
     upgrade(store)
-    tenant = make_tenant(store, "Read Only Supply")
-    database = make_url(postgres_url).database
+    tenant = make_tenant(store, tenant_name)
     admin = sa.create_engine(make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with LiveServer(create_app(settings, store)) as server:
             assert _authenticate(server.url, tenant.username, tenant.password).status_code == 200  # pool warmed
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
-                connection.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                           f"WHERE datname = '{database}' AND pid <> pg_backend_pid()")
-            _assert_unavailable_fault(_authenticate(server.url, tenant.username, tenant.password))
-            api = requests.post(f"{server.url}/api/v1/orders/o-1/packed", timeout=10, data=json.dumps({}),
-                                headers={"Authorization": f"Bearer {tenant.account.api_token}",
-                                         "Content-Type": "application/json"})
-            assert api.status_code in (422, 503), api.text  # refused as invalid before a write, or 503
-            with admin.connect() as connection:  # writable again; the server's connections are kept
-                connection.exec_driver_sql(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
-            # A pooled connection opened while the database was read-only stays so: its first write is one
-            # more 503, and empties the pool. The call after that is served.
-            first = _authenticate(server.url, tenant.username, tenant.password)
-            assert first.status_code in (200, 503), first.text
-            answer = first if first.status_code == 200 else _authenticate(server.url, tenant.username, tenant.password)
-            assert answer.status_code == 200, answer.text
-            assert f"{{{SOAP_NS}}}Fault" not in answer.text
+            yield server, tenant, admin, make_url(postgres_url).database
     finally:
         admin.dispose()
         store.dispose()
+
+
+def _drop_connections(admin, database: str) -> int:
+    with admin.connect() as connection:
+        return connection.exec_driver_sql(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                          f"WHERE datname = '{database}' AND pid <> pg_backend_pid()").scalar()
+
+
+def test_a_database_read_only_for_a_moment_is_a_503_and_recovers_without_a_restart(postgres_url, tmp_path):
+    with _served_on_postgresql(postgres_url, tmp_path, "Read Only Supply") as (server, tenant, admin, database):
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+        _drop_connections(admin, database)
+        _assert_unavailable_fault(_authenticate(server.url, tenant.username, tenant.password))
+        api = requests.post(f"{server.url}/api/v1/orders/o-1/packed", timeout=10, data=json.dumps({}),
+                            headers={"Authorization": f"Bearer {tenant.account.api_token}",
+                                     "Content-Type": "application/json"})
+        assert api.status_code in (422, 503), api.text  # refused as invalid before a write, or 503
+        with admin.connect() as connection:  # writable again; the server's connections are kept
+            connection.exec_driver_sql(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+        # A pooled connection opened while the database was read-only stays so: its first write is one
+        # more 503, and empties the pool. The call after that is served.
+        first = _authenticate(server.url, tenant.username, tenant.password)
+        assert first.status_code in (200, 503), first.text
+        answer = first if first.status_code == 200 else _authenticate(server.url, tenant.username, tenant.password)
+        assert answer.status_code == 200, answer.text
+        assert f"{{{SOAP_NS}}}Fault" not in answer.text
 
 
 def test_pooled_connections_lost_while_resting_are_replaced_before_use(postgres_url, tmp_path):
     """A database restarted (or its connections dropped) while the server rested: no call fails for it.
     Pooled connections are checked before use once they rested PING_AFTER_IDLE_SECONDS (store/db.py)."""
-    settings = _settings(postgres_url, tmp_path)
-    store = Store.from_settings(settings)
-    upgrade(store)
-    tenant = make_tenant(store, "Resting Supply")
-    database = make_url(postgres_url).database
-    admin = sa.create_engine(make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with LiveServer(create_app(settings, store)) as server:
-            assert _authenticate(server.url, tenant.username, tenant.password).status_code == 200  # pool warmed
-            with admin.connect() as connection:
-                dropped = connection.exec_driver_sql(
-                    f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    f"WHERE datname = '{database}' AND pid <> pg_backend_pid()").scalar()
-            assert dropped >= 1
-            time.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
-            for _ in range(3):
-                answer = _authenticate(server.url, tenant.username, tenant.password)
-                assert answer.status_code == 200, answer.text
-    finally:
-        admin.dispose()
-        store.dispose()
+    with _served_on_postgresql(postgres_url, tmp_path, "Resting Supply") as (server, tenant, admin, database):
+        assert _drop_connections(admin, database) >= 1
+        time.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
+        for _ in range(3):
+            answer = _authenticate(server.url, tenant.username, tenant.password)
+            assert answer.status_code == 200, answer.text
