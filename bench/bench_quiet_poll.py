@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import io
 import logging
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event  # noqa: E402
+from werkzeug.test import Client  # noqa: E402
 
 from bench.bare_spyne_server import app as bare_app  # noqa: E402
 from bench.bench_soap_sessions import TNS, connected  # noqa: E402
@@ -46,17 +46,13 @@ POLL_STEP = CONTACT_PRECISION + dt.timedelta(seconds=1)
 
 def authenticate_call(app, path: str, username: str, password: str):
     """A function posting one authenticate to ``app`` (a WSGI callable) and checking it answered "none"."""
+    client = Client(app)
     body = envelope("authenticate", strUserName=username, strPassword=password)
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{TNS}authenticate"'}
 
     def call() -> None:
-        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "SERVER_NAME": "127.0.0.1",
-                   "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-                   "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.input": io.BytesIO(body),
-                   "CONTENT_TYPE": "text/xml; charset=utf-8", "CONTENT_LENGTH": str(len(body)),
-                   "HTTP_SOAPACTION": f'"{TNS}authenticate"'}  # fmt: skip
-        statuses: list[str] = []
-        answer = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
-        assert statuses[0].startswith("200") and b">none<" in answer, answer[:400]
+        answer = client.post(path, data=body, headers=headers)
+        assert answer.status_code == 200 and b">none<" in answer.data, answer.data[:400]
 
     return call
 
