@@ -8,8 +8,9 @@ SOAP calls and wall time. Baseline in the same run: the same work sent one reque
 message set, as typical bridges do (one invoice per round trip).
 
 Latency. The bridge runs as its own process (``qbwc-bridge serve``, 8 threads) on SQLite,
-then on a throwaway PostgreSQL; 8 clients with keep-alive connections post packed-order
-events at once. Per request: p50 / p99 latency and events/s. Baseline in the same run:
+then on a throwaway PostgreSQL, once as one process and once as ``serve --processes 2`` (one
+per core, as the README advises on PostgreSQL); 8 clients with keep-alive connections post
+packed-order events at once. Per request: p50 / p99 latency and events/s. Baseline in the same run:
 GET /healthz (HTTP plus SELECT 1) from the same 8 clients.
 Run: .venv/bin/python bench/bench_invoices.py [--orders 1000] [--events 2000] [--no-postgres] [--latency-only]
 """
@@ -39,7 +40,7 @@ from qbwc_bridge.store.migrate import upgrade  # noqa: E402
 from qbwc_bridge.web.app import create_app  # noqa: E402
 from tests.integration.conftest import make_tenant  # noqa: E402
 from tests.integration.invoice_world import make_company, seed_matches  # noqa: E402
-from tests.support.live_server import LiveServer, ServerProcess  # noqa: E402
+from tests.support.live_server import DEFAULT_SERVE_COMMAND, LiveServer, ServerProcess  # noqa: E402
 from tests.support.postgres import PostgresServer, ThrowawayPostgres, find_pg_bin_dir  # noqa: E402
 
 CLIENTS = 8
@@ -136,7 +137,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
-def api_latency(database_url: str, events: int, tmp: Path) -> dict:
+def api_latency(database_url: str, events: int, tmp: Path, processes: int = 1) -> dict:
     store = Store(database_url)
     upgrade(store)
     tenant = make_tenant(store, "Latency Supply")
@@ -146,7 +147,7 @@ def api_latency(database_url: str, events: int, tmp: Path) -> dict:
     env = {"QBWC_BRIDGE_DATABASE_URL": database_url, "QBWC_BRIDGE_SECRET_KEY": "b" * 40,
            "QBWC_BRIDGE_DATA_DIR": str(tmp), "QBWC_BRIDGE_LOG_LEVEL": "WARNING"}  # fmt: skip
     try:
-        with ServerProcess(env=env) as server:
+        with ServerProcess(env=env, command=(*DEFAULT_SERVE_COMMAND, "--processes", str(processes))) as server:
             _run_clients(server.port, tenant.account.api_token, [("GET", "/healthz", None)] * 80)  # warm up
             health, _ = _run_clients(server.port, tenant.account.api_token, [("GET", "/healthz", None)] * events)
             latencies, seconds = _run_clients(server.port, tenant.account.api_token, posts)
@@ -196,11 +197,13 @@ def _print_latency(args, tmp: Path) -> None:
         with ThrowawayPostgres(find_pg_bin_dir()) as pg:
             server = PostgresServer(pg.base_url)
             rows.append(("PostgreSQL", api_latency(server.create_database("bench_invoices"), args.events, tmp)))
+            rows.append(("PostgreSQL, --processes 2",
+                         api_latency(server.create_database("bench_invoices_2"), args.events, tmp, processes=2)))
             server.dispose()
     print(f"\nPOST /api/v1/orders/{{id}}/packed: {args.events} events from {CLIENTS} concurrent clients (server process)")
-    print(f"{'database':12} {'p50 ms':>8} {'p99 ms':>8} {'events/s':>9}   {'GET /healthz p50 / p99 ms (baseline)':>36}")
+    print(f"{'database':26} {'p50 ms':>8} {'p99 ms':>8} {'events/s':>9}   {'GET /healthz p50 / p99 ms (baseline)':>36}")
     for name, result in rows:
-        print(f"{name:12} {result['p50']:8.1f} {result['p99']:8.1f} {result['rate']:9.1f}   "
+        print(f"{name:26} {result['p50']:8.1f} {result['p99']:8.1f} {result['rate']:9.1f}   "
               f"{result['health_p50']:16.1f} / {result['health_p99']:.1f}")
 
 

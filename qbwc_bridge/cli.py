@@ -5,6 +5,7 @@ printed once, at creation, and never logged.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import gc
@@ -12,7 +13,9 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -35,6 +38,7 @@ from .simulator.cli import simulate_command
 from .store.db import Store
 from .store.migrate import upgrade
 from .store.models import MAX_ID
+from .supervisor import Supervisor, listeners
 from .web.app import create_app
 from .webhooks.deliverer import BackgroundDeliverer, Deliverer
 from .webhooks.sealed_secret import SecretBox
@@ -126,18 +130,49 @@ def _deliverer(context: Context) -> Deliverer:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Serve from this many processes sharing the port: one per core on PostgreSQL (a process "
+              "runs Python on one core at a time). On SQLite, more than one only adds waits for its one writer.")
 @click.option("--no-worker", is_flag=True,
               help="Do not drive QuickBooks Online companies in this process (run `qbwc-bridge worker` instead).")
 @click.option("--no-webhooks", is_flag=True,
               help="Do not deliver webhooks from this process (run `qbwc-bridge deliver-webhooks` instead).")
 @pass_context
-def serve(context: Context, host: str, port: int, threads: int, no_worker: bool, no_webhooks: bool) -> None:
+def serve(context: Context, host: str, port: int, threads: int, processes: int, no_worker: bool,
+          no_webhooks: bool) -> None:
     """Serve the SOAP endpoint, API and admin with waitress (and one QuickBooks Online worker and one webhook
-    deliverer unless --no-worker / --no-webhooks)."""
+    deliverer per process unless --no-worker / --no-webhooks)."""
     _configure_logging(context.settings)
-    if context.settings.metrics_dir is not None:
-        metrics.share_across_processes(context.settings.metrics_dir)
-    upgrade(context.store)
+    with _metrics_shared_by(processes, context.settings.metrics_dir) as metrics_dir:
+        if metrics_dir is not None:
+            metrics.share_across_processes(metrics_dir)
+            context.use_settings(context.settings.replace(metrics_dir=metrics_dir))  # what /metrics sums
+        upgrade(context.store)
+        log.info("serving on http://%s:%d from %d process(es) (Web Connector endpoint %s/qbwc)", host, port,
+                 processes, context.settings.public_url)  # fmt: skip
+        if processes == 1:
+            _serve(context, threads, no_worker, no_webhooks, host=host, port=port)
+            return
+        sockets = listeners(host, port, processes)
+        # Children open their own connections: one inherited from here would be shared by all of them.
+        context.store.dispose()
+        Supervisor(processes, lambda slot: _serve(context, threads, no_worker, no_webhooks,
+                                                  sockets=[sockets[slot]])).run()  # fmt: skip
+
+
+@contextlib.contextmanager
+def _metrics_shared_by(processes: int, configured: Path | None) -> Iterator[Path | None]:
+    """Where the processes' counters live: QBWC_BRIDGE_METRICS_DIR if set; for several processes without it,
+    a fresh directory of their own (removed at the end), so that a scrape of any of them counts them all."""
+    if configured is not None or processes == 1:
+        yield configured
+        return
+    with tempfile.TemporaryDirectory(prefix="qbwc-bridge-metrics-") as directory:
+        yield Path(directory)
+
+
+def _serve(context: Context, threads: int, no_worker: bool, no_webhooks: bool, **listen) -> None:
+    """One process's service: the app on waitress plus the background threads, until the process ends."""
     app = create_app(context.settings, context.store)
     pruner = retention.Pruner(context.store, context.settings.log_retention)
     pruner.start()
@@ -147,15 +182,14 @@ def serve(context: Context, host: str, port: int, threads: int, no_worker: bool,
     deliverer = None if no_webhooks else BackgroundDeliverer(_deliverer(context))
     if deliverer is not None:
         deliverer.start()
-    log.info("serving on http://%s:%d (Web Connector endpoint %s/qbwc)", host, port, context.settings.public_url)
     # Everything imported and built so far lives as long as the process: out of the cyclic
     # collector's sight, a full collection during an initial sync walks only what the sync made.
     gc.freeze()
     try:
         # waitress drops X-Forwarded-For unless told otherwise; web/source_address.py believes it only from
         # QBWC_BRIDGE_TRUSTED_PROXIES, so keep it when there are some.
-        waitress.serve(app, host=host, port=port, threads=threads, ident="qbwc-bridge",
-                       clear_untrusted_proxy_headers=not context.settings.trusted_proxies)  # fmt: skip
+        waitress.serve(app, threads=threads, ident="qbwc-bridge",
+                       clear_untrusted_proxy_headers=not context.settings.trusted_proxies, **listen)  # fmt: skip
     finally:
         if worker is not None:
             worker.stop()
