@@ -81,7 +81,21 @@ def test_a_quiet_poll_is_one_read_and_writes_nothing_new(service, connected, sto
 def test_a_quiet_poll_still_records_the_contact_and_logs_it_when_minutes_apart(service, connected, store, clock):
     assert _authenticate(service, connected)[1] == NO_WORK_ANSWER
     clock.now += dt.timedelta(seconds=50)
-    assert _authenticate(service, connected)[1] == NO_WORK_ANSWER
+    in_transaction, answers = [], []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        in_transaction.append(not getattr(conn.connection.dbapi_connection, "autocommit", False))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        statements = _statements(store, lambda: answers.append(_authenticate(service, connected)))
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert answers[0][1] == NO_WORK_ANSWER
+    if store.is_postgresql:  # the contact's UPDATE rides in the INSERT as a CTE, with no BEGIN or COMMIT
+        assert (statements, in_transaction) == (["SELECT", "WITH"], [False, False])
+    else:
+        assert statements == ["SELECT", "UPDATE", "INSERT"], statements
     with store.begin() as db:
         assert db.get(Account, connected.account.account_id).last_contact_at == clock.now
         logged = db.query(ExchangeLogEntry).filter_by(account_id=connected.account.account_id,
