@@ -148,12 +148,15 @@ def serve(context: Context, host: str, port: int, threads: int, processes: int, 
             metrics.share_across_processes(metrics_dir)
             context.use_settings(context.settings.replace(metrics_dir=metrics_dir))  # what /metrics sums
         upgrade(context.store)
-        log.info("serving on http://%s:%d from %d process(es) (Web Connector endpoint %s/qbwc)", host, port,
-                 processes, context.settings.public_url)  # fmt: skip
+        try:
+            sockets = listeners(host, port, processes)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        log.info("serving on http://%s:%d from %d process(es) (Web Connector endpoint %s/qbwc)", host,
+                 sockets[0].getsockname()[1], processes, context.settings.public_url)  # fmt: skip
         if processes == 1:
-            _serve(context, threads, no_worker, no_webhooks, host=host, port=port)
+            _serve(context, threads, no_worker, no_webhooks, sockets=sockets)
             return
-        sockets = listeners(host, port, processes)
         # Children open their own connections: one inherited from here would be shared by all of them.
         context.store.dispose()
         Supervisor(processes, lambda slot: _serve(context, threads, no_worker, no_webhooks,

@@ -111,14 +111,22 @@ class Supervisor:
 
 
 def listeners(host: str, port: int, count: int) -> list[socket.socket]:
-    """``count`` listening sockets on one address (SO_REUSEPORT); port 0 picks one free port for all."""
+    """``count`` listening sockets on one address; port 0 picks one free port for all.
+
+    Several share the port through SO_REUSEPORT; a lone one does not set it, so that a second
+    ``serve`` started on the same port by mistake is refused instead of quietly taking half the calls.
+
+    Raises:
+        OSError: the address cannot be bound (in use, not this host's).
+    """
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):
             listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
             sockets.append(listener)
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if count > 1:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             listener.bind((host, port))
             listener.listen(LISTEN_BACKLOG)
             port = listener.getsockname()[1]

@@ -6,6 +6,8 @@ import contextlib
 import http.client
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -139,3 +141,18 @@ def test_children_die_with_a_supervisor_killed_outright(supervised):
     wait_for(lambda: not [pid for pid in supervised.children if alive(pid)])
     with pytest.raises(requests.ConnectionError):
         requests.get(supervised.url + "/healthz", timeout=5)
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_port_in_use_is_one_clear_line(settings, processes):
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    env = {**os.environ, "QBWC_BRIDGE_DATABASE_URL": settings.database_url, "QBWC_BRIDGE_SECRET_KEY": settings.secret_key,
+           "QBWC_BRIDGE_DATA_DIR": str(settings.data_dir), "QBWC_BRIDGE_LOG_LEVEL": "WARNING"}  # fmt: skip
+    with taken:
+        result = subprocess.run(
+            [sys.executable, "-m", "qbwc_bridge", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--processes", processes], env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"], result.stderr  # fmt: skip
