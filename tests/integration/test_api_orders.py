@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from qbwc_bridge.store.db import Store
 from qbwc_bridge.operations import InvoiceState, InvoiceStates
+from qbwc_bridge.services import invoices
 from qbwc_bridge.store.models import Account, OutboxOperation, PackedOrder
 from qbwc_bridge.sync import invoice_states
 from tests.integration.conftest import make_tenant
@@ -83,6 +84,20 @@ def test_a_packed_order_is_answered_202_once_it_is_durable(api, server, settings
         other.dispose()
     view = api("GET", "/orders/o-1/invoice").json()
     assert view == body
+
+
+def test_a_new_order_holds_what_is_stored(store, tenant, world, rng):
+    """The new order is built from the values its INSERT sent, not read back: it must hold what the row holds."""
+    account_id = tenant.account.account_id
+    columns = [column.key for column in PackedOrder.__table__.columns]
+    with store.begin() as db:
+        view, created = invoices.record_packed_order(db, account_id, "o-held", world.order(rng, "SO-1010"))
+        held = db.get(PackedOrder, (account_id, "o-held"))
+        answered = {name: getattr(held, name) for name in columns}
+    with store.begin() as db:
+        stored = db.get(PackedOrder, (account_id, "o-held"))
+        assert created and answered == {name: getattr(stored, name) for name in columns}
+        assert view == invoices.invoice_view(stored)
 
 
 def test_the_same_event_again_is_a_no_op_with_the_same_answer(api, store, world, rng):
