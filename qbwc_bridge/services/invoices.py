@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import InvoiceStatus, PaidStatus
 from ..errors import Conflict, NotFound
+from ..store.db import inserted_row
 from ..store.models import Account, OutboxOperation, PackedOrder, utcnow
 from ..sync import invoices as rules
 from . import validation as v
@@ -166,9 +167,12 @@ def record_packed_order(db: Session, account_id: int, order_id: str, payload: An
         payload_hash=digest, status=InvoiceStatus.WAITING.value, attempts=0, received_at=now, updated_at=now,
     )  # fmt: skip
     # Two requests racing on one order: the database picks one winner, the other replays.
-    inserted = db.scalars(_ORDER_INSERTS[db.get_bind().dialect.name == "postgresql"], values).first()
-    order = inserted
-    if inserted is None:
+    db.flush()  # as the session's own execute would: a plain INSERT skips the ORM's autoflush
+    inserted = db.execute(_ORDER_INSERTS[db.get_bind().dialect.name == "postgresql"], values).first() is not None
+    if inserted:
+        # The event is plain JSON already (read_packed_order), so it reads back as it was sent.
+        order = inserted_row(db, PackedOrder, values)
+    else:
         # Locked: a replay racing a replacement, Retry or re-evaluation of the order decides on what is committed.
         order = db.get(PackedOrder, (account_id, order_id), populate_existing=True, with_for_update=True)
         if order.payload_hash == digest:
@@ -181,14 +185,17 @@ def record_packed_order(db: Session, account_id: int, order_id: str, payload: An
         order.order_number, order.payload, order.payload_hash = event["order_number"], event, digest
     rules.evaluate(db, account, [order])
     db.flush()  # the answer shows what is stored (updated_at is set on flush)
-    return invoice_view(order), inserted is not None
+    return invoice_view(order), inserted
 
 
 def _order_insert(dialect):
     columns = ("account_id", "order_id", "order_number", "payload", "payload_hash", "status", "attempts", "received_at",
                "updated_at")  # fmt: skip
-    return (dialect.insert(PackedOrder).values({name: bindparam(name) for name in columns})
-            .on_conflict_do_nothing(index_elements=["account_id", "order_id"]).returning(PackedOrder))  # fmt: skip
+    table = PackedOrder.__table__
+    # A row back means this call inserted it; the row itself is what was sent (inserted_row): reading it
+    # back as an ORM entity cost more than the INSERT.
+    return (dialect.insert(table).values({name: bindparam(name) for name in columns})
+            .on_conflict_do_nothing(index_elements=["account_id", "order_id"]).returning(table.c.order_id))  # fmt: skip
 
 
 # Built once, the values as parameters: built with its values (the whole event), the INSERT was keyed

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from ..config import Settings
 
@@ -211,3 +213,46 @@ def plain_rows(db: Session, statement):
     """
     db.flush()
     return db.connection().execute(statement)
+
+
+Row = TypeVar("Row")
+
+
+def inserted_row(db: Session, model: type[Row], values: Mapping[str, Any], *, read_back: tuple[str, ...] = ()) -> Row:
+    """The row an INSERT has just written with ``values``, put in ``db`` as if it had been read back.
+
+    The values sent are what is stored, and every column not sent holds its scalar default (or
+    null): reading the whole row back (an ORM INSERT ... RETURNING the entity) cost more than the
+    INSERT itself on the per-event path. The object is persistent and unchanged: changes made to it
+    are flushed as an UPDATE, as for any row read. Columns named in ``read_back`` are read from the
+    database when first used instead: a JSON value is stored in its own form (a tuple becomes a list,
+    an enum its value), so the value sent is not always the value read.
+
+    Raises:
+        ValueError: a column whose stored value is not known here was not in ``values`` (the primary
+            key, or one with a server-side or computed default).
+    """
+    defaults, required = _insert_defaults(model)
+    if not values.keys() >= required:
+        raise ValueError(f"{model.__name__}: the INSERT's values lack {sorted(required - values.keys())}")
+    known = {**defaults, **values}
+    for name in read_back:
+        del known[name]
+    instance = model(**known)
+    make_transient_to_detached(instance)  # what was not given is expired: read on first use
+    db.add(instance)
+    return instance
+
+
+@functools.cache
+def _insert_defaults(model: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """(the value each column not sent is stored with, the columns that must be sent) for :func:`inserted_row`."""
+    defaults, required = {}, set()
+    for attribute in inspect(model).column_attrs:
+        column = attribute.columns[0]
+        default = column.default
+        if column.primary_key or column.server_default is not None or (default is not None and not default.is_scalar):
+            required.add(attribute.key)
+        else:
+            defaults[attribute.key] = default.arg if default is not None else None
+    return defaults, frozenset(required)

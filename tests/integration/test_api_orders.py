@@ -16,10 +16,11 @@ from decimal import Decimal
 import jsonschema
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from qbwc_bridge.store.db import Store
 from qbwc_bridge.operations import InvoiceState, InvoiceStates
+from qbwc_bridge.services import invoices
 from qbwc_bridge.store.models import Account, OutboxOperation, PackedOrder
 from qbwc_bridge.sync import invoice_states
 from tests.integration.conftest import make_tenant
@@ -83,6 +84,42 @@ def test_a_packed_order_is_answered_202_once_it_is_durable(api, server, settings
         other.dispose()
     view = api("GET", "/orders/o-1/invoice").json()
     assert view == body
+
+
+def test_a_new_order_holds_what_is_stored(store, tenant, world, rng):
+    """The new order is built from the values its INSERT sent, not read back: it must hold what the row holds."""
+    account_id = tenant.account.account_id
+    columns = [column.key for column in PackedOrder.__table__.columns]
+    with store.begin() as db:
+        view, created = invoices.record_packed_order(db, account_id, "o-held", world.order(rng, "SO-1010"))
+        held = db.get(PackedOrder, (account_id, "o-held"))
+        answered = {name: getattr(held, name) for name in columns}
+    with store.begin() as db:
+        stored = db.get(PackedOrder, (account_id, "o-held"))
+        assert created and answered == {name: getattr(stored, name) for name in columns}
+        assert view == invoices.invoice_view(stored)
+
+
+def test_a_packed_order_is_six_statements(api, store, world, rng):
+    """A new, matched order: a statement more is paid on every packed order (issue 14's p99 target)."""
+    assert world.default_terms_id  # they come with the customers, not in a statement of their own
+    seen: list[tuple[str, str]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        table = {"SELECT": lambda: words[words.index("FROM") + 1], "INSERT": lambda: words[2],
+                 "UPDATE": lambda: words[1]}.get(words[0], lambda: "")()  # fmt: skip
+        seen.append((words[0], table))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        assert api.packed("o-counted", world.order(rng, "SO-1011")).status_code == 202
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert [statement for statement in seen if statement[0] not in ("BEGIN", "COMMIT")] == [
+        ("SELECT", "accounts"), ("INSERT", "packed_orders"), ("SELECT", "bt_customers"), ("SELECT", "bt_items"),
+        ("INSERT", "outbox"), ("UPDATE", "packed_orders"),
+    ], seen
 
 
 def test_the_same_event_again_is_a_no_op_with_the_same_answer(api, store, world, rng):

@@ -29,6 +29,20 @@ def test_enqueue_with_a_dedupe_key_keeps_the_first(store):
         assert db.query(OutboxOperation).filter_by(account_id=account_id).one().payload == {"a": 1}
 
 
+def test_enqueue_answers_the_operation_as_stored(store):
+    """The new operation is built from the values sent, not read back: it must hold what the row holds."""
+    tenant = make_tenant(store, "Acme")
+    columns = [column.key for column in OutboxOperation.__table__.columns]
+    with store.begin() as db:
+        op = outbox.enqueue(db, tenant.account.account_id, "sync_terms", {"since": None, "ids": ("a", "b")},
+                            dedupe_key="k", priority=7)
+        answered = {name: getattr(op, name) for name in columns}
+    with store.begin() as db:
+        stored = db.get(OutboxOperation, answered["id"])
+        assert answered == {name: getattr(stored, name) for name in columns}
+        assert answered["payload"] == {"since": None, "ids": ["a", "b"]}  # as JSON stores it
+
+
 def test_ready_respects_backoff_dependencies_and_accounts(store):
     a, b = make_tenant(store, "A"), make_tenant(store, "B")
     now = utcnow()
