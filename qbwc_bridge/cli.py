@@ -154,13 +154,16 @@ def serve(context: Context, host: str, port: int, threads: int, processes: int, 
             raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         log.info("serving on http://%s:%d from %d process(es) (Web Connector endpoint %s/qbwc)", host,
                  sockets[0].getsockname()[1], processes, context.settings.public_url)  # fmt: skip
-        if processes == 1:
-            _serve(context, threads, no_worker, no_webhooks, sockets=sockets)
-            return
-        # Children open their own connections: one inherited from here would be shared by all of them.
-        context.store.dispose()
-        Supervisor(processes, lambda slot: _serve(context, threads, no_worker, no_webhooks,
-                                                  sockets=[sockets[slot]])).run()  # fmt: skip
+        with contextlib.ExitStack() as closing:
+            for listener in sockets:
+                closing.enter_context(listener)
+            if processes == 1:
+                _serve(context, threads, no_worker, no_webhooks, sockets=sockets)
+                return
+            # Children open their own connections: one inherited from here would be shared by all of them.
+            context.store.dispose()
+            Supervisor(processes, lambda slot: _serve(context, threads, no_worker, no_webhooks,
+                                                      sockets=[sockets[slot]])).run()  # fmt: skip
 
 
 @contextlib.contextmanager
