@@ -112,8 +112,9 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
         )
         # Parameters named after the key columns would put them in the SET clause too: rewriting
         # a primary key (even with itself) re-checks its foreign key and rewrites the key's index.
-        execute_many(db, statement, [{**{name: row[name] for name in varying},
-                                      **{f"pk_{key}": row[key] for key in keys}} for row in rows])
+        # Each row's parameters are zipped in C from its values, 100k rows at a whole-list re-match.
+        parameters, pick = [*varying, *(f"pk_{key}" for key in keys)], _picker([*varying, *keys])
+        execute_many(db, statement, [dict(zip(parameters, pick(row))) for row in rows])
     mapper = sa_inspect(model)
     for row in rows:
         loaded = db.identity_map.get(mapper.identity_key_from_primary_key(tuple(row[key] for key in keys)))
