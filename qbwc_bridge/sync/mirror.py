@@ -115,11 +115,15 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
         # Each row's parameters are zipped in C from its values, 100k rows at a whole-list re-match.
         parameters, pick = [*varying, *(f"pk_{key}" for key in keys)], _picker([*varying, *keys])
         execute_many(db, statement, [dict(zip(parameters, pick(row))) for row in rows])
-    mapper = sa_inspect(model)
-    for row in rows:
-        loaded = db.identity_map.get(mapper.identity_key_from_primary_key(tuple(row[key] for key in keys)))
-        if loaded is not None:
-            db.expire(loaded)
+    # The session holds a few objects, the rows may be 100k: walk the objects, not the rows.
+    pick = _picker(keys)
+    identity_class = sa_inspect(model).identity_key_from_primary_key(pick(rows[0]))[0]
+    loaded = [(identity[1], obj) for identity, obj in db.identity_map.items() if identity[0] is identity_class]
+    if loaded:
+        written = set(map(pick, rows))
+        for primary_key, obj in loaded:
+            if primary_key in written:
+                db.expire(obj)
 
 
 def _update_through_copy(db: Session, table, keys: list[str], varying: list[str], fixed: dict,
