@@ -113,14 +113,14 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
         # Parameters named after the key columns would put them in the SET clause too: rewriting
         # a primary key (even with itself) re-checks its foreign key and rewrites the key's index.
         # Each row's parameters are zipped in C from its values, 100k rows at a whole-list re-match.
-        parameters, pick = [*varying, *(f"pk_{key}" for key in keys)], _picker([*varying, *keys])
-        execute_many(db, statement, [dict(zip(parameters, pick(row))) for row in rows])
+        parameters, pick_values = [*varying, *(f"pk_{key}" for key in keys)], _picker([*varying, *keys])
+        execute_many(db, statement, [dict(zip(parameters, pick_values(row))) for row in rows])
     # The session holds a few objects, the rows may be 100k: walk the objects, not the rows.
-    pick = _picker(keys)
-    identity_class = sa_inspect(model).identity_key_from_primary_key(pick(rows[0]))[0]
+    pick_key = _picker(keys)
+    identity_class = sa_inspect(model).identity_key_from_primary_key(pick_key(rows[0]))[0]
     loaded = [(identity[1], obj) for identity, obj in db.identity_map.items() if identity[0] is identity_class]
     if loaded:
-        written = set(map(pick, rows))
+        written = set(map(pick_key, rows))
         for primary_key, obj in loaded:
             if primary_key in written:
                 db.expire(obj)
