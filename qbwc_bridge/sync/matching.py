@@ -233,7 +233,7 @@ def match_items(
     targeted: duplicates and pinned pairs are judged across the whole list.
     """
     position = QbItemFacts._fields.index(ITEM_KEY_FIELDS[ItemMatchField(field)])
-    with no_gc_pauses():
+    with _no_gc_pauses():
         # exact_key, inlined: a blank key ("" after strip) carries no key.
         qb = [_new(_Qb, (q.list_id, (key,) if (shown := q[position]) and (key := shown.strip().casefold()) else (),
                          (q.name,), q.full_name, shown, q.active, None))
@@ -246,7 +246,7 @@ def match_items(
             _Probe("same_name", _name_keys, _same_name_hits),
         )
         decisions = _decide(bt, qb, targets, IssueType.MISSING_SKU, "same_sku", probes)
-        del bt, qb  # freed while the collector is off, so it never walks them (see no_gc_pauses)
+        del bt, qb  # freed while the collector is off, so it never walks them (see _no_gc_pauses)
     return decisions
 
 
@@ -259,7 +259,7 @@ def match_customers(
 
     ``bt_customers`` must hold all of the account's customers (see :func:`match_items`).
     """
-    with no_gc_pauses():
+    with _no_gc_pauses():
         # email_keys, with its usual one-address case inlined.
         qb = [
             _new(_Qb, (q.list_id, (key,) if (email := q.email) and (key := email.strip().casefold())
@@ -279,13 +279,13 @@ def match_customers(
                    too_common=MAX_CANDIDATES),
         )
         decisions = _decide(bt, qb, targets, IssueType.MISSING_EMAIL, "same_email", probes)
-        del bt, qb  # freed while the collector is off, so it never walks them (see no_gc_pauses)
+        del bt, qb  # freed while the collector is off, so it never walks them (see _no_gc_pauses)
     return decisions
 
 
 # ----------------------------------------------------------------------------- the one algorithm
 @contextlib.contextmanager
-def no_gc_pauses():
+def _no_gc_pauses():
     """Hold the cyclic garbage collector off while matching allocates its (acyclic) tuples.
 
     Matching creates a few hundred thousand small tuples; every 700 allocations CPython

@@ -85,15 +85,6 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
     """
     if not pulls.initial_done(db, account.id, side.list_name):
         return
-    # A whole-list re-match reads, decides and writes a few hundred thousand acyclic objects; with
-    # the collector on, CPython walks them again and again as they pile up (0.3 s of the server's
-    # CPU at 60k records a list). They are all freed when _rematch returns, before it runs again.
-    with matching.no_gc_pauses():
-        _rematch(db, account, side, ids, changed_qb)
-
-
-def _rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None,
-             changed_qb: Iterable[str] | None) -> None:
     field = facts.match_field(account)
     decide = (lambda bt, qb, targets: matching.match_items(bt, qb, field, targets)) if side is ITEMS else \
         matching.match_customers
