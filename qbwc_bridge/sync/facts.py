@@ -25,6 +25,9 @@ CHUNK = 500  # ids per IN (...) list
 STREAM = 5000  # rows fetched at a time when reading a whole list: 100k rows never sit in memory twice
 PINNED_BY = (MatchedBy.MANUAL.value, MatchedBy.CREATED.value)
 NONE_REJECTED: frozenset[str] = frozenset()  # one shared object: an empty frozenset per row costs 200 bytes
+# Facts are built from full rows with tuple.__new__: a NamedTuple's own __new__ is a Python
+# call, and a whole-list re-match builds 100k facts on each side.
+_new = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -90,15 +93,10 @@ def bt_facts(db: Session, side: Side, account: Account, *where) -> list:
         .where(model.account_id == account.id, *where)
         .execution_options(yield_per=STREAM)
     )
-    facts = []
-    for *values, qb_list_id, matched_by, refused in rows:
-        pinned = qb_list_id if matched_by in PINNED_BY else None
-        refused = frozenset(refused) if isinstance(refused, list) else NONE_REJECTED
-        if side is ITEMS:
-            facts.append(matching.BtItemFacts(values[0], values[1], values[2], pinned, refused))
-        else:
-            facts.append(matching.BtCustomerFacts(values[0], values[1], values[2], values[3], pinned, refused))
-    return facts
+    kind = matching.BtItemFacts if side is ITEMS else matching.BtCustomerFacts
+    return [_new(kind, (*values, qb_list_id if matched_by in PINNED_BY else None,
+                        frozenset(refused) if isinstance(refused, list) else NONE_REJECTED))
+            for *values, qb_list_id, matched_by, refused in rows]
 
 
 def qb_facts(db: Session, side: Side, account: Account, *where) -> list:
@@ -111,7 +109,7 @@ def qb_facts(db: Session, side: Side, account: Account, *where) -> list:
             .where(q.account_id == account.id, *where)
             .execution_options(yield_per=STREAM)
         )
-        return [matching.QbItemFacts(*row) for row in rows]
+        return [_new(matching.QbItemFacts, row) for row in rows]
     q = QbCustomer
     rows = plain_rows(
         db,
@@ -119,7 +117,7 @@ def qb_facts(db: Session, side: Side, account: Account, *where) -> list:
         .where(q.account_id == account.id, *where)
         .execution_options(yield_per=STREAM)
     )
-    return [matching.QbCustomerFacts(*row) for row in rows]
+    return [_new(matching.QbCustomerFacts, row) for row in rows]
 
 
 def bt_key(side: Side, fact) -> str | None:

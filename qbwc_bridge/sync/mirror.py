@@ -112,13 +112,18 @@ def update_rows(db: Session, model, rows: list[dict], constants: dict | None = N
         )
         # Parameters named after the key columns would put them in the SET clause too: rewriting
         # a primary key (even with itself) re-checks its foreign key and rewrites the key's index.
-        execute_many(db, statement, [{**{name: row[name] for name in varying},
-                                      **{f"pk_{key}": row[key] for key in keys}} for row in rows])
-    mapper = sa_inspect(model)
-    for row in rows:
-        loaded = db.identity_map.get(mapper.identity_key_from_primary_key(tuple(row[key] for key in keys)))
-        if loaded is not None:
-            db.expire(loaded)
+        # Each row's parameters are zipped in C from its values, 100k rows at a whole-list re-match.
+        parameters, pick_values = [*varying, *(f"pk_{key}" for key in keys)], _picker([*varying, *keys])
+        execute_many(db, statement, [dict(zip(parameters, pick_values(row))) for row in rows])
+    # The session holds a few objects, the rows may be 100k: walk the objects, not the rows.
+    pick_key = _picker(keys)
+    identity_class = sa_inspect(model).identity_key_from_primary_key(pick_key(rows[0]))[0]
+    loaded = [(identity[1], obj) for identity, obj in db.identity_map.items() if identity[0] is identity_class]
+    if loaded:
+        written = set(map(pick_key, rows))
+        for primary_key, obj in loaded:
+            if primary_key in written:
+                db.expire(obj)
 
 
 def _update_through_copy(db: Session, table, keys: list[str], varying: list[str], fixed: dict,

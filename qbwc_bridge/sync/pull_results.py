@@ -30,6 +30,9 @@ def apply_page(db: Session, account: Account, pull: ListPull, page: ListPage, *,
     upsert = mirror.upsert_items if pull.list_name is ListName.ITEMS else mirror.upsert_customers
     result = upsert(db, account.id, page.rows)
     if pull.mode == pulls.INITIAL:
+        # Every cursor in one statement, kept for the rest of the call (the other list's page and
+        # the progress that follows read theirs too): one SELECT a call where each read its own.
+        pulls.load_cursors(db, account.id)
         state = pulls.cursor(db, account.id, pull.list_name)
         state.records_seen = (0 if restarted else state.records_seen) + result.seen
         state.total_hint = state.records_seen + (page.remaining or 0)

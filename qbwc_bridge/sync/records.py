@@ -41,6 +41,7 @@ from .creation import create_automatically
 from .facts import ITEMS, PINNED_BY, STREAM, Side
 
 STICKY = (IssueType.DUPLICATE_NAME.value, IssueType.CREATE_FAILED.value)
+AUTO = MatchedBy.AUTO.value
 UNMATCHED = (IssueType.NOT_FOUND, IssueType.MISSING_SKU, IssueType.MISSING_EMAIL)  # the issues with suggestions
 FIELD_WORDS = {
     ItemMatchField.NAME: "item name",
@@ -148,21 +149,29 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
     """
     creatable, issue_changes = [], []
     automatic = bool(getattr(account, side.sync_switch))
+    account_id, id_column = account.id, side.id_column
     for state_rows in _state_batches(db, side, account, decisions, everything):
         # Four shapes of UPDATE, each setting only what changes: an index on a column
         # left out of SET is not touched, which halves the cost of a first full match.
         batches: dict[tuple[bool, bool], list[dict]] = {}
         for record_id, qb_list_id, matched_by, issue, detail, pending, active in state_rows:
             decision = decisions[record_id]
+            new_list_id = decision.qb_list_id
+            if new_list_id is not None:
+                # A match, what most records get: _new_state's outcome without its dict (100k times
+                # at the end of an initial pull). A match is never created automatically.
+                kept = matched_by if decision.pinned and matched_by in PINNED_BY else AUTO
+                if (new_list_id, kept, issue, detail) != (qb_list_id, matched_by, None, None):
+                    batches.setdefault((True, issue is None and detail is None), []).append(
+                        {"account_id": account_id, id_column: record_id, "qb_list_id": new_list_id, "matched_by": kept})
+                if issue is not None:
+                    issue_changes.append((record_id, issue))
+                continue
             new = _new_state(side, decision, keys.get(record_id), qb_list_id, matched_by, issue, detail, field)
-            row = {"account_id": account.id, side.id_column: record_id}
-            if new["qb_list_id"] is not None:
-                if (new["qb_list_id"], new["matched_by"], issue, detail) != (qb_list_id, matched_by, None, None):
-                    row.update(qb_list_id=new["qb_list_id"], matched_by=new["matched_by"])
-                    batches.setdefault((True, issue is None and detail is None), []).append(row)
-            elif (new["issue"], new["issue_detail"], qb_list_id, matched_by) != (issue, detail, None, None):
-                row.update(issue=new["issue"], issue_detail=new["issue_detail"])
-                batches.setdefault((False, qb_list_id is None and matched_by is None), []).append(row)
+            if (new["issue"], new["issue_detail"], qb_list_id, matched_by) != (issue, detail, None, None):
+                batches.setdefault((False, qb_list_id is None and matched_by is None), []).append(
+                    {"account_id": account_id, id_column: record_id, "issue": new["issue"],
+                     "issue_detail": new["issue_detail"]})
             if new["issue"] != issue:  # bulk writes pass no column listener: note them for webhooks below
                 issue_changes.append((record_id, issue))
             if (automatic and active and not pending and new["issue"] == IssueType.NOT_FOUND.value
@@ -181,7 +190,7 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
 
 def _new_state(side, decision, raw_key, qb_list_id, matched_by, issue, detail, field) -> dict[str, Any]:
     if decision.qb_list_id is not None:
-        kept = matched_by if decision.pinned and matched_by in PINNED_BY else MatchedBy.AUTO.value
+        kept = matched_by if decision.pinned and matched_by in PINNED_BY else AUTO
         return {"qb_list_id": decision.qb_list_id, "matched_by": kept, "issue": None, "issue_detail": None}
     rejected = (detail or {}).get("rejected")
     if issue in STICKY and decision.issue is IssueType.NOT_FOUND:

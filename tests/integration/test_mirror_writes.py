@@ -65,3 +65,17 @@ def test_match_states_are_updated_by_key_with_constants_and_json(store, tenant):
     assert (items["item-1"].issue, items["item-1"].qb_list_id) == ("duplicate_match", None)
     assert (items["item-2"].issue, items["item-2"].issue_detail) == ("not_found", {"message": "old"})
     assert items["item-0"].updated_at > items["item-2"].updated_at
+
+
+def test_objects_loaded_before_a_bulk_update_read_the_new_values(store, tenant):
+    account_id = tenant.account.account_id
+    with store.begin() as db:
+        db.add_all([BtItem(account_id=account_id, item_id=f"item-{n}", sku=f"S{n}", name=f"Item {n}") for n in range(3)])
+    with store.begin() as db:
+        loaded = db.get(BtItem, (account_id, "item-1"))
+        untouched = db.get(BtItem, (account_id, "item-2"))
+        assert loaded.qb_list_id is None
+        mirror.update_rows(db, BtItem, [{"account_id": account_id, "item_id": f"item-{n}", "qb_list_id": f"Q{n}",
+                                         "matched_by": "auto"} for n in range(2)])
+        assert (loaded.qb_list_id, loaded.matched_by) == ("Q1", "auto")
+        assert "qb_list_id" in untouched.__dict__  # not expired: nothing was written to it

@@ -104,8 +104,12 @@ def held_by_session(db: Session, session_id: int) -> list[OutboxOperation]:
 
 def in_flight_operations(db: Session, ws: WebConnectorSession) -> dict[str, OutboxOperation]:
     ids = (ws.in_flight or {}).get("request_ids", {})
-    found = {rid: db.get(OutboxOperation, op_id) for rid, op_id in ids.items()}
-    return {rid: op for rid, op in found.items() if op is not None and op.state == OperationState.SENT.value}
+    if not ids:
+        return {}
+    # One SELECT for the whole message set (a page of items and one of customers, usually), not one each.
+    found = {op.id: op for op in db.scalars(select(OutboxOperation).where(OutboxOperation.id.in_(set(ids.values()))))}
+    return {rid: op for rid, op_id in ids.items()
+            if (op := found.get(op_id)) is not None and op.state == OperationState.SENT.value}
 
 
 def apply_response(db: Session, ws: WebConnectorSession, ctx: WorkContext, response_xml: str) -> set[int]:
