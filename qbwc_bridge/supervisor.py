@@ -17,6 +17,7 @@ child, and a child dies with its supervisor even when that one is killed outrigh
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -98,7 +99,10 @@ class Supervisor:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
         while self.children and time.monotonic() < deadline:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:  # every one is gone already
+                break
             if pid:
                 self.children.pop(pid, None)
             else:
@@ -106,7 +110,8 @@ class Supervisor:
         for pid in self.children:
             log.warning("serve process %d did not stop in %g s: killed", pid, STOP_TIMEOUT_SECONDS)
             _signal(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
         self.children.clear()
 
 
