@@ -160,7 +160,7 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
             if new_list_id is not None:
                 # A match, what most records get: _new_state's outcome without its dict (100k times
                 # at the end of an initial pull). A match is never created automatically.
-                kept = matched_by if decision.pinned and matched_by in PINNED_BY else AUTO
+                kept = _kept_matched_by(decision, matched_by)
                 if (new_list_id, kept, issue, detail) != (qb_list_id, matched_by, None, None):
                     batches.setdefault((True, issue is None and detail is None), []).append(
                         {"account_id": account_id, id_column: record_id, "qb_list_id": new_list_id, "matched_by": kept})
@@ -188,10 +188,15 @@ def _apply(db: Session, side: Side, account: Account, decisions: dict, keys: dic
         create_automatically(db, account, side, record_id)
 
 
+def _kept_matched_by(decision, matched_by: str | None) -> str:
+    """How a record the decision matches is matched: a person's or the bridge's pin stays, else automatic."""
+    return matched_by if decision.pinned and matched_by in PINNED_BY else AUTO
+
+
 def _new_state(side, decision, raw_key, qb_list_id, matched_by, issue, detail, field) -> dict[str, Any]:
     if decision.qb_list_id is not None:
-        kept = matched_by if decision.pinned and matched_by in PINNED_BY else AUTO
-        return {"qb_list_id": decision.qb_list_id, "matched_by": kept, "issue": None, "issue_detail": None}
+        return {"qb_list_id": decision.qb_list_id, "matched_by": _kept_matched_by(decision, matched_by), "issue": None,
+                "issue_detail": None}
     rejected = (detail or {}).get("rejected")
     if issue in STICKY and decision.issue is IssueType.NOT_FOUND:
         return {"qb_list_id": None, "matched_by": None, "issue": issue, "issue_detail": detail}
