@@ -6,9 +6,10 @@ process can answer any call of a session. Protocol answers (``nvu``, ``none``, `
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import and_, bindparam, literal_column, select
 
@@ -22,6 +23,7 @@ from ...store.models import (
     Account,
     ConnectionStatus,
     ExchangeLogEntry,
+    Installation,
     LoginKind,
     LoginThrottle,
     SessionState,
@@ -72,6 +74,7 @@ class WebConnectorService:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self._owner_id: str | None = None  # see _installation_owner_id
 
     # -- handshake -------------------------------------------------------------------
     def server_version(self) -> str:
@@ -180,8 +183,7 @@ class WebConnectorService:
         minor: int | None,
     ) -> str:
         now = self.clock()
-        with self.store.begin() as db:
-            ws, account = self._session_for(db, ticket, now)
+        with self._call(ticket, now) as (db, ws, account):
             if ws is None:
                 return ""
             if hcp_response:
@@ -202,8 +204,7 @@ class WebConnectorService:
 
     def receive_response_xml(self, ticket: str | None, response: str | None, hresult: str | None, message: str | None) -> int:
         now = self.clock()
-        with self.store.begin() as db:
-            ws, account = self._session_for(db, ticket, now)
+        with self._call(ticket, now) as (db, ws, account):
             if ws is None:
                 if response and not hresult:
                     self._late_response(db, ticket, response, now)
@@ -235,8 +236,7 @@ class WebConnectorService:
 
     def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
         now = self.clock()
-        with self.store.begin() as db:
-            ws, account = self._session_for(db, ticket, now)
+        with self._call(ticket, now) as (db, ws, account):
             if ws is None:
                 return "done"
             info = explain_hresult(hresult or "", message or "")
@@ -248,8 +248,7 @@ class WebConnectorService:
 
     def get_last_error(self, ticket: str | None) -> str:
         now = self.clock()
-        with self.store.begin() as db:
-            ws, account = self._session_for(db, ticket, now, touch=False)
+        with self._call(ticket, now, touch=False) as (db, ws, account):
             if ws is None:
                 return "This Web Connector session has ended or was replaced by a newer one. The next scheduled run starts a new one."
             if ws.last_error:
@@ -262,8 +261,7 @@ class WebConnectorService:
 
     def close_connection(self, ticket: str | None) -> str:
         now = self.clock()
-        with self.store.begin() as db:
-            ws, account = self._session_for(db, ticket, now, touch=False)
+        with self._call(ticket, now, touch=False) as (db, ws, account):
             if ws is None:
                 return "OK"
             conversation.end_session(db, ws, SessionState.CLOSED, now, inflight_timeout=self.settings.inflight_timeout)
@@ -284,6 +282,27 @@ class WebConnectorService:
         return "Interactive mode is not used by BlueTrace."
 
     # -- helpers ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _call(self, ticket: str | None, now: dt.datetime, *, touch: bool = True) -> Iterator[tuple]:
+        """A callback's unit of work and the session its ticket names: ``(db, ws, account)``, or
+        ``(db, None, None)`` (see :meth:`_session_for`).
+
+        The session row is written once, when the call ends, with everything the call changed on it. A
+        call changes it several times (last seen, company verified, round trips, in flight, operations
+        done), and left in the unit of work the ORM's autoflush wrote it again at every read in between:
+        three UPDATEs of one row in each sendRequestXML and receiveResponseXML. Nothing in a call reads
+        the row back from the database, so it is held out of the unit of work until the end. If the call
+        raises, the whole unit of work rolls back, the session's changes with it.
+        """
+        with self.store.begin() as db:
+            ws, account = self._session_for(db, ticket, now, touch=touch)
+            if ws is None:
+                yield db, None, None
+                return
+            db.expunge(ws)
+            yield db, ws, account
+            db.add(ws)
+
     def _session_for(self, db, ticket: str | None, now: dt.datetime, *, touch: bool = True):
         """The open session a ticket names, or (None, None). Expired sessions are ended here."""
         if not ticket or ticket.startswith(NO_SESSION_TICKET):
@@ -337,7 +356,7 @@ class WebConnectorService:
                     action="Run the Web Connector again.",
                 )
             facts = parse_hcp_response(hcp_response)
-            verify_company_file(facts, installation(db).owner_id, account.file_id)
+            verify_company_file(facts, self._installation_owner_id(db), account.file_id)
         except WrongCompanyFile as exc:
             ws.last_error = f"{exc} {exc.action or ''}".strip()
             ws.fatal_error = True
@@ -357,6 +376,16 @@ class WebConnectorService:
             account.status_message = account.error_code = account.error_action = None
             refresh_connection_status(db, account)
         return True
+
+    def _installation_owner_id(self, db) -> str:
+        """The OwnerID every .qwc of this installation carries. It is written once, with the first .qwc,
+        and never changed: read once per process, not once per session."""
+        if self._owner_id is None:
+            row = db.get(Installation, 1)
+            if row is None:  # created in this unit of work: not known to be stored until it commits
+                return installation(db).owner_id
+            self._owner_id = row.owner_id
+        return self._owner_id
 
     @staticmethod
     def _record_error(account: Account, ws: WebConnectorSession, text: str, code: str, now: dt.datetime, *,
