@@ -113,8 +113,8 @@ def has_ready(session: Session, account_id: int, now: dt.datetime) -> bool:
     return session.connection().scalar(_HAS_READY, {"account_id": account_id, "now": now})
 
 
-# Built once, with parameters: building and keying a statement cost more than running it (these two run
-# in every authenticate and sendRequestXML).
+# Built once, with parameters: building and keying a statement cost more than running it (these run in
+# every authenticate, sendRequestXML and receiveResponseXML).
 _READY_PARAMS = _ready_clause(bindparam("account_id"), bindparam("now"))
 _READY = (select(OutboxOperation).where(_READY_PARAMS).order_by(OutboxOperation.priority, OutboxOperation.id)
           .limit(bindparam("limit")))  # fmt: skip
@@ -139,7 +139,10 @@ _HAS_READY = select(ready_exists(bindparam("account_id"), bindparam("now")))
 
 
 def count_ready(session: Session, account_id: int, now: dt.datetime) -> int:
-    return session.scalar(select(func.count()).select_from(OutboxOperation).where(_ready_clause(account_id, now)))
+    return session.scalar(_COUNT_READY, {"account_id": account_id, "now": now})
+
+
+_COUNT_READY = select(func.count()).select_from(OutboxOperation).where(_READY_PARAMS)  # every receiveResponseXML
 
 
 def mark_unconfirmed(op: OutboxOperation, *, not_before: dt.datetime | None = None) -> None:

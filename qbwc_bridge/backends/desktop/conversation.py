@@ -88,18 +88,23 @@ def desktop_sends(db: Session, ops: list[OutboxOperation]) -> dict[int, DesktopS
     """Desktop's facts (session, send alone) of those of ``ops`` that have any, by operation id: one SELECT."""
     if not ops:
         return {}
-    rows = db.scalars(select(DesktopSend).where(DesktopSend.outbox_id.in_([op.id for op in ops])))
+    rows = db.scalars(_DESKTOP_SENDS, {"ids": [op.id for op in ops]})
     return {row.outbox_id: row for row in rows}
 
 
 def held_by_session(db: Session, session_id: int) -> list[OutboxOperation]:
     """The operations inside the message set a session handed out and never got an answer for (row-locked)."""
-    return list(db.scalars(
-        select(OutboxOperation)
-        .join(DesktopSend, DesktopSend.outbox_id == OutboxOperation.id)
-        .where(DesktopSend.session_id == session_id, OutboxOperation.state == OperationState.SENT.value)
-        .with_for_update(of=OutboxOperation)
-    ).all())
+    return list(db.scalars(_HELD_BY_SESSION, {"session_id": session_id}).all())
+
+
+# Built once, lists as expanding parameters: building and keying a statement cost more than running it,
+# and these run in every sendRequestXML, receiveResponseXML and closeConnection.
+_DESKTOP_SENDS = select(DesktopSend).where(DesktopSend.outbox_id.in_(bindparam("ids", expanding=True)))
+_HELD_BY_SESSION = (select(OutboxOperation).join(DesktopSend, DesktopSend.outbox_id == OutboxOperation.id)
+                    .where(DesktopSend.session_id == bindparam("session_id"),
+                           OutboxOperation.state == OperationState.SENT.value)
+                    .with_for_update(of=OutboxOperation))
+_OPERATIONS = select(OutboxOperation).where(OutboxOperation.id.in_(bindparam("ids", expanding=True)))
 
 
 def in_flight_operations(db: Session, ws: WebConnectorSession) -> dict[str, OutboxOperation]:
@@ -107,7 +112,7 @@ def in_flight_operations(db: Session, ws: WebConnectorSession) -> dict[str, Outb
     if not ids:
         return {}
     # One SELECT for the whole message set (a page of items and one of customers, usually), not one each.
-    found = {op.id: op for op in db.scalars(select(OutboxOperation).where(OutboxOperation.id.in_(set(ids.values()))))}
+    found = {op.id: op for op in db.scalars(_OPERATIONS, {"ids": sorted(set(ids.values()))})}
     return {rid: op for rid, op_id in ids.items()
             if (op := found.get(op_id)) is not None and op.state == OperationState.SENT.value}
 

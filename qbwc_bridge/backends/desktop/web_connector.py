@@ -421,10 +421,13 @@ class WebConnectorService:
     def _log(db, account_id, session_id, operation, direction, summary, body: str | None = None) -> None:
         if body is not None and len(body) > MAX_LOGGED_BODY:
             body = body[:MAX_LOGGED_BODY] + f"\n... ({len(body)} characters in all; the rest is not kept)"
-        # A plain INSERT, not an ORM object: nothing reads the entry back in this unit of work, and the
-        # object's unit-of-work bookkeeping cost more than the statement.
-        db.execute(_LOG_INSERT, {"account_id": account_id, "session_id": session_id, "at": utcnow(), "operation": operation,
-                                 "direction": direction, "summary": summary, "body": body})  # fmt: skip
+        # A plain INSERT on the unit of work's connection, not an ORM object: nothing reads the entry back in
+        # this unit of work, and the object's bookkeeping cost more than the statement. Not through the
+        # Session either, whose autoflush would write what the call has changed so far, a flush of its own
+        # where the one at the end of the call writes it anyway.
+        db.connection().execute(_LOG_INSERT, {
+            "account_id": account_id, "session_id": session_id, "at": utcnow(), "operation": operation,
+            "direction": direction, "summary": summary, "body": body})  # fmt: skip
 
 
 # Built once (building and keying a statement cost more than running it): asked in every call.
