@@ -8,6 +8,7 @@ would.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,24 +101,23 @@ def bt_facts(db: Session, side: Side, account: Account, *where) -> list:
 
 
 def qb_facts(db: Session, side: Side, account: Account, *where) -> list:
-    """What matching needs of the mirrored QuickBooks records (those meeting ``where``), streamed."""
+    """What matching needs of the mirrored QuickBooks records (those meeting ``where``)."""
+    return list(each_qb_fact(db, side, account, *where))
+
+
+def each_qb_fact(db: Session, side: Side, account: Account, *where) -> Iterator:
+    """:func:`qb_facts` one by one as the database streams them, for a reader that keeps only what it
+    derives from each: a whole-list re-match, whose peak memory the 100k facts raised by about 10 MB."""
     if side is ITEMS:
         q = QbItem
-        rows = plain_rows(
-            db,
-            select(q.list_id, q.name, q.full_name, q.manufacturer_part_number, q.barcode, q.is_active, q.sku)
-            .where(q.account_id == account.id, *where)
-            .execution_options(yield_per=STREAM)
-        )
-        return [_new(matching.QbItemFacts, row) for row in rows]
-    q = QbCustomer
-    rows = plain_rows(
-        db,
-        select(q.list_id, q.name, q.full_name, q.company_name, q.email, q.is_active, q.parent_list_id)
-        .where(q.account_id == account.id, *where)
-        .execution_options(yield_per=STREAM)
-    )
-    return [_new(matching.QbCustomerFacts, row) for row in rows]
+        columns = (q.list_id, q.name, q.full_name, q.manufacturer_part_number, q.barcode, q.is_active, q.sku)
+        kind = matching.QbItemFacts
+    else:
+        q = QbCustomer
+        columns = (q.list_id, q.name, q.full_name, q.company_name, q.email, q.is_active, q.parent_list_id)
+        kind = matching.QbCustomerFacts
+    rows = plain_rows(db, select(*columns).where(q.account_id == account.id, *where).execution_options(yield_per=STREAM))
+    return (_new(kind, row) for row in rows)
 
 
 def bt_key(side: Side, fact) -> str | None:

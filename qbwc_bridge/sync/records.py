@@ -94,10 +94,12 @@ def rematch(db: Session, account: Account, side: Side, ids: Iterable[str] | None
         found = facts.neighbourhood(db, side, account, ids, changed_qb, field, suggestions=False)
         if found is not None and any(d.issue in UNMATCHED for d in decide(*found).values()):
             found = facts.neighbourhood(db, side, account, ids, changed_qb, field, suggestions=True)
-    if found is None:  # everything (or too many targets to look up one by one)
+    if found is None and ids is None and changed_qb is None:  # every record
+        # QuickBooks' records are read by matching alone, which keeps what it derives of each, not the record.
+        bt, qb, targets = facts.bt_facts(db, side, account), facts.each_qb_fact(db, side, account), None
+    elif found is None:  # too many targets to look up one by one
         bt, qb = facts.bt_facts(db, side, account), facts.qb_facts(db, side, account)
-        targets = None if ids is None and changed_qb is None else \
-            facts.targets_of(db, side, account, bt, qb, ids, changed_qb, field)
+        targets = facts.targets_of(db, side, account, bt, qb, ids, changed_qb, field)
     else:
         bt, qb, targets = found
     if targets is not None and not targets:
