@@ -140,9 +140,10 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """The process's peak resident memory (``VmRSS``: its resident memory now)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -211,7 +212,9 @@ def run(database_url: str, tmp: Path, shared: Path, args) -> dict:
                                    noop_pause=0, max_calls_per_session=10**6)
         assert connector.add_application(str(qwc)).ok
         pid = connector.server_pid = server.process.pid
-        rss_before = peak_rss_mb(pid)
+        # Resident now, not the peak so far: starting up hashes a dummy admin password with argon2,
+        # whose 64 MiB come and go before the first request.
+        rss_before = peak_rss_mb(pid, "VmRSS")
         cpu_before, sim_before, wall_before = process_cpu_seconds(pid), time.process_time(), time.perf_counter()
         sessions = 0
         while True:
@@ -259,7 +262,7 @@ def report(r: dict, args) -> None:
           f"with a whole-list re-match)")
     print(f"  of which other pages   {sum(pages):10.1f} s  ({len(pages)} receiveResponseXML calls, "
           f"median {1000 * median:.0f} ms; /proc ticks of 10 ms)")
-    print(f"  server peak RSS        {r['rss']:10.1f} MB (idle after start: {r['rss_before']:.1f} MB)   target < 300 MB")
+    print(f"  server peak RSS        {r['rss']:10.1f} MB (resident before the sync: {r['rss_before']:.1f} MB)   target < 300 MB")
     print(f"  baseline: bare lxml    {r['baseline']:10.1f} s  to parse the same responses "
           f"(server / baseline = {r['server_cpu'] / max(r['baseline'], 1e-9):.1f}x; target <= 12x)")
     print(f"  simulator CPU          {r['simulator_cpu']:10.1f} s  (fake QuickBooks + Web Connector, not ours)")
