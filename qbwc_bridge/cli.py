@@ -149,14 +149,13 @@ def serve(context: Context, host: str, port: int, threads: int, processes: int, 
             context.use_settings(context.settings.replace(metrics_dir=metrics_dir))  # what /metrics sums
         upgrade(context.store)
         try:
-            sockets = listeners(host, port, processes)
+            bound = listeners(host, port, processes)
         except OSError as exc:
             raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        sockets = bound.sockets
         log.info("serving on http://%s:%d from %d process(es) (Web Connector endpoint %s/qbwc)", host,
                  sockets[0].getsockname()[1], processes, context.settings.public_url)  # fmt: skip
-        with contextlib.ExitStack() as closing:
-            for listener in sockets:
-                closing.enter_context(listener)
+        with bound:
             if processes == 1:
                 _serve(context, threads, no_worker, no_webhooks, sockets=sockets)
                 return

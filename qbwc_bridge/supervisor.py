@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import logging
 import os
 import signal
@@ -115,16 +116,40 @@ class Supervisor:
         self.children.clear()
 
 
-def listeners(host: str, port: int, count: int) -> list[socket.socket]:
+class Listeners:
+    """The sockets ``serve`` listens on and, for several processes, its claim on the port (see :func:`listeners`).
+
+    Closing it (or leaving its ``with`` block) closes them all.
+    """
+
+    def __init__(self, sockets: list[socket.socket], claim: socket.socket | None):
+        self.sockets = sockets
+        self.claim = claim
+
+    def close(self) -> None:
+        for held in (*self.sockets, *([self.claim] if self.claim is not None else [])):
+            held.close()
+
+    def __enter__(self) -> Listeners:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def listeners(host: str, port: int, count: int) -> Listeners:
     """``count`` listening sockets on one address; port 0 picks one free port for all.
 
     Several share the port through SO_REUSEPORT; a lone one does not set it, so that a second
     ``serve`` started on the same port by mistake is refused instead of quietly taking half the calls.
+    SO_REUSEPORT would let a second supervisor of the same user join the port as well: several take a
+    claim on the port first (:func:`_claim`), which only one process at a time can hold.
 
     Raises:
-        OSError: the address cannot be bound (in use, not this host's).
+        OSError: the address cannot be bound (in use, not this host's), or another supervisor holds it.
     """
     sockets: list[socket.socket] = []
+    claim = None
     try:
         for _ in range(count):
             listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -133,13 +158,30 @@ def listeners(host: str, port: int, count: int) -> list[socket.socket]:
             if count > 1:
                 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             listener.bind((host, port))
-            listener.listen(LISTEN_BACKLOG)
             port = listener.getsockname()[1]
+            if count > 1 and claim is None:  # before listening: nothing is taken from another's share meanwhile
+                claim = _claim(port)
+            listener.listen(LISTEN_BACKLOG)
     except OSError:
-        for listener in sockets:
-            listener.close()
+        Listeners(sockets, claim).close()
         raise
-    return sockets
+    return Listeners(sockets, claim)
+
+
+def _claim(port: int) -> socket.socket:
+    """A Unix socket in Linux's abstract namespace named after the port: one per machine (network
+    namespace), whoever the user, gone with the last process holding it (the children inherit it), and
+    no file left behind by a supervisor killed outright. Keyed by the port alone: a supervisor on
+    0.0.0.0 and one on 127.0.0.1 would share a port's connections too."""
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        claim.bind(f"\0qbwc-bridge serve on port {port}")
+    except OSError as exc:
+        claim.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(errno.EADDRINUSE, "another qbwc-bridge serve is listening there") from None
+        raise
+    return claim
 
 
 def _child(serve: Callable[[], None], supervisor_pid: int) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from qbwc_bridge.supervisor import listeners
 from tests.integration.test_metrics import samples
 from tests.support.live_server import ServerProcess
 
@@ -141,6 +142,9 @@ def test_children_die_with_a_supervisor_killed_outright(supervised):
     wait_for(lambda: not [pid for pid in supervised.children if alive(pid)])
     with pytest.raises(requests.ConnectionError):
         requests.get(supervised.url + "/healthz", timeout=5)
+    # Its claim on the port went with the last of them: a new supervisor may take the port at once.
+    with listeners("127.0.0.1", int(supervised.url.rsplit(":", 1)[1]), 2) as bound:
+        assert bound.claim is not None
 
 
 @pytest.mark.parametrize("processes", ["1", "2"])
@@ -156,3 +160,20 @@ def test_a_port_in_use_is_one_clear_line(settings, processes):
         )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"], result.stderr  # fmt: skip
+
+
+def test_a_second_supervisor_on_the_same_port_is_refused(supervised, settings):
+    """SO_REUSEPORT lets any process of the same user join the port's group: a second ``serve
+    --processes 2`` started there by mistake would quietly take half the calls (perhaps against
+    another database). It is refused as a lone serve on a port in use is."""
+    port = supervised.url.rsplit(":", 1)[1]
+    env = {**os.environ, "QBWC_BRIDGE_DATABASE_URL": settings.database_url, "QBWC_BRIDGE_SECRET_KEY": settings.secret_key,
+           "QBWC_BRIDGE_DATA_DIR": str(settings.data_dir), "QBWC_BRIDGE_LOG_LEVEL": "WARNING"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "qbwc_bridge", "serve", "--host", "127.0.0.1", "--port", port, "--processes", "2"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: another qbwc-bridge serve is listening there"], result.stderr
+    assert requests.get(supervised.url + "/healthz", timeout=10).status_code == 200  # the first one carries on
