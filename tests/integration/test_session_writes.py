@@ -9,34 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from lxml import etree
 from sqlalchemy import event
 
 from qbwc_bridge import outbox
-from qbwc_bridge.backends.desktop.web_connector import WebConnectorService
 from qbwc_bridge.operations import OperationKind
-from qbwc_bridge.store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession, utcnow
+from qbwc_bridge.store.models import OperationState, OutboxOperation, SessionState, WebConnectorSession
 from tests.integration.soap_helpers import hcp_response, terms_response
-from tests.integration.test_quiet_poll import connected  # noqa: F401 (a fixture: the account after its initial sync)
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow().replace(microsecond=0)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def service(store, settings, clock):
-    return WebConnectorService(store, settings, clock=clock)
+# Fixtures: the service on a clock the test moves, and the account as after its initial sync.
+from tests.integration.test_quiet_poll import clock, connected, service  # noqa: F401
 
 
 def _statements(store, action) -> list[str]:
