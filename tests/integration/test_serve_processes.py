@@ -50,10 +50,20 @@ def wait_for(condition, seconds: float = 20.0):
 
 
 def alive(pid: int) -> bool:
+    """Until every thread of it is a zombie or gone. The main thread alone is not enough: it turns
+    zombie while the others are still exiting, and those still hold the process's files (the claim on
+    its port among them)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return False
+    for thread in threads:
+        try:
+            if (thread / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                return True
+        except OSError:  # that thread ended while we looked
+            continue
+    return False
 
 
 @pytest.fixture
