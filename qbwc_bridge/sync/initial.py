@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .. import backends, outbox
@@ -89,10 +89,19 @@ def _latest_pulls(db: Session, account_id: int) -> list[OutboxOperation]:
     return list(db.scalars(_LATEST_PULLS, {"account_id": account_id}))
 
 
-_LATEST_PULLS = select(OutboxOperation).where(OutboxOperation.id.in_(  # built once: every authenticate asks
-    select(func.max(OutboxOperation.id))
-    .where(OutboxOperation.account_id == bindparam("account_id"), OutboxOperation.kind.in_(PULL_KINDS))
-    .group_by(OutboxOperation.kind)))
+def _latest_pull_states(db: Session, account_id: int) -> list[Row]:
+    """What :func:`_show_refusals` reads of the newest pulls: rows, not operations to change. Every answer
+    to a session asks, and loading whole operations cost more than the statement."""
+    return list(db.execute(_LATEST_PULL_STATES, {"account_id": account_id}))
+
+
+_NEWEST_PULL_IDS = (select(func.max(OutboxOperation.id))
+                    .where(OutboxOperation.account_id == bindparam("account_id"), OutboxOperation.kind.in_(PULL_KINDS))
+                    .group_by(OutboxOperation.kind))
+# Built once: every authenticate and every answer asks.
+_LATEST_PULLS = select(OutboxOperation).where(OutboxOperation.id.in_(_NEWEST_PULL_IDS))
+_LATEST_PULL_STATES = select(OutboxOperation.id, OutboxOperation.kind, OutboxOperation.state,
+                             OutboxOperation.error_message).where(OutboxOperation.id.in_(_NEWEST_PULL_IDS))
 
 
 def retry_refused_pulls(db: Session, account: Account) -> list[OutboxOperation]:
@@ -113,7 +122,7 @@ def _show_refusals(db: Session, account: Account, now: dt.datetime, latest: list
     the error stays: it clears only when no pull is failed or still on its way.
     """
     if latest is None:
-        latest = _latest_pulls(db, account.id)
+        latest = _latest_pull_states(db, account.id)
     refused = [op for op in latest if op.state == OperationState.FAILED.value]
     if refused:
         op = min(refused, key=lambda o: o.id)
@@ -145,16 +154,17 @@ def refresh_connection_status(db: Session, account: Account, latest: list[Outbox
     and queued none since; read here otherwise.
     """
     now = utcnow()
-    pulls.load_cursors(db, account.id)  # one statement instead of one per list
+    done = pulls.lists_done(db, account.id)  # one read; once in, a list's cursor is only read when it is not
     for kind, list_name, model in (*WHOLE_LISTS, *offered_lists(account)):
-        state = pulls.cursor(db, account.id, list_name)
-        if not state.initial_done and _whole_list_done(db, account.id, kind):
+        if list_name.value not in done and _whole_list_done(db, account.id, kind):
+            state = pulls.cursor(db, account.id, list_name)
             state.initial_done = True
             state.records_seen = state.total_hint = db.scalar(
                 select(func.count()).select_from(model).where(model.account_id == account.id))
             state.updated_at = now
+            done.add(list_name.value)
     if _show_refusals(db, account, now, latest):
         return
-    if account.status == ConnectionStatus.CONNECTING.value and initial_complete(db, account):
+    if account.status == ConnectionStatus.CONNECTING.value and all(name.value in done for name in REQUIRED_LISTS):
         account.status = ConnectionStatus.CONNECTED.value
         account.status_message = None

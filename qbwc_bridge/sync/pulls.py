@@ -54,6 +54,15 @@ def load_cursors(db: Session, account_id: int) -> None:
 _CURSORS = select(SyncCursor).where(SyncCursor.account_id == bindparam("account_id"))
 
 
+def lists_done(db: Session, account_id: int) -> set[str]:
+    """The names of the lists whose initial pull is done, as the unit of work stands (it flushes first)."""
+    return set(db.scalars(_LISTS_DONE, {"account_id": account_id}))
+
+
+_LISTS_DONE = select(SyncCursor.list_name).where(SyncCursor.account_id == bindparam("account_id"),
+                                                 SyncCursor.initial_done.is_(True))
+
+
 def initial_done(db: Session, account_id: int, list_name: ListName) -> bool:
     found = db.get(SyncCursor, (account_id, list_name.value))
     return bool(found and found.initial_done)
