@@ -84,45 +84,42 @@ def initial_complete(db: Session, account: Account) -> bool:
     return all(pulls.initial_done(db, account.id, name) for name in REQUIRED_LISTS)
 
 
-def _latest_pulls(db: Session, account_id: int) -> list[OutboxOperation]:
-    """The newest pull operation of each list (the one that says how that list stands)."""
-    return list(db.scalars(_LATEST_PULLS, {"account_id": account_id}))
+def _latest_pulls(db: Session, account_id: int) -> list[Row]:
+    """The newest pull of each list (the one that says how that list stands) as a row: its id, kind,
+    state and error message. Every authenticate with work and every answer asks; loading whole
+    operations to read these cost more than the statement."""
+    return list(db.execute(_LATEST_PULLS, {"account_id": account_id}))
 
 
-def _latest_pull_states(db: Session, account_id: int) -> list[Row]:
-    """What :func:`_show_refusals` reads of the newest pulls: rows, not operations to change. Every answer
-    to a session asks, and loading whole operations cost more than the statement."""
-    return list(db.execute(_LATEST_PULL_STATES, {"account_id": account_id}))
-
-
-_NEWEST_PULL_IDS = (select(func.max(OutboxOperation.id))
-                    .where(OutboxOperation.account_id == bindparam("account_id"), OutboxOperation.kind.in_(PULL_KINDS))
-                    .group_by(OutboxOperation.kind))
 # Built once: every authenticate and every answer asks.
-_LATEST_PULLS = select(OutboxOperation).where(OutboxOperation.id.in_(_NEWEST_PULL_IDS))
-_LATEST_PULL_STATES = select(OutboxOperation.id, OutboxOperation.kind, OutboxOperation.state,
-                             OutboxOperation.error_message).where(OutboxOperation.id.in_(_NEWEST_PULL_IDS))
+_LATEST_PULLS = (select(OutboxOperation.id, OutboxOperation.kind, OutboxOperation.state, OutboxOperation.error_message)
+                 .where(OutboxOperation.id.in_(
+                     select(func.max(OutboxOperation.id))
+                     .where(OutboxOperation.account_id == bindparam("account_id"), OutboxOperation.kind.in_(PULL_KINDS))
+                     .group_by(OutboxOperation.kind))))
 
 
-def retry_refused_pulls(db: Session, account: Account) -> list[OutboxOperation]:
+def retry_refused_pulls(db: Session, account: Account) -> list[Row]:
     """At the start of a contact with QuickBooks: ask again for every list it refused last time.
 
-    Returns the newest pull of each list (as they stand now), for :func:`refresh_connection_status`."""
+    Returns how the newest pull of each list stands now, for :func:`refresh_connection_status`."""
     latest = _latest_pulls(db, account.id)
-    for op in latest:
-        if op.state == OperationState.FAILED.value:
-            outbox.requeue(op)
-    return latest
+    refused = [row.id for row in latest if row.state == OperationState.FAILED.value]
+    if not refused:
+        return latest
+    for operation_id in refused:
+        outbox.requeue(db.get(OutboxOperation, operation_id))
+    return _latest_pulls(db, account.id)  # as they stand now (the unit of work flushes first)
 
 
-def _show_refusals(db: Session, account: Account, now: dt.datetime, latest: list[OutboxOperation] | None) -> bool:
+def _show_refusals(db: Session, account: Account, now: dt.datetime, latest: list[Row] | None) -> bool:
     """Put a refused pull on the account as its error; clear that error once every list came through.
 
     Returns whether a refusal is showing. While a refused list is being asked for again,
     the error stays: it clears only when no pull is failed or still on its way.
     """
     if latest is None:
-        latest = _latest_pull_states(db, account.id)
+        latest = _latest_pulls(db, account.id)
     refused = [op for op in latest if op.state == OperationState.FAILED.value]
     if refused:
         op = min(refused, key=lambda o: o.id)
@@ -146,7 +143,7 @@ def _show_refusals(db: Session, account: Account, now: dt.datetime, latest: list
     return False
 
 
-def refresh_connection_status(db: Session, account: Account, latest: list[OutboxOperation] | None = None) -> None:
+def refresh_connection_status(db: Session, account: Account, latest: list[Row] | None = None) -> None:
     """Mark terms and accounts done once their pulls are; Connecting becomes Connected when all four are.
 
     A list QuickBooks refused shows as the account's error instead (see the module docstring).

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from ..store.models import Account, ConnectionStatus, OutboxOperation
+from ..store.models import Account, ConnectionStatus
 from . import pulls
 from .incremental import next_pull_at, queue_incremental_sync
 from .initial import retry_refused_pulls, start_initial_sync
 
 
-def plan(db: Session, account: Account, now: dt.datetime, run_every_minutes: int) -> list[OutboxOperation] | None:
+def plan(db: Session, account: Account, now: dt.datetime, run_every_minutes: int) -> list[Row] | None:
     """Queue what ``account`` needs now (repeats are no-ops: every queued pull has a dedupe key or a check).
 
     Returns the newest pull of each list when no pull was queued (so that ``refresh_connection_status``
