@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import delete, func, or_, select
 
-from .store.db import Store
+from .store.db import Store, log_failure
 from .store.models import (DesktopSend, ExchangeLogEntry, LoginThrottle, OperationState, OutboxOperation, SessionState,
                            WebConnectorSession, utcnow)
 
@@ -153,5 +153,6 @@ class Pruner:
             try:
                 prune(self.store, self.retention)
             except Exception:  # a database hiccup must not end pruning for the life of the process
-                log.exception("pruning old exchange-log entries and sessions failed; trying again in %d s", self.interval_seconds)
+                log_failure(log, "pruning old exchange-log entries and sessions failed; trying again in %d s",
+                            self.interval_seconds)
             self._stop.wait(self.interval_seconds)

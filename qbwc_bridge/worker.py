@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from . import leases, logs, metrics
 from .leases import Lease, LeaseLost
-from .store.db import Store
+from .store.db import Store, log_failure
 from .store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class Worker:
             try:
                 next_due = self._drain(stop)
             except Exception:  # the database away for a while must not end the worker for good
-                log.exception("the worker could not look for due work; trying again in %g s", self.poll_seconds)
+                log_failure(log, "the worker could not look for due work; trying again in %g s", self.poll_seconds)
                 next_due = None
             wait = self.poll_seconds
             if next_due is not None:
@@ -156,8 +156,8 @@ class Worker:
             return False, None
         if failure is not None:
             metrics.WORKER_DRIVES.labels(outcome="failed").inc()
-            log.error("account %d: driving it failed; its lease is released and anything in flight will be "
-                      "looked up in QuickBooks before it is sent again", account_id, exc_info=failure)
+            log_failure(log, "account %d: driving it failed; its lease is released and anything in flight will be "
+                        "looked up in QuickBooks before it is sent again", account_id, error=failure)
             self._abandon(lease)
             return False, None
         metrics.WORKER_DRIVES.labels(outcome="done").inc()
@@ -170,8 +170,8 @@ class Worker:
             with self.store.begin() as db:
                 leases.abandon(db, lease, on_takeover=self.on_takeover)
         except Exception:  # the lease then expires and the next worker's takeover does the same
-            log.exception("account %d: could not release the lease after a failed drive; it expires in %s",
-                          lease.account_id, self.lease_ttl)
+            log_failure(log, "account %d: could not release the lease after a failed drive; it expires in %s",
+                        lease.account_id, self.lease_ttl)
 
 
 class BackgroundWorker:
@@ -225,7 +225,7 @@ class _Heartbeat:
                 with self.store.begin() as db:
                     renewed = leases.renew(db, self.lease, self.clock())
             except Exception:  # a database hiccup: the next beat tries again, well before the lease expires
-                log.exception("account %d: renewing the worker's lease failed", self.lease.account_id)
+                log_failure(log, "account %d: renewing the worker's lease failed", self.lease.account_id)
                 continue
             if not renewed:
                 log.warning("account %d: the worker's lease was taken over; the drive will stop at its next step",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import logging
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -178,6 +180,20 @@ def _create_engine(database_url: str, *, echo: bool) -> Engine:
 # as a shutdown or restart (57), and a read-only transaction (25006).
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
 READ_ONLY_SQLSTATE = "25006"
+
+
+def log_failure(logger: logging.Logger, message: str, *args: object, error: BaseException | None = None) -> None:
+    """Log what failed in work that is tried again later: ``error``, else the exception being handled.
+
+    The database away for a moment (see :func:`database_unavailable`) is one warning line saying so:
+    it is not our bug, and a restart of PostgreSQL would otherwise fill the log with tracebacks. Any
+    other exception is an error with its traceback.
+    """
+    error = error if error is not None else sys.exc_info()[1]
+    if database_unavailable(error):
+        logger.warning(message + " (the database is unavailable: %s)", *args, type(error).__name__)
+    else:
+        logger.error(message, *args, exc_info=error)
 
 
 def database_unavailable(error: BaseException | None) -> bool:

@@ -137,10 +137,26 @@ UNAVAILABLE_MESSAGE = ("The QuickBooks bridge is unavailable for a moment (its d
 
 def _call_failed(ctx) -> None:
     # Fired inside spyne's ``except`` block, so the original exception is still the current one.
-    if database_unavailable(sys.exc_info()[1]):
+    operation = ctx.method_request_string.rpartition("}")[2] if ctx.method_request_string else "unknown"
+    error = sys.exc_info()[1]
+    if database_unavailable(error):
         ctx.out_error = Fault(UNAVAILABLE_FAULT, UNAVAILABLE_MESSAGE)
         ctx.transport.resp_code = UNAVAILABLE_STATUS
-    _observe(ctx, ctx.method_request_string.rpartition("}")[2] if ctx.method_request_string else "unknown", "fault")
+        log.warning("%s: answered 503 (the database is unavailable: %s)", operation, type(error).__name__)
+    _observe(ctx, operation, "fault")
+
+
+class _DatabaseAwayIsNotABug(logging.Filter):
+    """spyne logs every exception a call raises as CRITICAL, with its traceback, before our handler
+    sees it. The database away for a moment is not our bug: :func:`_call_failed` answers 503 and logs
+    one line, and a restart of PostgreSQL no longer fills the log with tracebacks. Others keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and database_unavailable(record.exc_info[1]))
+
+
+_SPYNE_CALL_ERRORS = logging.getLogger("spyne.application.server")
+_DATABASE_AWAY = _DatabaseAwayIsNotABug()
 
 
 def _call_closed(ctx) -> None:
@@ -180,6 +196,7 @@ class SoapEndpoint:
         application.event_manager.add_listener("method_return_object", _call_answered)
         application.event_manager.add_listener("method_exception_object", _call_failed)
         application.event_manager.add_listener("method_context_closed", _call_closed)
+        _SPYNE_CALL_ERRORS.addFilter(_DATABASE_AWAY)  # the same filter once, however many endpoints
         # spyne refuses bodies over its own 2 MiB default with a 500; the limit is ours, checked above.
         self.spyne = WsgiApplication(application, max_content_length=max_body_bytes)
         self.max_body_bytes = max_body_bytes

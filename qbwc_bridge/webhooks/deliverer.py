@@ -35,7 +35,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import aliased
 
 from .. import metrics
-from ..store.db import Store
+from ..store.db import Store, log_failure
 from ..store.models import DeliveryState, WebhookDelivery, WebhookEndpoint, utcnow
 from . import signature
 from .endpoints import REMOVED
@@ -163,8 +163,8 @@ class Deliverer:
                 if due is not None:  # a retry due before the next poll
                     wait = min(wait, max((due - self.clock()).total_seconds(), 0.05))
             except Exception:  # the database away for a while must not end deliveries for good
-                log.exception("the webhook deliverer could not look for due events; trying again in %g s",
-                              self.poll_seconds)  # fmt: skip
+                log_failure(log, "the webhook deliverer could not look for due events; trying again in %g s",
+                            self.poll_seconds)  # fmt: skip
             stop.wait(wait)
 
     def prune(self) -> int:

@@ -8,7 +8,10 @@ read-only after it was writable again, so authenticate failed until the processe
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import logging
+import threading
 import time
 
 import pytest
@@ -17,9 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from qbwc_bridge.config import Settings
+from qbwc_bridge.retention import Pruner
 from qbwc_bridge.store.db import PING_AFTER_IDLE_SECONDS, Store
 from qbwc_bridge.store.migrate import upgrade
 from qbwc_bridge.web.app import create_app
+from qbwc_bridge.webhooks.deliverer import Deliverer
+from qbwc_bridge.webhooks.sealed_secret import SecretBox
+from qbwc_bridge.worker import Worker
 from tests.integration.conftest import make_tenant
 from tests.integration.soap_helpers import SOAP_NS, envelope, post
 from tests.support.live_server import LiveServer
@@ -117,3 +124,64 @@ def test_pooled_connections_lost_while_resting_are_replaced_before_use(postgres_
         for _ in range(3):
             answer = _authenticate(server.url, tenant.username, tenant.password)
             assert answer.status_code == 200, answer.text
+
+
+def _nowhere(tmp_path) -> tuple[Settings, Store]:
+    settings = _settings(f"postgresql+psycopg://bridge@127.0.0.1:{free_loopback_port()}/bridge?connect_timeout=2",
+                         tmp_path)
+    return settings, Store.from_settings(settings)
+
+
+def _one_plain_line(caplog, expected: str) -> None:
+    """What was logged while the database was away: a warning saying so, and no traceback anywhere (it
+    is not our bug, and a restart of PostgreSQL would fill the log with them)."""
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert not [record for record in warnings if record.exc_info], [record.getMessage() for record in warnings]
+    assert [record.getMessage() for record in warnings if expected in record.getMessage()], \
+        [record.getMessage() for record in warnings]
+    assert all("the database is unavailable" in record.getMessage() for record in warnings), \
+        [record.getMessage() for record in warnings]
+
+
+def test_a_web_connector_call_with_the_database_away_logs_one_line_not_a_traceback(tmp_path, caplog):
+    settings, store = _nowhere(tmp_path)
+    try:
+        with LiveServer(create_app(settings, store)) as server:
+            caplog.set_level(logging.WARNING)
+            _assert_unavailable_fault(_authenticate(server.url, "bt-anyone", "secret"))
+    finally:
+        store.dispose()
+    _one_plain_line(caplog, "authenticate: answered 503")
+
+
+def _one_round(run_forever) -> None:
+    """Run a background loop until it has failed once (it then waits, its poll interval long)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(stop,))
+    thread.start()
+    time.sleep(0.5)
+    stop.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_background_loops_with_the_database_away_log_one_line_each_not_a_traceback(tmp_path, caplog):
+    settings, store = _nowhere(tmp_path)
+    caplog.set_level(logging.WARNING)
+    try:
+        def due(db, now):
+            return db.execute(sa.text("SELECT 1")).all() and []  # the database asked, as the real one asks it
+
+        _one_round(Worker(store, due=due, drive=lambda *args: None, poll_seconds=60).run_forever)
+        _one_plain_line(caplog, "the worker could not look for due work")
+        caplog.clear()
+        _one_round(Deliverer(store, SecretBox(settings.secret_key), poll_seconds=60).run_forever)
+        _one_plain_line(caplog, "the webhook deliverer could not look for due events")
+        caplog.clear()
+        pruner = Pruner(store, dt.timedelta(days=30), interval_seconds=60)
+        pruner.start()
+        time.sleep(0.5)
+        pruner.stop()
+        _one_plain_line(caplog, "pruning old exchange-log entries and sessions failed")
+    finally:
+        store.dispose()
