@@ -154,14 +154,23 @@ def test_a_web_connector_call_with_the_database_away_logs_one_line_not_a_traceba
     _one_plain_line(caplog, "authenticate: answered 503")
 
 
-def _one_round(run_forever) -> None:
-    """Run a background loop until it has failed once (it then waits, its poll interval long)."""
+def _logged_once(caplog) -> None:
+    """Wait until a background loop has failed once and said so (it then sleeps its long poll interval)."""
+    deadline = time.monotonic() + 20
+    while not [record for record in caplog.records if record.levelno >= logging.WARNING]:
+        assert time.monotonic() < deadline, "the loop logged nothing"
+        time.sleep(0.02)
+
+
+def _one_round(run_forever, caplog) -> None:
     stop = threading.Event()
     thread = threading.Thread(target=run_forever, args=(stop,))
     thread.start()
-    time.sleep(0.5)
-    stop.set()
-    thread.join(timeout=10)
+    try:
+        _logged_once(caplog)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
     assert not thread.is_alive()
 
 
@@ -172,16 +181,18 @@ def test_background_loops_with_the_database_away_log_one_line_each_not_a_traceba
         def due(db, now):
             return db.execute(sa.text("SELECT 1")).all() and []  # the database asked, as the real one asks it
 
-        _one_round(Worker(store, due=due, drive=lambda *args: None, poll_seconds=60).run_forever)
+        _one_round(Worker(store, due=due, drive=lambda *args: None, poll_seconds=60).run_forever, caplog)
         _one_plain_line(caplog, "the worker could not look for due work")
         caplog.clear()
-        _one_round(Deliverer(store, SecretBox(settings.secret_key), poll_seconds=60).run_forever)
+        _one_round(Deliverer(store, SecretBox(settings.secret_key), poll_seconds=60).run_forever, caplog)
         _one_plain_line(caplog, "the webhook deliverer could not look for due events")
         caplog.clear()
         pruner = Pruner(store, dt.timedelta(days=30), interval_seconds=60)
         pruner.start()
-        time.sleep(0.5)
-        pruner.stop()
+        try:
+            _logged_once(caplog)
+        finally:
+            pruner.stop()
         _one_plain_line(caplog, "pruning old exchange-log entries and sessions failed")
     finally:
         store.dispose()
